@@ -1,0 +1,24 @@
+# The two commands of the README: `make run` (the workbench on the embedded
+# synthetic dataset) and `make test` (the whole test suite). Both install
+# missing Debian packages first.
+SWIFT ?= swift
+
+.PHONY: run test build bench
+
+run:
+	scripts/bootstrap
+	$(SWIFT) build -c release --product cnx
+	.build/release/cnx run examples/tour.cnx --echo --interactive
+
+test:
+	scripts/bootstrap
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+build:
+	scripts/bootstrap
+	$(SWIFT) build -c release --product cnx
+
+bench:
+	scripts/bootstrap
+	$(SWIFT) run -c release KernelBench

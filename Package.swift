@@ -1,0 +1,76 @@
+// swift-tools-version:6.0
+// The cnx package: a terminal workbench for ConvNeXt (see DESIGN.md in ../shared
+// and docs/architecture.md). Dependencies point down the list of targets.
+import PackageDescription
+
+/// Kernel modules need a target CPU: without it Swift lowers SIMD FMA to one
+/// `fmaf` call per lane (15-95x slower, ../shared/notes/swift-kernels.md).
+/// The binary therefore needs AVX-512; `cnx` checks the CPU at start-up.
+let kernelFlags: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-march=x86-64-v4"]),
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+    // Kernels are optimised in debug builds too, so `swift test` runs them at speed.
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
+
+let package = Package(
+    name: "cnx",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cnx", targets: ["cnx"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // System libraries (Debian packages; scripts/bootstrap installs them).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CImageCodecs", pkgConfig: "libpng", providers: [.apt(["libturbojpeg0-dev", "libpng-dev"])]),
+
+        // Library modules, lowest first.
+        .target(name: "Tensors", dependencies: [
+            "CBLAS",
+            .product(name: "OrderedCollections", package: "swift-collections"),
+        ], swiftSettings: kernelFlags),
+        .target(name: "JaxRandom", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: kernelFlags),
+        .target(name: "SafeTensors", dependencies: ["Tensors"]),
+        .target(name: "Models", dependencies: ["Tensors", "JaxRandom", "SafeTensors"], swiftSettings: kernelFlags),
+        .target(name: "Optimizers", dependencies: ["Tensors"], swiftSettings: kernelFlags),
+        .target(name: "Datasets", dependencies: ["Tensors", "JaxRandom", "CImageCodecs"], swiftSettings: kernelFlags),
+        .target(name: "Training", dependencies: ["Tensors", "JaxRandom", "Models", "Optimizers", "Datasets"]),
+        .target(name: "Sessions", dependencies: [
+            "Tensors", "JaxRandom", "SafeTensors", "Models", "Optimizers", "Training",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Shell", dependencies: [
+            "Tensors", "JaxRandom", "SafeTensors", "Models", "Optimizers", "Datasets",
+            "Training", "Sessions", "CEditLine",
+            .product(name: "OrderedCollections", package: "swift-collections"),
+        ]),
+        .executableTarget(name: "cnx", dependencies: [
+            "Shell",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "KernelBench", dependencies: ["Tensors", "JaxRandom"],
+                          path: "Benchmarks/KernelBench", swiftSettings: kernelFlags),
+
+        // Tests mirror the modules.
+        .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport",
+            .product(name: "RealModule", package: "swift-numerics")]),
+        .testTarget(name: "JaxRandomTests", dependencies: ["JaxRandom", "TestSupport"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "SafeTensors", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
+        .testTarget(name: "SessionsTests", dependencies: ["Sessions", "TestSupport"]),
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,5 @@
+/// The `Optimizers` module (see DESIGN.md's layout). Its public API is added by its issue.
+public enum OptimizersModule {
+    /// The module's name, for diagnostics.
+    public static let name = "Optimizers"
+}

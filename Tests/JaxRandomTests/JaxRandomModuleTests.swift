@@ -1,0 +1,6 @@
+import XCTest
+@testable import JaxRandom
+
+final class JaxRandomModuleTests: XCTestCase {
+    func testModuleLinks() { XCTAssertEqual(JaxRandomModule.name, "JaxRandom") }
+}

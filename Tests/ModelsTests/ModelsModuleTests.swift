@@ -1,0 +1,6 @@
+import XCTest
+@testable import Models
+
+final class ModelsModuleTests: XCTestCase {
+    func testModuleLinks() { XCTAssertEqual(ModelsModule.name, "Models") }
+}

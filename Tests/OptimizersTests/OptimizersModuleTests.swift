@@ -1,0 +1,6 @@
+import XCTest
+@testable import Optimizers
+
+final class OptimizersModuleTests: XCTestCase {
+    func testModuleLinks() { XCTAssertEqual(OptimizersModule.name, "Optimizers") }
+}

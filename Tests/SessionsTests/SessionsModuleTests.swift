@@ -1,0 +1,6 @@
+import XCTest
+@testable import Sessions
+
+final class SessionsModuleTests: XCTestCase {
+    func testModuleLinks() { XCTAssertEqual(SessionsModule.name, "Sessions") }
+}

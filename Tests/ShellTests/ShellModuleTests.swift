@@ -1,0 +1,6 @@
+import XCTest
+@testable import Shell
+
+final class ShellModuleTests: XCTestCase {
+    func testVersion() { XCTAssertFalse(ShellModule.version.isEmpty) }
+}
