@@ -1,14 +1,117 @@
 import ArgumentParser
+import Foundation
 import Shell
 
+/// The executable: argument parsing and the entry point only.
 @main
 struct CNX: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cnx",
-        abstract: "A terminal workbench for ConvNeXt image classifiers.",
-        version: ShellModule.version)
+        abstract: "A terminal workbench for building, training and taking apart ConvNeXt classifiers.",
+        discussion: """
+        With no arguments on a terminal, starts the interactive shell. With a non-terminal \
+        standard input, reads commands from it as a script. Type 'help' inside for the commands.
+        """,
+        version: CNXVersion.string,
+        subcommands: [Shell_.self, Run.self],
+        defaultSubcommand: Shell_.self)
+}
 
-    func run() throws {
-        print("cnx \(ShellModule.version)")
+/// Options shared by the ways of running commands.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print one JSON object per command.")
+    var json = false
+
+    @Flag(name: .customLong("keep-going"), help: "Go on after a failing command (the exit status is still non-zero).")
+    var keepGoing = false
+
+    @Flag(name: .long, help: "Print each command (In [n]: …) before its output.")
+    var echo = false
+}
+
+extension CNX {
+    /// `cnx [-c COMMANDS]`: the interactive shell, a script from stdin, or commands from -c.
+    struct Shell_: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "shell", abstract: "Start the interactive shell (the default), or run -c commands.")
+
+        @Option(name: .customShort("c"), help: "Run these commands (separated by ';') and exit.")
+        var commands: String?
+
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try Launch.checkCPU()
+            let workbench = Workbench()
+            if let commands {
+                throw ExitCode(Launch.runner(workbench, output).run(commands, source: "-c"))
+            }
+            if isatty(0) == 0 {
+                let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                throw ExitCode(Launch.runner(workbench, output).run(text, source: "stdin"))
+            }
+            throw ExitCode(Launch.interactive(workbench))
+        }
+    }
+
+    /// `cnx run FILE`: replay a script.
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replay a .cnx script: one command per line, # comments.",
+            discussion: "Stops at the first failing command and exits non-zero, unless --keep-going.")
+
+        @Argument(help: "The script to run.")
+        var file: String
+
+        @OptionGroup var output: OutputOptions
+
+        @Flag(name: .long, help: "After the script, stay in the interactive shell when stdin is a terminal.")
+        var interactive = false
+
+        func run() throws {
+            try Launch.checkCPU()
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot read script '\(file)': \(error.localizedDescription)")
+            }
+            let workbench = Workbench()
+            let status = Launch.runner(workbench, output).run(text, source: file)
+            if status == 0 && interactive && isatty(0) != 0 {
+                throw ExitCode(Launch.interactive(workbench))
+            }
+            throw ExitCode(status)
+        }
+    }
+}
+
+enum Launch {
+    static func checkCPU() throws {
+        if let problem = CPUCheck.problem() {
+            FileHandle.standardError.write(Data("cnx: \(problem)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    static var colorAllowed: Bool {
+        isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    }
+
+    static var terminalWidth: Int {
+        var size = winsize()
+        if ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 { return Int(size.ws_col) }
+        return 100
+    }
+
+    static func runner(_ workbench: Workbench, _ output: OutputOptions) -> ScriptRunner {
+        let options = ScriptRunner.Options(json: output.json, keepGoing: output.keepGoing, echo: output.echo,
+                                           renderer: TextRenderer(width: terminalWidth, color: colorAllowed))
+        return ScriptRunner(workbench: workbench, options: options, output: StandardOutput())
+    }
+
+    static func interactive(_ workbench: Workbench) -> Int32 {
+        LineShell(workbench: workbench, renderer: TextRenderer(width: terminalWidth, color: colorAllowed),
+                  output: StandardOutput()).run()
     }
 }

@@ -1,0 +1,108 @@
+/// The type of a flag's or argument's value.
+public enum ValueKind: Sendable, Equatable {
+    /// A flag that takes no value (`--train`).
+    case bool
+    case int
+    case double
+    case string
+    /// A comma-separated list of integers (`--depths 1,1,2,1`).
+    case intList
+    /// A comma-separated list of numbers (`--at 0,10,1e3`).
+    case doubleList
+    /// One of fixed words (`--naming flax|timm`).
+    case choice([String])
+    /// A file path (completion offers files).
+    case path
+
+    var placeholder: String {
+        switch self {
+        case .bool: return ""
+        case .int: return "N"
+        case .double: return "X"
+        case .string: return "TEXT"
+        case .intList: return "N,N,…"
+        case .doubleList: return "X,X,…"
+        case .choice(let words): return words.joined(separator: "|")
+        case .path: return "FILE"
+        }
+    }
+}
+
+/// A `--name value` option of a command.
+public struct FlagSpec: Sendable {
+    public var name: String
+    public var kind: ValueKind
+    public var help: String
+    /// The default shown in help; the command applies it.
+    public var defaultText: String?
+
+    public init(_ name: String, _ kind: ValueKind, _ help: String, default defaultText: String? = nil) {
+        self.name = name
+        self.kind = kind
+        self.help = help
+        self.defaultText = defaultText
+    }
+}
+
+/// A positional argument of a command.
+public struct ArgumentSpec: Sendable {
+    public var name: String
+    public var kind: ValueKind
+    public var help: String
+    public var optional: Bool
+
+    public init(_ name: String, _ kind: ValueKind, _ help: String, optional: Bool = false) {
+        self.name = name
+        self.kind = kind
+        self.help = help
+        self.optional = optional
+    }
+}
+
+/// A command: its words (`["model", "build"]`), help, typed arguments and
+/// flags, and the function that runs it against the workbench.
+public struct CommandSpec: Sendable {
+    public typealias Run = @Sendable (Invocation, Workbench) throws -> CommandResult
+
+    public var words: [String]
+    public var summary: String
+    public var help: String
+    public var arguments: [ArgumentSpec]
+    public var flags: [FlagSpec]
+    /// The last argument takes every remaining word (e.g. `help model build`).
+    public var variadicTail: Bool
+    /// Changes the live state: refused while a job runs.
+    public var mutates: Bool
+    public var run: Run
+
+    public init(_ words: [String], summary: String, help: String = "",
+                arguments: [ArgumentSpec] = [], flags: [FlagSpec] = [],
+                variadicTail: Bool = false, mutates: Bool = true, run: @escaping Run) {
+        self.words = words
+        self.summary = summary
+        self.help = help
+        self.arguments = arguments
+        self.flags = flags
+        self.variadicTail = variadicTail
+        self.mutates = mutates
+        self.run = run
+    }
+
+    /// The command's name as typed: `model build`.
+    public var name: String { words.joined(separator: " ") }
+
+    /// A one-line synopsis: `model build VARIANT [--classes N] …`.
+    public var usage: String {
+        var parts = [name]
+        for a in arguments {
+            let word = a.name.uppercased() + (variadicTail && a.name == arguments.last?.name ? "…" : "")
+            parts.append(a.optional ? "[\(word)]" : word)
+        }
+        for f in flags {
+            parts.append(f.kind == .bool ? "[--\(f.name)]" : "[--\(f.name) \(f.kind.placeholder)]")
+        }
+        return parts.joined(separator: " ")
+    }
+
+    func flag(named name: String) -> FlagSpec? { flags.first { $0.name == name } }
+}

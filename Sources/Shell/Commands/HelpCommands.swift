@@ -1,0 +1,45 @@
+/// `help` and `help CMD`: generated from the registry, so they never drift.
+enum HelpCommands {
+    static let all: [CommandSpec] = [
+        CommandSpec(["help"], summary: "List commands, or explain one: help model build",
+                    help: "With no argument, lists every command with its one-line summary. With a command's words, shows its usage, what it does, its arguments and its flags.",
+                    arguments: [ArgumentSpec("command", .string, "the command to explain", optional: true)],
+                    variadicTail: true, mutates: false) { invocation, workbench in
+            try help(invocation.arguments, registry: workbench.registry)
+        },
+    ]
+
+    static func help(_ words: [String], registry: CommandRegistry) throws(ShellError) -> CommandResult {
+        if words.isEmpty {
+            let rows: [[JSONValue]] = registry.commands.sorted { $0.name < $1.name }
+                .map { [.string($0.name), .string($0.summary)] }
+            return .table(Table(title: "Commands (help CMD for details)",
+                                columns: [.init("command"), .init("summary")], rows: rows))
+        }
+        if let spec = registry.command(words) {
+            return .record(describe(spec))
+        }
+        // A group: list its sub-commands.
+        let matching = registry.commands.filter { Array($0.words.prefix(words.count)) == words }
+        if !matching.isEmpty {
+            let rows: [[JSONValue]] = matching.map { [.string($0.usage), .string($0.summary)] }
+            return .table(Table(title: words.joined(separator: " "), columns: [.init("usage"), .init("summary")], rows: rows))
+        }
+        let name = words.joined(separator: " ")
+        throw ShellError("no command '\(name)'\(Suggestion.hint(name, registry.commands.map(\.name))); type 'help' for the list")
+    }
+
+    static func describe(_ spec: CommandSpec) -> Record {
+        var fields: [(String, JSONValue)] = [("usage", .string(spec.usage)), ("summary", .string(spec.summary))]
+        if !spec.help.isEmpty { fields.append(("help", .string(spec.help))) }
+        for a in spec.arguments {
+            fields.append((a.name.uppercased(), .string(a.help + (a.optional ? " (optional)" : ""))))
+        }
+        for f in spec.flags {
+            var text = f.help
+            if let d = f.defaultText { text += " (default \(d))" }
+            fields.append(("--" + f.name + (f.kind == .bool ? "" : " " + f.kind.placeholder), .string(text)))
+        }
+        return Record(title: spec.name, fields)
+    }
+}

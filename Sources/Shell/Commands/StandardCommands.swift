@@ -1,0 +1,9 @@
+/// The registry of every command `cnx` has. Each area contributes a list from
+/// its own file in `Commands/`.
+public enum StandardCommands {
+    public static func registry() -> CommandRegistry {
+        var all: [CommandSpec] = []
+        all += HelpCommands.all
+        return CommandRegistry(all)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+/// Where a front end writes: standard output for results, standard error for
+/// errors and progress. Tests capture both.
+public protocol OutputSink: AnyObject, Sendable {
+    func out(_ text: String)
+    func err(_ text: String)
+}
+
+/// Writes to the process's stdout and stderr.
+public final class StandardOutput: OutputSink, @unchecked Sendable {
+    public init() {}
+    public func out(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+    public func err(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
+
+/// Replays a script (`cnx run FILE`, `cnx -c`, non-terminal stdin): one
+/// command per line (or `;`-separated), `#` comments, in order.
+public struct ScriptRunner {
+    public struct Options: Sendable {
+        /// One JSON object per command on stdout.
+        public var json = false
+        /// Go on after a failing command (the exit status is still non-zero).
+        public var keepGoing = false
+        /// Print `In [n]: command` before each command's output.
+        public var echo = false
+        public var renderer = TextRenderer()
+        public init(json: Bool = false, keepGoing: Bool = false, echo: Bool = false, renderer: TextRenderer = TextRenderer()) {
+            self.json = json
+            self.keepGoing = keepGoing
+            self.echo = echo
+            self.renderer = renderer
+        }
+    }
+
+    public var workbench: Workbench
+    public var options: Options
+    public var output: OutputSink
+
+    public init(workbench: Workbench, options: Options, output: OutputSink) {
+        self.workbench = workbench
+        self.options = options
+        self.output = output
+    }
+
+    /// Runs every command in `text`; `source` names it in error lines
+    /// (`tour.cnx:3: unknown command …`). Returns the process exit status:
+    /// 0 when every command succeeded, 1 otherwise.
+    @discardableResult
+    public func run(_ text: String, source: String) -> Int32 {
+        var failed = false
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, line) in lines.enumerated() {
+            let where_ = "\(source):\(index + 1)"
+            let commands: [[Token]]
+            do {
+                commands = try Tokenizer.commands(String(line))
+            } catch {
+                report(failure: "\(where_): \(error.message)", command: String(line), cellNumber: workbench.nextCellNumber)
+                failed = true
+                if options.keepGoing { continue } else { return 1 }
+            }
+            for tokens in commands {
+                let commandText = tokens.map { Tokenizer.quote($0.text) }.joined(separator: " ")
+                if options.echo && !options.json {
+                    output.out("In [\(workbench.nextCellNumber)]: \(commandText)")
+                }
+                let cell = workbench.execute(tokens, text: commandText)
+                if options.json {
+                    output.out(cell.json.jsonText)
+                }
+                if let error = cell.error {
+                    output.err("\(where_): \(error)")
+                    failed = true
+                    if !options.keepGoing { return 1 }
+                } else if !options.json, let result = cell.result {
+                    let text = options.renderer.render(result)
+                    if !text.isEmpty { output.out(text) }
+                }
+            }
+        }
+        return failed ? 1 : 0
+    }
+
+    private func report(failure: String, command: String, cellNumber: Int) {
+        if options.json {
+            let json = JSONValue.object([("cell", .int(cellNumber)), ("command", .string(command)),
+                                         ("ok", false), ("error", .string(failure))])
+            output.out(json.jsonText)
+        }
+        output.err(failure)
+    }
+}
