@@ -62,7 +62,7 @@ public struct ArgumentSpec: Sendable {
 /// A command: its words (`["model", "build"]`), help, typed arguments and
 /// flags, and the function that runs it against the workbench.
 public struct CommandSpec: Sendable {
-    public typealias Run = @Sendable (Invocation, Workbench) throws -> CommandResult
+    public typealias Run = @Sendable (Invocation, CommandContext) throws -> CommandResult
 
     public var words: [String]
     public var summary: String

@@ -4,6 +4,7 @@ public enum StandardCommands {
     public static func registry() -> CommandRegistry {
         var all: [CommandSpec] = []
         all += HelpCommands.all
+        all += JobCommands.all
         return CommandRegistry(all)
     }
 }

@@ -21,22 +21,29 @@ public struct Cell: Sendable {
     }
 }
 
-/// The live session: its state, its commands and its transcript.
+/// The live session: its state, its commands, its jobs and its transcript.
 ///
-/// All mutation happens on `computeQueue`, one command at a time
-/// (DESIGN.md principle 4); front ends call `execute`, which hops onto it.
+/// The live state is owned by `computeQueue` (DESIGN.md principle 4): mutating
+/// commands and job bodies run there, one at a time. Read-only commands run
+/// on the caller's thread against the latest published snapshot, so they
+/// answer at once even while a job runs. A mutating command typed while a job
+/// runs is refused.
 public final class Workbench: @unchecked Sendable {
     /// The serial queue that owns the live state.
     public let computeQueue = DispatchQueue(label: "cnx.compute", qos: .userInitiated)
     public let registry: CommandRegistry
-    /// Everything the session holds (model, keys, optimizer, data, …). Only touched on `computeQueue`.
-    public var state = SessionState()
-    /// Executed cells, in order.
-    public private(set) var cells: [Cell] = []
-    /// Where commands send progress lines while they run (the shell draws them).
-    public var progress: @Sendable (String) -> Void = { _ in }
+    /// Where jobs report progress (the shell draws a bar or prints lines).
+    public var onProgress: @Sendable (Job) -> Void = { _ in }
     /// The directory relative paths are resolved against.
-    public var workingDirectory: URL
+    public let workingDirectory: URL
+
+    private let lock = NSLock()
+    /// Only touched on `computeQueue`.
+    private var live = SessionState()
+    private var published = SessionState()
+    private var _cells: [Cell] = []
+    private var _job: Job?
+    private var jobCount = 0
 
     public init(registry: CommandRegistry = StandardCommands.registry(),
                 workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) {
@@ -44,28 +51,129 @@ public final class Workbench: @unchecked Sendable {
         self.workingDirectory = workingDirectory
     }
 
+    /// The latest published state: after the last command, or at a job's last step boundary.
+    public var snapshot: SessionState { lock.withLock { published } }
+
+    /// Executed cells, in order.
+    public var cells: [Cell] { lock.withLock { _cells } }
+
+    /// The job running now, if any.
+    public var runningJob: Job? {
+        lock.withLock { _job.flatMap { $0.outcome == nil ? $0 : nil } }
+    }
+
+    /// The most recent job, running or ended.
+    public var lastJob: Job? { lock.withLock { _job } }
+
     /// The number the next cell will get (1-based, like IPython's `In [n]`).
-    public var nextCellNumber: Int { cells.count + 1 }
+    public var nextCellNumber: Int { lock.withLock { _cells.count + 1 } }
 
     /// Parses and runs one command's words, records the cell and returns it.
+    /// A trailing `&` runs a job the command starts in the background.
     /// Errors never escape: they are part of the cell.
     @discardableResult
     public func execute(_ tokens: [Token], text: String) -> Cell {
-        computeQueue.sync {
-            let start = DispatchTime.now().uptimeNanoseconds
-            var cell = Cell(number: cells.count + 1, command: text, result: nil, error: nil, seconds: 0)
-            do {
-                let invocation = try registry.resolve(tokens, text: text)
-                cell.result = try invocation.spec.run(invocation, self)
-            } catch let error as ShellError {
-                cell.error = error.message
-            } catch {
-                cell.error = String(describing: error)
-            }
-            cell.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            cells.append(cell)
-            return cell
+        let start = DispatchTime.now().uptimeNanoseconds
+        var words = tokens
+        var background = false
+        if let last = words.last, last.text == "&", !last.quoted {
+            background = true
+            words.removeLast()
         }
+        let number = lock.withLock { () -> Int in
+            let n = _cells.count + 1
+            // Reserve the number now so concurrent read-only commands get their own.
+            _cells.append(Cell(number: n, command: text, result: nil, error: nil, seconds: 0))
+            return n
+        }
+        var cell = Cell(number: number, command: text, result: nil, error: nil, seconds: 0)
+        do {
+            let invocation = try registry.resolve(words, text: text)
+            cell.result = try run(invocation, background: background)
+        } catch let error as ShellError {
+            cell.error = error.message
+        } catch {
+            cell.error = String(describing: error)
+        }
+        cell.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        lock.withLock { _cells[number - 1] = cell }
+        return cell
+    }
+
+    private func run(_ invocation: Invocation, background: Bool) throws -> CommandResult {
+        if !invocation.spec.mutates {
+            if background { throw ShellError("'\(invocation.spec.name)' answers at once; drop the '&'") }
+            let context = CommandContext(state: snapshot, workbench: self, background: false)
+            return try invocation.spec.run(invocation, context)
+        }
+        if let job = runningJob {
+            throw ShellError("a job is running (\(job.progressText)): wait, or stop it with Ctrl-C")
+        }
+        // Run the command on the compute queue against the live state.
+        let outcome: Result<(CommandResult, CommandContext), Error> = computeQueue.sync {
+            let context = CommandContext(state: live, workbench: self, background: background)
+            do {
+                let result = try invocation.spec.run(invocation, context)
+                live = context.state
+                lock.withLock { published = live }
+                return .success((result, context))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let (result, context) = try outcome.get()
+        guard let pending = context.pendingJob else {
+            if background { throw ShellError("'\(invocation.spec.name)' does not start a job; drop the '&'") }
+            return result
+        }
+        let job = launch(invocation.text, pending)
+        if background {
+            return .message("job \(job.id) started in the background: \(invocation.text) — 'jobs' shows it, 'wait' waits, 'stop' stops it")
+        }
+        switch job.wait() {
+        case .finished(let jobResult): return jobResult
+        case .failed(let message): throw ShellError(message)
+        }
+    }
+
+    private func launch(_ command: String, _ pending: CommandContext.PendingJob) -> Job {
+        let job = lock.withLock { () -> Job in
+            jobCount += 1
+            let job = Job(id: jobCount, command: command, total: pending.total) { [weak self] job in
+                self?.onProgress(job)
+            }
+            _job = job
+            return job
+        }
+        let control = JobControl(job: job) { [weak self] state in
+            guard let self else { return }
+            self.lock.withLock { self.published = state }
+        }
+        computeQueue.async { [self] in
+            var state = live
+            let outcome: Job.Outcome
+            do {
+                outcome = .finished(try pending.body(&state, control))
+            } catch let error as ShellError {
+                outcome = .failed(error.message)
+            } catch {
+                outcome = .failed(String(describing: error))
+            }
+            // The body leaves the state consistent whether it returned or threw.
+            live = state
+            lock.withLock { published = state }
+            job.finish(outcome)
+        }
+        return job
+    }
+
+    /// Asks the running job, if any, to stop at its next step boundary.
+    /// Returns the job that was asked.
+    @discardableResult
+    public func cancelRunningJob() -> Job? {
+        let job = runningJob
+        job?.cancel()
+        return job
     }
 
     /// Resolves a user path against the working directory.
