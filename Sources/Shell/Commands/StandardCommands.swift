@@ -5,6 +5,7 @@ public enum StandardCommands {
         var all: [CommandSpec] = []
         all += HelpCommands.all
         all += JobCommands.all
+        all += RNGCommands.all
         return CommandRegistry(all)
     }
 }
