@@ -57,14 +57,16 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(ConvNeXtConfig.self, from: data), c)
     }
 
-    /// Per-block rates equal numpy's float64 linspace bit for bit (golden lists).
+    /// Per-block rates equal numpy's float64 linspace bit for bit (golden lists,
+    /// read from the JSON text with correctly rounded parsing).
     func testDropPathRatesMatchNumpyLinspace() throws {
-        let tiny = try G.object("tiny_model.json")
-        let want = (tiny["stochastic_depth_rates"] as! [String: Any])["rates"] as! [Double]
-        XCTAssertEqual(try ConvNeXtConfig.variant("tiny", dropPathRate: 0.1).dropPathRates, want)
-        let small = try G.object("small_model.json")
-        XCTAssertEqual(try G.smallConfig().dropPathRates, small["stochastic_depth_rates"] as! [Double])
+        XCTAssertEqual(try ConvNeXtConfig.variant("tiny", dropPathRate: 0.1).dropPathRates,
+                       try G.doubles(inJSON: "tiny_model.json", after: "\"stochastic_depth_rates\"", key: "rates"))
+        XCTAssertEqual(try G.smallConfig().dropPathRates,
+                       try G.doubles(inJSON: "small_model.json", after: nil, key: "stochastic_depth_rates"))
         XCTAssertEqual(ConvNeXtConfig(depths: [2, 2], dims: [4, 8], dropPathRate: 0).dropPathRates, [0, 0, 0, 0])
         XCTAssertEqual(ConvNeXtConfig(depths: [1], dims: [4], dropPathRate: 0.3).dropPathRates, [0])
+        XCTAssertEqual(ConvNeXtConfig(depths: [3, 3, 9, 3], dims: [1, 1, 1, 1], dropPathRate: 0.1).dropPathRates[7],
+                       0.041176470588235294)
     }
 }

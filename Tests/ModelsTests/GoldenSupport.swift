@@ -33,6 +33,21 @@ enum G {
         return Float(bitPattern: UInt32(bits.dropFirst(2), radix: 16)!)
     }
 
+    /// A list of float64 numbers `"key": [ ... ]` read from the JSON text
+    /// (after `anchor`, if given) and parsed with `Double(String)`, which is
+    /// correctly rounded; JSONSerialization on Linux can be off by an ulp.
+    static func doubles(inJSON file: String, after anchor: String?, key: String) throws -> [Double] {
+        let text = try String(contentsOf: try Golden.url(file), encoding: .utf8)
+        var rest = Substring(text)
+        if let anchor, let r = rest.range(of: anchor) { rest = rest[r.upperBound...] }
+        guard let k = rest.range(of: "\"\(key)\": ["), let end = rest[k.upperBound...].firstIndex(of: "]") else {
+            throw XCTSkip("no list \(key) in \(file)")
+        }
+        return rest[k.upperBound..<end].split(separator: ",").map {
+            Double($0.trimmingCharacters(in: .whitespacesAndNewlines))!
+        }
+    }
+
     static func key(_ any: Any?) -> PRNGKey {
         let a = any as! [Any]
         return PRNGKey(UInt32(truncating: a[0] as! NSNumber), UInt32(truncating: a[1] as! NSNumber))

@@ -5,12 +5,6 @@ import TestSupport
 @testable import Models
 
 final class InitTests: XCTestCase {
-    func testSHA256Helper() {
-        XCTAssertEqual(SHA256Digest.hex(Array("abc".utf8)),
-                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256Digest.hex([]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-    }
-
     /// `rng seed 42; model init` on the small dev config reproduces
     /// small_init_params.safetensors (reports the worst ulp distance; expected 0).
     func testSmallInitMatchesGolden() throws {
@@ -61,7 +55,7 @@ final class InitTests: XCTestCase {
             let wantSum = (row["sum"] as! NSNumber).doubleValue
             let absSum = (row["abs_sum"] as! NSNumber).doubleValue
             XCTAssertEqual(sum, wantSum, accuracy: 1e-6 * max(1, absSum), path)
-            if SHA256Digest.hex(floats: t.scalars) != row["sha256_f32le"] as! String { shaMismatch.append(path) }
+            if sha256F32LE(t) != row["sha256_f32le"] as! String { shaMismatch.append(path) }
         }
         XCTAssertEqual(shaMismatch, [], "not bit-exact: \(shaMismatch.count) of \(table.count) params")
     }
