@@ -6,6 +6,7 @@ public enum StandardCommands {
         all += HelpCommands.all
         all += JobCommands.all
         all += RNGCommands.all
+        all += ModelCommands.all
         return CommandRegistry(all)
     }
 }
