@@ -50,7 +50,8 @@ public struct EMA: GradientTransformation {
         }
         try checkSameLeaves(grads, ema, "parameters", "EMA parameters")
         let d = decayUsed(count: count)
-        let oneMinusD = 1 - d
+        // optax.ema's `1 - decay` is a Python float rounded once; ema_v2's d is a float32 value.
+        let oneMinusD = kind == .plain ? Float(1 - decay) : 1 - d
         let next = safeIncrement(count)
         let newEMA = ema.map { path, m in zipMap(grads[path]!, m) { p, m in (d * m).addingProduct(oneMinusD, p) } }
         guard debias else { return (newEMA, .ema(count: next, ema: newEMA)) }

@@ -26,10 +26,15 @@ public struct ClipByGlobalNorm: GradientTransformation {
     public func initialize(_ params: TensorTree) -> OptimizerState { .empty }
 
     public func update(_ grads: TensorTree, state: OptimizerState, params: TensorTree) throws -> (updates: TensorTree, state: OptimizerState) {
-        let norm = globalNorm(grads)
+        (ClipByGlobalNorm.clip(grads, norm: globalNorm(grads), maxNorm: maxNorm), .empty)
+    }
+
+    /// The clipped tree given its global norm: unchanged when `norm < maxNorm`,
+    /// else `(u / norm) * maxNorm` per element (a true division, then a multiply).
+    public static func clip(_ tree: TensorTree, norm: Float, maxNorm: Double) -> TensorTree {
         let limit = Float(maxNorm)
-        if norm < limit { return (grads, .empty) }
-        return (grads.map { _, u in mapScalars(u) { ($0 / norm) * limit } }, .empty)
+        if norm < limit { return tree }
+        return tree.map { _, u in mapScalars(u) { ($0 / norm) * limit } }
     }
 
     public var description: String { "clip_by_global_norm(\(maxNorm))" }
