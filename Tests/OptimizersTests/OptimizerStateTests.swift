@@ -17,7 +17,7 @@ final class OptimizerStateTests: XCTestCase {
     private func grads(_ k: Float) -> TensorTree { params.map { _, t in Tensor(shape: t.shape, scalars: t.scalars.map { $0 * k + 0.01 }) } }
 
     private func optimizer() throws -> MultiSteps {
-        let s = try Schedule.warmupCosineDecay(initValue: 0, peakValue: 0.01, warmupSteps: 2, decaySteps: 10)
+        let s = try Schedule.warmupCosineDecay(initValue: 0.001, peakValue: 0.01, warmupSteps: 2, decaySteps: 10)
         return try MultiSteps(adamw(s, weightDecay: 0.05, mask: .seedDecay), everyK: 2)
     }
 
