@@ -25,6 +25,9 @@ public enum PNGCodec {
         }
         // RGBA output keeps colour values unpremultiplied for 8-bit sRGB output.
         image.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA)  // PNG_FORMAT_RGBA
+        // 16-bit files without gAMA/sRGB are sRGB-encoded (as PIL reads them),
+        // not linear: 16 -> 8 bits is then a plain rescale, no gamma curve.
+        image.flags |= UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
         var rgba = [UInt8](repeating: 0, count: w * h * 4)
         let finished = bytes.withUnsafeBufferPointer { _ in
             rgba.withUnsafeMutableBytes { dst in
