@@ -11,27 +11,43 @@ public struct ActivationStatistics: Sendable, Equatable, Codable {
     /// Number of non-finite elements (NaN or Inf).
     public var nonFinite: Int
 
-    /// Statistics of `t`'s elements (non-finite values are counted and skipped).
+    /// Statistics of `t`'s elements (non-finite values are counted and
+    /// skipped). Chunks are reduced in parallel, then combined in order.
     public init(_ t: Tensor) {
-        var s = 0.0, s2 = 0.0, sa = 0.0
-        var lo = Float.infinity, hi = -Float.infinity
-        var bad = 0
-        t.scalars.withUnsafeBufferPointer { p in
-            for v in p {
-                if !v.isFinite { bad += 1; continue }
-                let d = Double(v)
-                s += d; s2 += d * d; sa += Swift.abs(d)
-                lo = Swift.min(lo, v); hi = Swift.max(hi, v)
+        struct Partial { var s = 0.0, s2 = 0.0, sa = 0.0, lo = Float.infinity, hi = -Float.infinity, bad = 0 }
+        let chunk = 1 << 16
+        let nChunks = (t.count + chunk - 1) / chunk
+        var partials = [Partial](repeating: Partial(), count: nChunks)
+        t.scalars.withUnsafeBufferPointer { src in
+            partials.withUnsafeMutableBufferPointer { dst in
+                let io = UncheckedSendable((src, dst))
+                parallelFor(nChunks) { c in
+                    let (src, dst) = io.value
+                    var p = Partial()
+                    for i in (c * chunk)..<Swift.min(src.count, (c + 1) * chunk) {
+                        let v = src[i]
+                        if !v.isFinite { p.bad += 1; continue }
+                        let d = Double(v)
+                        p.s += d; p.s2 += d * d; p.sa += Swift.abs(d)
+                        p.lo = Swift.min(p.lo, v); p.hi = Swift.max(p.hi, v)
+                    }
+                    dst[c] = p
+                }
             }
         }
-        let n = Double(Swift.max(1, t.count - bad))
+        var total = Partial()
+        for p in partials {
+            total.s += p.s; total.s2 += p.s2; total.sa += p.sa; total.bad += p.bad
+            total.lo = Swift.min(total.lo, p.lo); total.hi = Swift.max(total.hi, p.hi)
+        }
+        let n = Double(Swift.max(1, t.count - total.bad))
         count = t.count
-        mean = s / n
-        std = (Swift.max(0, s2 / n - (s / n) * (s / n))).squareRoot()
-        min = lo
-        max = hi
-        meanAbs = sa / n
-        nonFinite = bad
+        mean = total.s / n
+        std = (Swift.max(0, total.s2 / n - mean * mean)).squareRoot()
+        min = total.lo
+        max = total.hi
+        meanAbs = total.sa / n
+        nonFinite = total.bad
     }
 }
 

@@ -140,3 +140,13 @@ func flaxPathLess(_ a: String, _ b: String) -> Bool {
     }
     return pa.count < pb.count
 }
+
+extension ConvNeXt {
+    /// Each block's LayerScale vector (`…/LayerScale_0/scale`), stage-major,
+    /// for `show layerscale`. Blocks whose parameter is missing are skipped.
+    public func layerScales(_ params: TensorTree) -> [(block: BlockInfo, gamma: Tensor)] {
+        blocks.compactMap { b in
+            params["\(Self.backbone)/\(b.name)/LayerScale_0/scale"].map { (b, $0) }
+        }
+    }
+}

@@ -13,7 +13,7 @@
 @inline(__always)
 func erfV16(_ x0: V16) -> V16 {
     let clampV: Float = 3.832506856900711
-    let x = x0.clamped(lowerBound: V16(repeating: -clampV), upperBound: V16(repeating: clampV))
+    let x = pointwiseMax(pointwiseMin(x0, V16(repeating: clampV)), V16(repeating: -clampV))
     let x2 = x * x
     // Numerator: odd powers (alpha), highest first.
     var p = V16(repeating: 0.00022905065861350646)
@@ -35,7 +35,7 @@ func erfV16(_ x0: V16) -> V16 {
 /// Cephes expf on 16 lanes (relative error ~1e-7 over [-87, 88]).
 @inline(__always)
 func expV16(_ x0: V16) -> V16 {
-    let x = x0.clamped(lowerBound: V16(repeating: -87.3), upperBound: V16(repeating: 88.3))
+    let x = pointwiseMax(pointwiseMin(x0, V16(repeating: 88.3)), V16(repeating: -87.3))
     // n = round(x / ln 2) via the 1.5 * 2^23 trick; t's low mantissa bits hold n.
     let magic = V16(repeating: 0x1.8p23)
     let t = magic.addingProduct(x, V16(repeating: 1.44269504088896341))
@@ -72,19 +72,6 @@ private func geluGradV16(_ dy: V16, _ x: V16) -> V16 {
     return dy * cdf.addingProduct(x, pdf)
 }
 
-/// Applies a 16-lane op over `n` elements in parallel chunks, tail included.
-@inline(__always)
-private func mapV16(_ n: Int, _ out: UnsafeMutablePointer<Float>, _ op: (Int) -> V16) {
-    let blocks = (n + 15) / 16
-    parallelChunks(blocks, minChunk: 1024) { range in
-        for blk in range {
-            let i = blk &* 16
-            let v = op(i)
-            if i &+ 16 <= n { store16(v, out + i) } else { for l in 0..<(n &- i) { out[i &+ l] = v[l] } }
-        }
-    }
-}
-
 /// Loads 16 lanes at `p + i`, zero-filling past `n`.
 @inline(__always)
 private func loadTail(_ p: UnsafePointer<Float>, _ i: Int, _ n: Int) -> V16 {
@@ -94,11 +81,26 @@ private func loadTail(_ p: UnsafePointer<Float>, _ i: Int, _ n: Int) -> V16 {
     return v
 }
 
+/// Stores 16 lanes at `p + i`, dropping lanes past `n`.
+@inline(__always)
+private func storeTail(_ v: V16, _ p: UnsafeMutablePointer<Float>, _ i: Int, _ n: Int) {
+    if i &+ 16 <= n { store16(v, p + i); return }
+    for l in 0..<(n &- i) { p[i &+ l] = v[l] }
+}
+
 /// Exact GELU forward, elementwise.
 public func geluForward(_ x: Tensor) -> Tensor {
     let n = x.count
     return x.withPointer { px in
-        Tensor.build(x.shape) { py in mapV16(n, py) { i in geluV16(loadTail(px, i, n)) } }
+        Tensor.build(x.shape) { py in
+            let blocks = (n + 15) / 16
+            parallelChunks(blocks, minChunk: 1024) { range in
+                for blk in range {
+                    let i = blk &* 16
+                    storeTail(geluV16(loadTail(px, i, n)), py, i, n)
+                }
+            }
+        }
     }
 }
 
@@ -109,7 +111,13 @@ public func geluBackward(_ dy: Tensor, x: Tensor) -> Tensor {
     return x.withPointer { px in
         dy.withPointer { pd in
             Tensor.build(x.shape) { pdx in
-                mapV16(n, pdx) { i in geluGradV16(loadTail(pd, i, n), loadTail(px, i, n)) }
+                let blocks = (n + 15) / 16
+                parallelChunks(blocks, minChunk: 1024) { range in
+                    for blk in range {
+                        let i = blk &* 16
+                        storeTail(geluGradV16(loadTail(pd, i, n), loadTail(px, i, n)), pdx, i, n)
+                    }
+                }
             }
         }
     }

@@ -1,14 +1,53 @@
 import CBLAS
 
+/// How a GEMM uses the cores (`../shared/notes/swift-kernels.md`: never
+/// nest OpenBLAS threads inside a `parallelFor`).
+public enum GEMMThreading: Sendable {
+    /// One `cblas_sgemm` call from the calling thread; OpenBLAS threads
+    /// internally with `Threads.count` threads.
+    case openBLAS
+    /// OpenBLAS set to 1 thread; the rows of C are split into `Threads.count`
+    /// slices, one `cblas_sgemm` per slice inside `parallelFor`.
+    case splitRows
+}
+
+extension Threads {
+    /// The GEMM threading strategy (measured with KernelBench; see the report
+    /// in the commit that set the default).
+    nonisolated(unsafe) public static var gemm: GEMMThreading = .openBLAS
+}
+
 /// Row-major single-precision GEMM through OpenBLAS:
-/// `C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C`.
-///
-/// Called from one thread; OpenBLAS threads internally with
-/// `Threads.count` threads (set by `Threads.count`'s observer), so it must
-/// never be called from inside a `parallelFor` body (nested threads
-/// oversubscribe the cores, `../shared/notes/swift-kernels.md`).
-@inline(__always)
+/// `C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C`, threaded as
+/// `Threads.gemm` says. Must not be called from inside a `parallelFor` body.
 func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+           b: UnsafePointer<Float>, ldb: Int,
+           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let ways = min(Threads.count, m / 64)
+    if Threads.gemm == .openBLAS || ways < 2 {
+        sgemmCall(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    // Rows i of C come from rows i of op(A): row i of A (no transpose) or
+    // column i of A (transposed).
+    let saved = Int(openblas_get_num_threads())
+    openblas_set_num_threads(1)
+    let step = (m + ways - 1) / ways
+    parallelFor(ways) { w in
+        let lo = w &* step, hi = min(m, lo &+ step)
+        if lo >= hi { return }
+        let aSlice = transA ? a + lo : a + lo &* lda
+        sgemmCall(transA: transA, transB: transB, m: hi &- lo, n: n, k: k, alpha: alpha,
+                  a: aSlice, lda: lda, b: b, ldb: ldb, beta: beta, c: c + lo &* ldc, ldc: ldc)
+    }
+    openblas_set_num_threads(Int32(saved))
+}
+
+/// One `cblas_sgemm` call (see `sgemm`).
+@inline(__always)
+private func sgemmCall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
            b: UnsafePointer<Float>, ldb: Int,
            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {

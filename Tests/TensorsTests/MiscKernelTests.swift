@@ -129,3 +129,13 @@ final class TensorMathTests: XCTestCase {
         XCTAssertEqual(BLASThreads.count, saved)
     }
 }
+
+final class MemoryTuningTests: XCTestCase {
+    /// The glibc settings are accepted (the call is idempotent and only
+    /// changes when freed memory is returned to the system).
+    func testKeepFreedMemoryIsAccepted() {
+        #if canImport(Glibc)
+        XCTAssertTrue(MemoryTuning.keepFreedMemory())
+        #endif
+    }
+}
