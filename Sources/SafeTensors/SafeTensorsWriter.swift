@@ -89,7 +89,11 @@ extension SafeTensorsFile {
         for (_, value) in values {
             switch value {
             case .float32(let t):
+                #if _endian(little)
+                t.scalars.withUnsafeBytes { out.append(contentsOf: $0) }
+                #else
                 appendLittleEndian(t.scalars.map(\.bitPattern), to: &out)
+                #endif
             case .int32(_, let v):
                 appendLittleEndian(v.map { UInt32(bitPattern: $0) }, to: &out)
             case .uint32(_, let v):
