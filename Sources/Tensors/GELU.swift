@@ -63,24 +63,48 @@ func expV16(_ x0: V16) -> V16 {
     return e * unsafeBitCast(bits, to: V16.self)
 }
 
-/// Horner evaluation `((c0 * x + c1) * x + c2) ...`, highest power first.
+// Cephes erfc polynomials, coefficients as in XLA's chlo decomposition.
+/// T(x^2) for erfc on |x| < 1 (Horner, highest power first, as XLA's polynomial materialisation).
 @inline(__always)
-private func horner(_ x: V16, _ c: [Float]) -> V16 {
-    var p = V16(repeating: c[0])
-    for i in 1..<c.count { p = V16(repeating: c[i]).addingProduct(p, x) }
+private func erfcT(_ x: V16) -> V16 {
+    var p = V16(repeating: 7.853861353153693E-5)
+    p = V16(repeating: -8.010193625184903E-4).addingProduct(p, x)
+    p = V16(repeating: 5.188327685732524E-3).addingProduct(p, x)
+    p = V16(repeating: -2.685381193529856E-2).addingProduct(p, x)
+    p = V16(repeating: 1.128358514861418E-1).addingProduct(p, x)
+    p = V16(repeating: -3.761262582423300E-1).addingProduct(p, x)
+    p = V16(repeating: 1.128379165726710E+0).addingProduct(p, x)
     return p
 }
 
-// Cephes erfc coefficients, as in XLA's chlo decomposition.
-private let erfcT: [Float] = [7.853861353153693E-5, -8.010193625184903E-4, 5.188327685732524E-3,
-                              -2.685381193529856E-2, 1.128358514861418E-1, -3.761262582423300E-1,
-                              1.128379165726710E+0]
-private let erfcP: [Float] = [2.326819970068386E-2, -1.387039388740657E-1, 3.687424674597105E-1,
-                              -5.824733027278666E-1, 6.210004621745983E-1, -4.944515323274145E-1,
-                              3.404879937665872E-1, -2.741127028184656E-1, 5.638259427386472E-1]
-private let erfcR: [Float] = [-1.047766399936249E+1, 1.297719955372516E+1, -7.495518717768503E+0,
-                              2.921019019210786E+0, -1.015265279202700E+0, 4.218463358204948E-1,
-                              -2.820767439740514E-1, 5.641895067754075E-1]
+/// P(1/x^2) for erfc on 1 <= |x| < 2 (Horner, highest power first, as XLA's polynomial materialisation).
+@inline(__always)
+private func erfcP(_ x: V16) -> V16 {
+    var p = V16(repeating: 2.326819970068386E-2)
+    p = V16(repeating: -1.387039388740657E-1).addingProduct(p, x)
+    p = V16(repeating: 3.687424674597105E-1).addingProduct(p, x)
+    p = V16(repeating: -5.824733027278666E-1).addingProduct(p, x)
+    p = V16(repeating: 6.210004621745983E-1).addingProduct(p, x)
+    p = V16(repeating: -4.944515323274145E-1).addingProduct(p, x)
+    p = V16(repeating: 3.404879937665872E-1).addingProduct(p, x)
+    p = V16(repeating: -2.741127028184656E-1).addingProduct(p, x)
+    p = V16(repeating: 5.638259427386472E-1).addingProduct(p, x)
+    return p
+}
+
+/// R(1/x^2) for erfc on |x| >= 2 (Horner, highest power first, as XLA's polynomial materialisation).
+@inline(__always)
+private func erfcR(_ x: V16) -> V16 {
+    var p = V16(repeating: -1.047766399936249E+1)
+    p = V16(repeating: 1.297719955372516E+1).addingProduct(p, x)
+    p = V16(repeating: -7.495518717768503E+0).addingProduct(p, x)
+    p = V16(repeating: 2.921019019210786E+0).addingProduct(p, x)
+    p = V16(repeating: -1.015265279202700E+0).addingProduct(p, x)
+    p = V16(repeating: 4.218463358204948E-1).addingProduct(p, x)
+    p = V16(repeating: -2.820767439740514E-1).addingProduct(p, x)
+    p = V16(repeating: 5.641895067754075E-1).addingProduct(p, x)
+    return p
+}
 
 /// XLA's float32 erfc (Cephes) on 16 lanes.
 @inline(__always)
@@ -89,10 +113,10 @@ func erfcV16(_ x: V16) -> V16 {
     let ax = unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: V16.self)
     let xsq = x * x
     // |x| < 1: 1 - x T(x^2).
-    let small = one - x * horner(xsq, erfcT)
+    let small = one - x * erfcT(xsq)
     // |x| >= 1: exp(-x^2) / |x| * P or R of 1/x^2.
     let r = one / xsq
-    let poly = horner(r, erfcP).replacing(with: horner(r, erfcR), where: ax .>= 2)
+    let poly = erfcP(r).replacing(with: erfcR(r), where: ax .>= 2)
     var big = expV16(-xsq) * (one / ax) * poly
     big = big.replacing(with: 0, where: -xsq .< -88.72283905206835)
     big = big.replacing(with: 2 - big, where: x .< 0)
