@@ -58,7 +58,8 @@ public func patchConvForward(_ x: Tensor, weight: Tensor, bias: Tensor, stride: 
     let (oh, padTop) = samePatchGeometry(h, stride: s)
     let (ow, padLeft) = samePatchGeometry(w, stride: s)
     let m = b * oh * ow, kk = s * s * c
-    var cols = [Float](repeating: 0, count: m * kk)
+    // im2col writes every element (zeros at padded positions), so no zero fill.
+    var cols = [Float](unsafeUninitializedCapacity: m * kk) { _, initialized in initialized = m * kk }
     return x.withPointer { px in
         cols.withUnsafeMutableBufferPointer { pc in
             im2col(px, pc.baseAddress!, b: b, h: h, w: w, c: c, s: s,
@@ -87,7 +88,8 @@ public func patchConvBackward(_ dy: Tensor, x: Tensor, weight: Tensor, stride: I
     let (ow, padLeft) = samePatchGeometry(w, stride: s)
     precondition(dy.shape == [b, oh, ow, cout], "patchConvBackward: dy \(dy.shape) is not [\(b), \(oh), \(ow), \(cout)]")
     let m = b * oh * ow, kk = s * s * c
-    var cols = [Float](repeating: 0, count: m * kk)
+    // im2col writes every element (zeros at padded positions), so no zero fill.
+    var cols = [Float](unsafeUninitializedCapacity: m * kk) { _, initialized in initialized = m * kk }
     return dy.withPointer { pdy in
         cols.withUnsafeMutableBufferPointer { pcb in
             let pc = pcb.baseAddress!
