@@ -106,9 +106,10 @@ private func erfcR(_ x: V16) -> V16 {
     return p
 }
 
-/// XLA's float32 erfc (Cephes) on 16 lanes.
+/// XLA's float32 erfc (Cephes) on 16 lanes, and `exp(-x*x)`, which it
+/// computes on the way (the GELU gradient needs it too).
 @inline(__always)
-func erfcV16(_ x: V16) -> V16 {
+func erfcAndGaussV16(_ x: V16) -> (erfc: V16, gauss: V16) {
     let one = V16(repeating: 1)
     let ax = unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: V16.self)
     let xsq = x * x
@@ -117,11 +118,16 @@ func erfcV16(_ x: V16) -> V16 {
     // |x| >= 1: exp(-x^2) / |x| * P or R of 1/x^2.
     let r = one / xsq
     let poly = erfcP(r).replacing(with: erfcR(r), where: ax .>= 2)
-    var big = expV16(-xsq) * (one / ax) * poly
+    let gauss = expV16(-xsq)
+    var big = gauss * (one / ax) * poly
     big = big.replacing(with: 0, where: -xsq .< -88.72283905206835)
     big = big.replacing(with: 2 - big, where: x .< 0)
-    return big.replacing(with: small, where: ax .< 1)
+    return (big.replacing(with: small, where: ax .< 1), gauss)
 }
+
+/// XLA's float32 erfc (Cephes) on 16 lanes.
+@inline(__always)
+func erfcV16(_ x: V16) -> V16 { erfcAndGaussV16(x).erfc }
 
 /// GELU on 16 lanes: 0.5 * x * erfc(-x * sqrt(0.5)).
 @inline(__always)
@@ -130,12 +136,15 @@ private func geluV16(_ x: V16) -> V16 {
     return (V16(repeating: 0.5) * x) * erfcV16(z)
 }
 
-/// GELU derivative times dy on 16 lanes.
+/// GELU derivative times dy on 16 lanes, as JAX differentiates
+/// `0.5 * x * erfc(z)`, z = -x sqrt(0.5), with erfc'(z) = -2/sqrt(pi) exp(-z^2):
+/// dy * (0.5 erfc(z) + x * (sqrt(0.5)/sqrt(pi)) * exp(-z^2)).
 @inline(__always)
 private func geluGradV16(_ dy: V16, _ x: V16) -> V16 {
     let z = x * V16(repeating: -0.70710677)
-    let cdf = V16(repeating: 0.5) * erfcV16(z)
-    let pdf = expV16(V16(repeating: -0.5) * x * x) * V16(repeating: 0.3989422804014327)  // 1/sqrt(2 pi)
+    let (erfc, gauss) = erfcAndGaussV16(z)
+    let cdf = V16(repeating: 0.5) * erfc
+    let pdf = gauss * V16(repeating: 0.3989422804014327)  // sqrt(0.5)/sqrt(pi) = 1/sqrt(2 pi)
     return dy * cdf.addingProduct(x, pdf)
 }
 
