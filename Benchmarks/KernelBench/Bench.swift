@@ -92,6 +92,7 @@ enum KernelBench {
             let flops = 2 * Double(batch * 56 * 56) * 48 * 96
             bench("patchconv4x4 fwd", "[16,224,224,3]", flops, "GFLOP/s") { _ = patchConvForward(x, weight: w, bias: b, stride: 4) }
             bench("patchconv4x4 bwd", "[16,224,224,3]", 2 * flops, "GFLOP/s") { _ = patchConvBackward(dy, x: x, weight: w, stride: 4) }
+            bench("patchconv4x4 dW only", "[16,224,224,3]", flops, "GFLOP/s") { _ = patchConvWeightGradients(dy, x: x, weight: w, stride: 4) }
         }
         for (hw, c) in stages {
             let shape = [batch, hw, hw, c]
