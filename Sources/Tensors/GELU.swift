@@ -11,33 +11,11 @@
 // That is what `erfcV16` computes (Horner, coefficient lists as in XLA), so
 // GELU keeps full relative accuracy on the negative tail instead of
 // computing 1 - erf(z) with cancellation. exp is Cephes' expf with the
-// magic-number rounding trick. `erfV16` is XLA's float32 rational erf (the
-// HLO `erf` op, notes/swift-kernels.md). Everything works on SIMD16
-// vectors; a tail shorter than 16 goes through the same vector code via a
-// zero-padded temporary, so every element sees identical arithmetic.
-
-/// XLA's float32 erf on 16 lanes.
-@inline(__always)
-func erfV16(_ x0: V16) -> V16 {
-    let clampV: Float = 3.832506856900711
-    let x = pointwiseMax(pointwiseMin(x0, V16(repeating: clampV)), V16(repeating: -clampV))
-    let x2 = x * x
-    // Numerator: odd powers (alpha), highest first.
-    var p = V16(repeating: 0.00022905065861350646)
-    p = V16(repeating: 0.0034082910107109506).addingProduct(p, x2)
-    p = V16(repeating: 0.050955695062380861).addingProduct(p, x2)
-    p = V16(repeating: 0.18520832239976145).addingProduct(p, x2)
-    p = V16(repeating: 1.128379143519084).addingProduct(p, x2)
-    // Denominator: even powers (beta), highest first.
-    var q = V16(repeating: -1.1791602954361697e-7)
-    q = V16(repeating: 2.3547966471313185e-5).addingProduct(q, x2)
-    q = V16(repeating: 0.0010179625278914885).addingProduct(q, x2)
-    q = V16(repeating: 0.014070470171167667).addingProduct(q, x2)
-    q = V16(repeating: 0.11098505178285362).addingProduct(q, x2)
-    q = V16(repeating: 0.49746925110067538).addingProduct(q, x2)
-    q = V16(repeating: 1).addingProduct(q, x2)
-    return x * p / q
-}
+// magic-number rounding trick. (XLA's rational erf from
+// notes/swift-kernels.md is the HLO `erf` op, which `lax.erfc` does not use.)
+// Everything works on SIMD16 vectors; a tail shorter than 16 goes through
+// the same vector code via a zero-padded temporary, so every element sees
+// identical arithmetic.
 
 /// Cephes expf on 16 lanes (relative error ~1e-7 over [-87, 88]).
 @inline(__always)
