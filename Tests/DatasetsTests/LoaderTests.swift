@@ -149,3 +149,22 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(bb.errors.failures, [DecodeFailure(path: "f3", reason: "data: cannot decode f3: gone")])
     }
 }
+
+final class SummaryTests: XCTestCase {
+    func testSummaryAndPreview() throws {
+        let data = try SyntheticDataset.splits(classes: 4, size: 24, trainCount: 40, valCount: 8, key: PRNGKey(seed: 1))
+        let bb = BatchBuilder(data: data, imageSize: 20, augment: .convnext, dataKey: PRNGKey(seed: 2))
+        let s = bb.summary()
+        XCTAssertEqual(s.trainCount, 40); XCTAssertEqual(s.valCount, 8)
+        XCTAssertEqual(s.trainClassCounts, [10, 10, 10, 10])
+        XCTAssertEqual(s.imageSize, [24, 24])
+        XCTAssertTrue(s.decodeErrors.isEmpty)
+        let p = bb.previewImages(.train, count: 6, augment: true, key: PRNGKey(3, 4))
+        XCTAssertEqual(p.images.count, 6)
+        XCTAssertEqual(p.labels, ["circle", "square", "triangle", "ring", "circle", "square"])
+        XCTAssertTrue(p.images.allSatisfy { $0.width == 20 && $0.height == 20 })
+        XCTAssertEqual(p.images, bb.previewImages(.train, count: 6, augment: true, key: PRNGKey(3, 4)).images)
+        let e = bb.previewImages(.val, count: 2, augment: false, key: PRNGKey(0, 0))
+        XCTAssertEqual(e.images[0], CenterCrop.apply(try data.val.image(at: 0), size: 20, cropFraction: 0.875))
+    }
+}
