@@ -21,9 +21,7 @@ extension BatchBuilder {
     public func summary() -> DataSummary {
         var errors: [DecodeFailure] = []
         for ds in [data.train, data.val] {
-            if let folder = ds as? ImageFolder {
-                for f in folder.skipped where !errors.contains(f) { errors.append(f) }
-            }
+            for f in ds.loadFailures where !errors.contains(f) { errors.append(f) }
         }
         errors += self.errors.failures.filter { !errors.contains($0) }
         return DataSummary(name: data.name, classNames: data.classNames,

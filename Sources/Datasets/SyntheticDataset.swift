@@ -62,7 +62,8 @@ public struct SyntheticDataset: Dataset {
         let val = try SyntheticDataset(classes: classes, size: size,
                                        count: valCount ?? max(classes, (trainCount ?? classes * defaultTrainPerClass) / 5),
                                        key: keys[1])
-        return DataSplits(name: "synthetic \(classes) classes \(size)x\(size)", train: train, val: val)
+        // Rendered images are kept in memory (15 MB for the default 32x32 set).
+        return DataSplits(name: "synthetic \(classes) classes \(size)x\(size)", train: train, val: val).cached()
     }
 
     public func label(at index: Int) -> Int { index % classNames.count }

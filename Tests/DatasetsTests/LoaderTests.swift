@@ -168,3 +168,29 @@ final class SummaryTests: XCTestCase {
         XCTAssertEqual(e.images[0], CenterCrop.apply(try data.val.image(at: 0), size: 20, cropFraction: 0.875))
     }
 }
+
+final class CacheTests: XCTestCase {
+    func testCachedDatasetMatchesBaseAndRespectsBudget() throws {
+        let base = try SyntheticDataset(classes: 3, size: 16, count: 12, key: PRNGKey(seed: 8))
+        let cached = CachedDataset(base, maxBytes: 5 * 16 * 16 * 3)
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        Threads.count = 4
+        var out = [RGBImage?](repeating: nil, count: 24)
+        out.withUnsafeMutableBufferPointer { b in
+            let p = UncheckedSendable(b)
+            parallelFor(24) { i in p.value[i] = try? cached.image(at: i % 12) }
+        }
+        for i in 0..<24 { XCTAssertEqual(out[i], try base.image(at: i % 12)) }
+        XCTAssertEqual(cached.count, 12); XCTAssertEqual(cached.label(at: 4), 1)
+        // A wrapped ImageFolder still reports its skipped files.
+        struct Skipping: Dataset {
+            let count = 1; let classNames = ["a", "b"]
+            var imageSize: (height: Int, width: Int)? { nil }
+            func label(at i: Int) -> Int { 0 }
+            func image(at i: Int) throws -> RGBImage { RGBImage(width: 2, height: 2) }
+            var loadFailures: [DecodeFailure] { [DecodeFailure(path: "x.jpg", reason: "bad")] }
+        }
+        XCTAssertEqual(CachedDataset(Skipping(), maxBytes: 0).loadFailures.map(\.path), ["x.jpg"])
+    }
+}
