@@ -43,11 +43,14 @@ public struct DataSplits: Sendable {
     public var name: String
     public var train: any Dataset
     public var val: any Dataset
+    /// Decode failures met while building batches from these splits (shared by copies).
+    public let errors: DecodeErrorLog
 
-    public init(name: String, train: any Dataset, val: any Dataset) {
+    public init(name: String, train: any Dataset, val: any Dataset, errors: DecodeErrorLog = DecodeErrorLog()) {
         self.name = name
         self.train = train
         self.val = val
+        self.errors = errors
     }
 
     /// The dataset of one split.
@@ -59,7 +62,8 @@ public struct DataSplits: Sendable {
     /// cached only if all its images fit in `maxBytes` (by `imageSize`, or
     /// always for datasets of unknown size, which grow up to `maxBytes`).
     public func cached(maxBytes: Int = 512 << 20) -> DataSplits {
-        DataSplits(name: name, train: CachedDataset(train, maxBytes: maxBytes), val: CachedDataset(val, maxBytes: maxBytes))
+        DataSplits(name: name, train: CachedDataset(train, maxBytes: maxBytes), val: CachedDataset(val, maxBytes: maxBytes),
+                   errors: errors)
     }
 }
 

@@ -194,3 +194,24 @@ final class CacheTests: XCTestCase {
         XCTAssertEqual(CachedDataset(Skipping(), maxBytes: 0).loadFailures.map(\.path), ["x.jpg"])
     }
 }
+
+final class BuilderLifetimeTests: XCTestCase {
+    func testBuildersMadePerStepShareErrorsAndAgree() throws {
+        struct Broken: Dataset {
+            let count = 4; let classNames = ["a", "b"]
+            var imageSize: (height: Int, width: Int)? { (4, 4) }
+            func label(at i: Int) -> Int { i % 2 }
+            func image(at i: Int) throws -> RGBImage {
+                if i == 1 { throw DatasetError.decodeFailed(path: "one", reason: "bad") }
+                return RGBImage(width: 4, height: 4, fill: (UInt8(i), 0, 0))
+            }
+        }
+        let splits = DataSplits(name: "b", train: Broken(), val: Broken())
+        let a = BatchBuilder(data: splits, imageSize: 4, augment: .light, dataKey: PRNGKey(1, 2))
+        _ = a.batch(.val, epoch: 0, index: 0, size: 4)
+        let b = BatchBuilder(data: splits, imageSize: 4, augment: .light, dataKey: PRNGKey(1, 2))
+        XCTAssertEqual(b.errors.failures.count, 1)
+        XCTAssertEqual(b.summary().decodeErrors.map(\.path), ["sample 1"])
+        XCTAssertEqual(a.batch(.train, epoch: 5, index: 1, size: 2), b.batch(.train, epoch: 5, index: 1, size: 2))
+    }
+}
