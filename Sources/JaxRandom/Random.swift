@@ -60,7 +60,9 @@ public enum Random {
             forEachBlock(range) { base, lanes in
                 let u = uniform16(key, base: base, minval: a, maxval: b)
                 let z = XLAMath.erfInv(u) * sqrt2
-                store(z.clamped(lowerBound: clipLo, upperBound: clipHi), to: out.base + base, lanes: lanes)
+                // np.clip: min(max(z, lo), hi) (as selects: pointwiseMin/Max were not inlined here).
+                let zl = z.replacing(with: clipLo, where: z .< clipLo)
+                store(zl.replacing(with: clipHi, where: zl .> clipHi), to: out.base + base, lanes: lanes)
             }
         }
     }
@@ -139,7 +141,7 @@ public enum Random {
         let u01 = XLAMath.asFloat((b &>> 9) | 0x3F80_0000) - 1
         let lo = SIMD16<Float>(repeating: minval)
         let v = lo.addingProduct(u01, SIMD16<Float>(repeating: maxval - minval))
-        return pointwiseMax(lo, v)
+        return v.replacing(with: lo, where: v .< lo)    // max(lo, v)
     }
 }
 
