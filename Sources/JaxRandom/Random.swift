@@ -45,16 +45,20 @@ public enum Random {
     }
 
     /// `jax.random.truncated_normal(key, lower, upper, (count,))`, float32:
-    /// `u = uniform(key, erf(lower/√2), erf(upper/√2))`, `sqrt2 · erf_inv(u)`,
+    /// `u = uniform(key, erf(lower·(1/√2)), erf(upper·(1/√2)))`, `sqrt2 · erf_inv(u)`,
     /// clipped to `[nextafter(lower, +inf), nextafter(upper, -inf)]`.
-    /// The erf bounds use XLA's float32 erf; for (-2, 2) they are
-    /// ±0x3F745A18 as prng.json records (the case every initializer uses).
+    /// The erf bounds use XLA's float32 erf and XLA's reciprocal multiply; for
+    /// (-2, 2) they are ±0x3F745A18 as prng.json records (the case every
+    /// initializer uses); other bounds are checked against jax 0.10.2 in
+    /// JAXExtraVectorsTests.
     /// Requires `lower < upper`.
     public static func truncatedNormal(_ key: PRNGKey, count: Int, lower: Float, upper: Float) -> [Float] {
         precondition(lower < upper, "truncatedNormal needs lower < upper, got \(lower) and \(upper)")
         let sqrt2 = Float(bitPattern: 0x3FB5_04F3)
-        // lower / sqrt2 in float32, as jnp does with a float32 constant.
-        let a = XLAMath.erf(lower / sqrt2), b = XLAMath.erf(upper / sqrt2)
+        // XLA:CPU compiles `lower / sqrt2` as `lower * float32(1/sqrt2)` (0x3F3504F3);
+        // a true division differs by an ulp for e.g. 1.5 (checked against jax 0.10.2).
+        let invSqrt2 = Float(bitPattern: 0x3F35_04F3)
+        let a = XLAMath.erf(lower * invSqrt2), b = XLAMath.erf(upper * invSqrt2)
         let clipLo = SIMD16<Float>(repeating: lower.nextUp), clipHi = SIMD16<Float>(repeating: upper.nextDown)
         return makeArray(count: count) { range, out in
             forEachBlock(range) { base, lanes in
