@@ -82,7 +82,7 @@ public enum Random {
     /// `rounds = ceil(3 ln n / ln(2^32 - 1))` (1 for n < 1625); each round
     /// `key, sub = split(key)` and a stable sort of the array by `bits(sub, n)`.
     public static func permutation(_ key: PRNGKey, n: Int) -> [Int] {
-        precondition(n >= 0, "permutation size must be >= 0, got \(n)")
+        precondition(n >= 0 && n <= Int(UInt32.max), "permutation size must be in 0...2^32-1, got \(n)")
         var x = Array(0..<n)
         let rounds = Int((3 * _log(Double(max(1, n))) / _log(Double(UInt32.max))).rounded(.up))
         var k = key
@@ -90,9 +90,10 @@ public enum Random {
             let sub = k.splitKey(1)
             k = k.splitKey(0)
             let b = bits(sub, count: n)
-            // Stable: ties in the sort keys keep their order (index breaks them).
-            let order = (0..<n).sorted { b[$0] != b[$1] ? b[$0] < b[$1] : $0 < $1 }
-            x = order.map { x[$0] }
+            // Stable sort by the bits: sort (bits << 32 | position), so equal bits keep their order.
+            var packed = (0..<n).map { UInt64(b[$0]) << 32 | UInt64($0) }
+            packed.sort()
+            x = packed.map { x[Int($0 & 0xFFFF_FFFF)] }
         }
         return x
     }
