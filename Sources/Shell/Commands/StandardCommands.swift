@@ -5,6 +5,7 @@ public enum StandardCommands {
         var all: [CommandSpec] = []
         all += HelpCommands.all
         all += JobCommands.all
+        all += ReplCommands.all
         return CommandRegistry(all)
     }
 }

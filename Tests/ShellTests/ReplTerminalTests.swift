@@ -1,0 +1,196 @@
+import Foundation
+import XCTest
+
+/// Drives the real `cnx` binary through a pseudo-terminal: what a person
+/// types, what they see. Each test is a few seconds at most, with timeouts.
+final class ReplTerminalTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        _ = try PseudoTerminal.binary()
+        directory = try PseudoTerminal.temporaryDirectory()
+    }
+
+    override func tearDown() {
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    func start(_ environment: [String: String] = ["NO_COLOR": "1"]) throws -> PseudoTerminal {
+        let terminal = try PseudoTerminal(directory: directory, environment: environment)
+        terminal.expect("In [1]: ")
+        return terminal
+    }
+
+    func testTypingHelpShowsTheCommandList() throws {
+        let t = try start()
+        t.type("help\r")
+        t.expect("Commands (help CMD for details)")
+        t.expect("In [2]: ")
+        XCTAssertTrue(t.plainText.contains("Out[1]:"))
+        XCTAssertTrue(t.plainText.contains("sleep"), "the list names the registered commands")
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
+    func testTabCompletesCommandsAndFlagValues() throws {
+        let t = try start()
+        // `he` has one completion: the line becomes `help ` and runs.
+        t.type("he\t")
+        t.expect("help ")
+        t.type("\r")
+        t.expect("Commands (help CMD for details)")
+        t.expect("In [2]: ")
+        // Sub-command word after a complete command: `help sl<Tab>` -> `help sleep`.
+        let before = t.plainText.count
+        t.type("help sl\t\r")
+        t.expect("sleep SECONDS", after: before)
+        // Two candidates (stop, status?) list in columns: `s<Tab>` lists sleep and stop.
+        let listed = t.plainText.count
+        t.type("s\t")
+        t.expect("sleep", after: listed)
+        t.expect("stop", after: listed)
+        t.type(PseudoTerminal.ctrlC)
+        t.expect("In [3]: ", after: listed)
+        t.type("exit\r")
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
+    func testUpArrowRecallsALineFromThePreviousRun() throws {
+        let first = try start()
+        first.type("help sleep\r")
+        first.expect("Wait SECONDS as a job")
+        first.expect("In [2]: ")
+        first.type("quit\r")
+        XCTAssertEqual(first.waitForExit(), 0)
+        let file = directory.appendingPathComponent("history")
+        let saved = try String(contentsOf: file, encoding: .utf8)
+        XCTAssertTrue(saved.hasPrefix("_HiStOrY_V2_"), "libedit's history format")
+
+        let second = try start()
+        second.type(PseudoTerminal.up + PseudoTerminal.up + "\r")
+        // Up twice: `quit` then `help sleep`, which runs again.
+        second.expect("Wait SECONDS as a job")
+        second.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(second.waitForExit(), 0)
+    }
+
+    func testCtrlCDiscardsAHalfTypedLineAndTheShellSurvives() throws {
+        let t = try start()
+        t.type("unknownthing --abc")
+        t.expect("unknownthing --abc")
+        let mark = t.plainText.count
+        t.type(PseudoTerminal.ctrlC)
+        t.expect("In [1]: ", after: mark)
+        t.type("help stop\r")
+        t.expect("Stop the running job")
+        XCTAssertFalse(t.plainText.contains("unknown command 'unknownthing'"), "the discarded line never ran")
+        XCTAssertTrue(t.isRunning)
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
+    func testCtrlCStopsAForegroundJobAndNamesTheStep() throws {
+        let t = try start()
+        t.type("sleep 30\r")
+        t.expect("the progress bar") { $0.contains("/300 [") }
+        t.type(PseudoTerminal.ctrlC)
+        t.expect("stopping job 1")
+        t.expect("interrupted: job 1 (sleep 30) stopped after step ")
+        t.expect("Out[1]: stopped at step ")
+        t.expect("In [2]: ")
+        // The session is consistent and usable: a mutating command runs.
+        t.type("sleep 0.1\r")
+        t.expect("slept 0.1 s")
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
+    func testStatusAnswersWhileABackgroundJobRuns() throws {
+        let t = try start()
+        t.type("sleep 30 &\r")
+        t.expect("job 1 started in the background")
+        t.expect("In [2]: ")
+        let started = Date()
+        t.type("jobs\r")
+        t.expect("state      running")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "jobs answered before the 30 s job ended")
+        // A mutating command is refused while the job runs.
+        t.type("sleep 1\r")
+        t.expect("a job is running (sleep 30 &, ")
+        // Ctrl-C at the prompt stops the background job; the shell stays.
+        t.type(PseudoTerminal.ctrlC)
+        t.expect("stopping job 1 (sleep 30 &")
+        t.type("wait\r")
+        t.expect("stopped at step ")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 20)
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
+    func testBackgroundJobEndIsAnnouncedAboveThePrompt() throws {
+        let t = try start()
+        t.type("sleep 0.5 &\r")
+        t.expect("job 1 started in the background")
+        t.type("hel")
+        t.expect("[job 1] done: sleep 0.5 &")
+        // The half-typed line survives the announcement.
+        t.type("p stop\r")
+        t.expect("Stop the running job")
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
+    func testCtrlDOnAnEmptyLineExitsWithStatusZero() throws {
+        let t = try start()
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
+    func testNoColorOutputHasNoColourEscapes() throws {
+        let t = try start(["NO_COLOR": "1"])
+        t.type("help\r")
+        t.expect("In [2]: ")
+        t.type("nosuchcommand\r")
+        t.expect("In [3]: ")
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+        XCTAssertFalse(t.text.contains("\u{1B}[3"), "no colour (SGR 3x) sequences")
+        XCTAssertFalse(t.text.contains("\u{1B}[1m"), "no bold")
+        XCTAssertFalse(t.text.contains("m\u{1B}[0m") || t.text.contains("\u{1B}[0m"), "no resets")
+    }
+
+    func testColourIsUsedWithoutNoColor() throws {
+        let t = try PseudoTerminal(directory: directory)
+        t.expect("a coloured prompt") { _ in t.text.contains("\u{1B}[32mIn [") }
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
+    func testNonASCIIInputRoundTrips() throws {
+        let t = try start()
+        t.type("help été\r")
+        t.expect("no command 'été'")
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
+    func testMagics() throws {
+        let t = try start()
+        t.type("%time help\r")
+        t.expect("Wall time: ")
+        t.expect("CPU time: ")
+        t.type("%timeit help jobs\r")
+        t.expect("per run (mean ± std of ")
+        t.type("%timeit sleep 1\r")
+        t.expect("%timeit only repeats read-only commands")
+        t.type("%history\r")
+        t.expect("History of this session")
+        t.type("%reset\r")
+        t.expect("Reset the session?")
+        t.type("y\r")
+        t.expect("fresh session")
+        t.expect("a new prompt numbered from 1") { $0.components(separatedBy: "fresh session").last!.contains("In [1]: ") }
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+}
