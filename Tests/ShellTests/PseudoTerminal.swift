@@ -2,6 +2,22 @@ import Foundation
 import XCTest
 import TestSupport
 
+/// POSIX/GNU functions Swift's Glibc module does not expose (they need
+/// _XOPEN_SOURCE/_GNU_SOURCE), looked up at run time.
+private enum C {
+    static func symbol<T>(_ name: String, as type: T.Type) -> T? {
+        guard let handle = dlopen(nil, RTLD_NOW), let pointer = dlsym(handle, name) else { return nil }
+        return unsafeBitCast(pointer, to: type)
+    }
+    typealias IntFD = @convention(c) (Int32) -> Int32
+    static let openpt = symbol("posix_openpt", as: IntFD.self)
+    static let grantpt = symbol("grantpt", as: IntFD.self)
+    static let unlockpt = symbol("unlockpt", as: IntFD.self)
+    static let ptsname = symbol("ptsname_r", as: (@convention(c) (Int32, UnsafeMutablePointer<CChar>, Int) -> Int32).self)
+    static let addchdir = symbol("posix_spawn_file_actions_addchdir_np",
+                                 as: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32).self)
+}
+
 /// Runs the real `cnx` binary on a pseudo-terminal, as a person would: the
 /// child gets a new session with the pty as its controlling terminal, so
 /// Ctrl-C typed into it becomes SIGINT exactly like in a terminal emulator.
@@ -36,11 +52,15 @@ final class PseudoTerminal {
     /// plus `environment`.
     init(arguments: [String] = [], directory: URL, environment: [String: String] = [:], columns: UInt16 = 100) throws {
         let binary = try Self.binary()
-        master = posix_openpt(O_RDWR | O_NOCTTY)
-        guard master >= 0, grantpt(master) == 0, unlockpt(master) == 0, let name = ptsname(master) else {
+        guard let openpt = C.openpt, let grantpt = C.grantpt, let unlockpt = C.unlockpt, let ptsname = C.ptsname else {
+            throw XCTSkip("this C library lacks posix_openpt/grantpt/unlockpt/ptsname_r: no pseudo-terminal tests")
+        }
+        master = openpt(O_RDWR | O_NOCTTY)
+        var name = [CChar](repeating: 0, count: 128)
+        guard master >= 0, grantpt(master) == 0, unlockpt(master) == 0, ptsname(master, &name, name.count) == 0 else {
             throw XCTSkip("no pseudo-terminals on this machine (posix_openpt failed: errno \(errno))")
         }
-        let slavePath = String(cString: name)
+        let slavePath = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var size = winsize(ws_row: 40, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
         _ = ioctl(master, UInt(TIOCSWINSZ), &size)
 
@@ -56,7 +76,7 @@ final class PseudoTerminal {
         posix_spawn_file_actions_adddup2(&actions, 0, 1)
         posix_spawn_file_actions_adddup2(&actions, 0, 2)
         posix_spawn_file_actions_addclose(&actions, master)
-        posix_spawn_file_actions_addchdir_np(&actions, directory.path)
+        _ = C.addchdir?(&actions, directory.path)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

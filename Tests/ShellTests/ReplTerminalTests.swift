@@ -21,6 +21,18 @@ final class ReplTerminalTests: XCTestCase {
         return terminal
     }
 
+    /// Types Ctrl-C and waits for its `^C` and the fresh prompt: the signal
+    /// travels apart from typed keys, so keys typed at once could overtake it.
+    func interrupt(_ t: PseudoTerminal, then prompt: String, file: StaticString = #filePath, line: UInt = #line) {
+        let mark = t.plainText.count
+        t.type(PseudoTerminal.ctrlC)
+        t.expect("^C, then \(prompt)", file: file, line: line) { text in
+            let after = String(text.dropFirst(mark))
+            guard let r = after.range(of: "^C") else { return false }
+            return after[r.upperBound...].contains(prompt)
+        }
+    }
+
     func testTypingHelpShowsTheCommandList() throws {
         let t = try start()
         t.type("help\r")
@@ -49,8 +61,7 @@ final class ReplTerminalTests: XCTestCase {
         t.type("s\t")
         t.expect("sleep", after: listed)
         t.expect("stop", after: listed)
-        t.type(PseudoTerminal.ctrlC)
-        t.expect("In [3]: ", after: listed)
+        interrupt(t, then: "In [3]: ")
         t.type("exit\r")
         XCTAssertEqual(t.waitForExit(), 0)
     }
@@ -78,9 +89,7 @@ final class ReplTerminalTests: XCTestCase {
         let t = try start()
         t.type("unknownthing --abc")
         t.expect("unknownthing --abc")
-        let mark = t.plainText.count
-        t.type(PseudoTerminal.ctrlC)
-        t.expect("In [1]: ", after: mark)
+        interrupt(t, then: "In [1]: ")
         t.type("help stop\r")
         t.expect("Stop the running job")
         XCTAssertFalse(t.plainText.contains("unknown command 'unknownthing'"), "the discarded line never ran")

@@ -6,16 +6,17 @@ final class ReplProgressBarTests: XCTestCase {
     func testTqdmLayoutAtFortyTwoPercent() {
         let bar = ProgressBar(completed: 420, total: 1000, elapsed: 12, unit: "img", postfix: "loss=0.12")
         let text = bar.render(width: 80)
-        XCTAssertEqual(text, " 42%|" + String(repeating: "█", count: 10) + "▍" + String(repeating: " ", count: 14)
+        XCTAssertEqual(text, " 42%|" + String(repeating: "█", count: 11) + "▊" + String(repeating: " ", count: 16)
                        + "| 420/1000 [00:12<00:16, 35.0 img/s, loss=0.12]")
         XCTAssertEqual(text.count, 80)
     }
 
     func testEmptyAndFullBars() {
         let empty = ProgressBar(completed: 0, total: 50, elapsed: 0).render(width: 40)
-        XCTAssertEqual(empty, "  0%|          | 0/50 [00:00<?, ? it/s]")
+        XCTAssertEqual(empty, "  0%|           | 0/50 [00:00<?, ? it/s]")
+        XCTAssertEqual(empty.count, 40)
         let full = ProgressBar(completed: 50, total: 50, elapsed: 125).render(width: 40)
-        XCTAssertEqual(full, "100%|██████████| 50/50 [02:05<00:00, 0.40 it/s]")
+        XCTAssertEqual(full, "100%|██████████| 50/50 [02:05<00:00, 0.40 it/s]", "the bar keeps 10 cells when the width is too small")
     }
 
     func testUnknownTotalShowsCountAndRate() {
@@ -77,14 +78,21 @@ final class ReplCompletionTests: XCTestCase {
     func testPaths() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cnx-complete-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("weights"), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("weights/tiny.safetensors").path, contents: Data())
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("été.txt").path, contents: Data())
-        FileManager.default.createFile(atPath: dir.appendingPathComponent(".hidden").path, contents: Data())
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("weights/tiny.safetensors").path, contents: Data())
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("été.txt").path, contents: Data())
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent(".hidden").path, contents: Data())
         defer { try? FileManager.default.removeItem(at: dir) }
         XCTAssertEqual(completer(dir).complete("params export ").candidates, ["weights/", "été.txt"])
         XCTAssertEqual(completer(dir).complete("params export w").candidates, ["weights/"])
         XCTAssertEqual(completer(dir).complete("params export weights/t").candidates, ["weights/tiny.safetensors"])
         XCTAssertEqual(completer(dir).complete("params export \(dir.path)/é").candidates, ["\(dir.path)/été.txt"])
+    }
+
+    func testHelpCompletesCommandWords() {
+        let c = Completer(registry: registry, workingDirectory: URL(fileURLWithPath: "/"))
+        XCTAssertEqual(c.complete("help mo").candidates, ["model"])
+        XCTAssertEqual(c.complete("help model ").candidates, ["build", "init"])
+        XCTAssertEqual(c.complete("help model build ").candidates, [])
     }
 
     func testProvidersComeFirst() {
@@ -99,7 +107,8 @@ final class ReplCompletionTests: XCTestCase {
         XCTAssertEqual(Completer.split("model build 'a b' c").words, ["model", "build", "a b"])
         XCTAssertEqual(Completer.split("model build 'a b' c").partial, "c")
         XCTAssertEqual(Completer.split("params export my\\ fi").partial, "my fi")
-        XCTAssertEqual(Completer.commonPrefix(["timm", "tiny", "tin"]), "tin")
+        XCTAssertEqual(Completer.commonPrefix(["tinier", "tiny", "tin"]), "tin")
+        XCTAssertEqual(Completer.commonPrefix(["timm", "tiny"]), "ti")
         XCTAssertEqual(LineEditor.escape("my file;x"), "my\\ file\\;x")
         XCTAssertEqual(LineEditor.columnize(["aa", "bbbb", "c"], width: 13), "aa    bbbb\nc")
     }

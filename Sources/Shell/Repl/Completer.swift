@@ -6,6 +6,9 @@ import Foundation
 /// wait for or compute on a job).
 public struct CompletionRequest: Sendable {
     public var command: CommandSpec
+    /// The words typed after the command's own words, before the partial one.
+    public var previousWords: [String]
+    public var registry: CommandRegistry
     /// Set when completing a flag's value (`--naming fl<Tab>`).
     public var flag: FlagSpec?
     /// Set when completing a positional argument.
@@ -77,7 +80,7 @@ public struct Completer: Sendable {
         // A value for the flag just before the cursor?
         if let last = rest.last, last.hasPrefix("--"), !last.contains("="),
            let flag = spec.flags.first(where: { "--" + $0.name == last }), flag.kind != .bool {
-            return values(CompletionRequest(command: spec, flag: flag, argument: nil, prefix: partial,
+            return values(CompletionRequest(command: spec, previousWords: rest, registry: registry, flag: flag, argument: nil, prefix: partial,
                                             snapshot: snapshot, workingDirectory: workingDirectory), kind: flag.kind)
         }
         // Otherwise a positional argument: count those already given.
@@ -94,7 +97,7 @@ public struct Completer: Sendable {
         guard !spec.arguments.isEmpty else { return out }
         if index >= spec.arguments.count && !spec.variadicTail { return out }
         let argument = spec.arguments[min(index, spec.arguments.count - 1)]
-        return out + values(CompletionRequest(command: spec, flag: nil, argument: argument, prefix: partial,
+        return out + values(CompletionRequest(command: spec, previousWords: rest, registry: registry, flag: nil, argument: argument, prefix: partial,
                                               snapshot: snapshot, workingDirectory: workingDirectory), kind: argument.kind)
     }
 

@@ -32,6 +32,9 @@ final class LineEditor {
     private(set) var columns: Int = 80
 
     private var promptText: UnsafeMutablePointer<CChar>
+    /// The terminal's settings when the editor started (restored on exit).
+    private var original = termios()
+    private let haveTerminal: Bool
     private var interrupted = false
     private var keptLine: String?
     /// A key bound to `cnx-redisplay`, returned by the reader after it printed
@@ -43,6 +46,7 @@ final class LineEditor {
         self.history = history
         self.wake = wake
         promptText = strdup("> ")
+        haveTerminal = tcgetattr(0, &original) == 0
         el = cnx_el_init_std("cnx")
         cnx_el_set_clientdata(el, Unmanaged.passUnretained(self).toOpaque())
         cnx_el_set_editor(el, "emacs")
@@ -66,7 +70,30 @@ final class LineEditor {
         columns = Self.terminalColumns()
     }
 
+    /// Between lines (while a command runs) the terminal stays
+    /// non-canonical without echo, ISIG kept for Ctrl-C: keys typed ahead
+    /// wait as plain bytes for the next prompt, where libedit shows and edits
+    /// them. In canonical mode a Ctrl-D typed ahead would be turned into an
+    /// end-of-file marker that vanishes when libedit switches to raw mode.
+    func holdTypeAhead() {
+        guard haveTerminal else { return }
+        var mode = original
+        mode.c_lflag &= ~tcflag_t(ICANON | ECHO)
+        withUnsafeMutableBytes(of: &mode.c_cc) { cc in
+            cc[Int(VMIN)] = 1
+            cc[Int(VTIME)] = 0
+        }
+        tcsetattr(0, TCSADRAIN, &mode)
+    }
+
+    /// Gives the terminal back its settings from start-up (cooked, echoing).
+    func restoreTerminal() {
+        guard haveTerminal else { return }
+        tcsetattr(0, TCSADRAIN, &original)
+    }
+
     deinit {
+        restoreTerminal()
         el_end(el)
         free(promptText)
     }
@@ -92,6 +119,7 @@ final class LineEditor {
         }
         var count: Int32 = 0
         let raw = el_gets(el, &count)
+        holdTypeAhead()
         if interrupted {
             // el_gets gave up mid-line: move below it and start clean.
             FileHandle.standardOutput.write(Data("^C\n".utf8))

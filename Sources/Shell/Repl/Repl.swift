@@ -53,6 +53,8 @@ public final class Repl {
     /// Runs until Ctrl-D, `exit` or `quit`; returns the exit status.
     public func run() -> Int32 {
         wake.catchSignals()
+        editor.holdTypeAhead()
+        defer { editor.restoreTerminal() }
         out("cnx \(CNXVersion.string) — ConvNeXt workbench. Type 'help' for commands; Tab completes, Ctrl-R searches history, Ctrl-C stops a job, Ctrl-D leaves.")
         out("Replayable scripts are in examples/ (cnx run examples/tour.cnx --echo --interactive).")
         while true {
@@ -107,8 +109,11 @@ public final class Repl {
     /// Runs one command as a cell. The command runs on a helper thread; this
     /// thread draws the progress bar of a job it starts and handles Ctrl-C.
     private func runCell(_ tokens: [Token]) -> Cell {
-        let text = tokens.map { Tokenizer.quote($0.text) }.joined(separator: " ")
         let background = tokens.last.map { $0.text == "&" && !$0.quoted } ?? false
+        // The cell's text, re-quoted so it replays; a trailing `&` stays bare.
+        let text = tokens.enumerated().map { i, token in
+            background && i == tokens.count - 1 ? "&" : Tokenizer.quote(token.text)
+        }.joined(separator: " ")
         let workbench = workbench
         let previousJob = workbench.lastJob?.id
         let box = CellBox()
@@ -147,12 +152,12 @@ public final class Repl {
                 if let job = ourJob(), job.outcome == nil {
                     if interrupts == 1 {
                         job.cancel()
-                        err(paint("^C stopping job \(job.id) (\(job.progressText)) at the next step boundary…", "33"))
+                        err(paint("stopping job \(job.id) (\(job.progressText)) at the next step boundary…", "33"))
                     } else {
-                        err(paint("^C still stopping: step \(job.completed + 1) of \(job.command) cannot be abandoned safely (its update is not yet applied), so it runs to its end and the state stays consistent", "33"))
+                        err(paint("still stopping: step \(job.completed + 1) of \(job.command) cannot be abandoned safely (its update is not yet applied), so it runs to its end and the state stays consistent", "33"))
                     }
                 } else {
-                    err(paint("^C '\(text)' is not a job and cannot be interrupted; it ends by itself", "33"))
+                    err(paint("'\(text)' is not a job and cannot be interrupted; it ends by itself", "33"))
                 }
             }
             if let job = ourJob(), job.outcome == nil, job.completed > 0,
@@ -235,6 +240,8 @@ public final class Repl {
     /// Asks a yes/no question on the terminal; nil at end of input, false on Ctrl-C.
     private func ask(_ question: String) -> Bool? {
         out(question, newline: false)
+        editor.restoreTerminal()  // cooked and echoing while the answer is typed
+        defer { editor.holdTypeAhead() }
         var answer: [UInt8] = []
         while true {
             var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
@@ -289,7 +296,7 @@ private final class CellBox: @unchecked Sendable {
 }
 
 /// Turns job progress (reported on the compute queue) into lines above the
-/// prompt for background jobs, at most one a second per job. Foreground jobs
+/// prompt for background jobs, at most one every 5 s per job (and the last step). Foreground jobs
 /// are drawn by the shell's own loop as a bar instead.
 final class ProgressRelay: @unchecked Sendable {
     private let wake: WakePipe
@@ -305,7 +312,7 @@ final class ProgressRelay: @unchecked Sendable {
         let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
         let due = lock.withLock { () -> Bool in
             if foreground { return false }
-            if let last = lastLine[job.id], now - last < 1, job.completed < job.total { return false }
+            if let last = lastLine[job.id], now - last < 5, job.completed < job.total { return false }
             lastLine[job.id] = now
             return true
         }
