@@ -50,7 +50,7 @@ final class PseudoTerminal {
 
     /// Starts `cnx` (no arguments) in `directory` with a clean environment
     /// plus `environment`.
-    init(arguments: [String] = [], directory: URL, environment: [String: String] = [:], columns: UInt16 = 100) throws {
+    init(arguments: [String] = [], directory: URL, environment: [String: String] = [:], columns: UInt16 = 100, rows: UInt16 = 40) throws {
         let binary = try Self.binary()
         guard let openpt = C.openpt, let grantpt = C.grantpt, let unlockpt = C.unlockpt, let ptsname = C.ptsname else {
             throw XCTSkip("this C library lacks posix_openpt/grantpt/unlockpt/ptsname_r: no pseudo-terminal tests")
@@ -61,7 +61,7 @@ final class PseudoTerminal {
             throw XCTSkip("no pseudo-terminals on this machine (posix_openpt failed: errno \(errno))")
         }
         let slavePath = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var size = winsize(ws_row: 40, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
+        var size = winsize(ws_row: rows, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
         _ = ioctl(master, UInt(TIOCSWINSZ), &size)
 
         var env = ["HOME": directory.path, "TERM": "xterm", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",

@@ -183,6 +183,27 @@ final class ReplTerminalTests: XCTestCase {
         XCTAssertEqual(t.waitForExit(), 0)
     }
 
+    func testLongOutputIsPagedOnASmallTerminal() throws {
+        let t = try PseudoTerminal(directory: directory, environment: ["NO_COLOR": "1"], rows: 6)
+        t.expect("In [1]: ")
+        t.type("help\r")
+        t.expect("-- more (")
+        XCTAssertFalse(t.plainText.contains("wait     Wait until"), "the last rows wait for a key")
+        t.type("\r")
+        t.expect("-- more (")
+        t.type("q")
+        t.expect("more lines not shown")
+        t.expect("In [2]: ")
+        let mark = t.plainText.count
+        t.type("help\r")
+        t.expect("-- more (", after: mark)
+        t.type(" ")
+        t.expect("wait     Wait until")
+        t.expect("In [3]: ")
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
     func testMagics() throws {
         let t = try start()
         t.type("%time help\r")

@@ -130,10 +130,11 @@ public final class Repl {
         var throttle = RedrawThrottle(interval: 0.1)
         var barShown = false
         var columns = LineEditor.terminalColumns()
-        func ourJob() -> Job? {
-            guard !background, let job = workbench.lastJob, job.id != previousJob else { return nil }
-            return job
-        }
+        let began = DispatchTime.now().uptimeNanoseconds
+        /// The job this cell watches: the one it started in the foreground, or
+        /// (for `wait`, or any command still running after 0.3 s) the running job.
+        var watched: Job?
+        var cancelled: Job?
         func drawBar(_ job: Job) {
             let bar = ProgressBar(completed: job.completed, total: job.total,
                                   elapsed: Date().timeIntervalSince(job.startedAt), postfix: job.line)
@@ -146,12 +147,20 @@ public final class Repl {
             let events = wake.drain()
             if events.contains(.resize) { columns = LineEditor.terminalColumns() }
             for line in wake.takeLines() { err("\r\u{1B}[K" + line) }
+            if watched == nil, !background {
+                if let job = workbench.lastJob, job.id != previousJob {
+                    watched = job
+                } else if DispatchTime.now().uptimeNanoseconds - began > 300_000_000 || events.contains(.interrupt) {
+                    watched = workbench.runningJob
+                }
+            }
             if events.contains(.interrupt) {
                 interrupts += 1
                 if barShown { err("") }
-                if let job = ourJob(), job.outcome == nil {
-                    if interrupts == 1 {
+                if let job = watched, job.outcome == nil {
+                    if cancelled == nil {
                         job.cancel()
+                        cancelled = job
                         err(paint("stopping job \(job.id) (\(job.progressText)) at the next step boundary…", "33"))
                     } else {
                         err(paint("still stopping: step \(job.completed + 1) of \(job.command) cannot be abandoned safely (its update is not yet applied), so it runs to its end and the state stays consistent", "33"))
@@ -160,18 +169,19 @@ public final class Repl {
                     err(paint("'\(text)' is not a job and cannot be interrupted; it ends by itself", "33"))
                 }
             }
-            if let job = ourJob(), job.outcome == nil, job.completed > 0,
+            if box.cell == nil, let job = watched, job.outcome == nil, job.completed > 0,
                throttle.allow(at: Double(DispatchTime.now().uptimeNanoseconds) / 1e9) {
                 drawBar(job)
             }
         }
         relay.setForeground(false)
         let cell = box.cell!
-        if let job = ourJob() {
+        if let job = watched {
             if barShown { drawBar(job); err("") }
-            if interrupts > 0 {
+            if let job = cancelled {
                 let step = job.total > 0 ? "step \(job.completed)/\(job.total)" : "step \(job.completed)"
                 err(paint("interrupted: job \(job.id) (\(job.command)) stopped after \(step); the session state is consistent", "33"))
+                backgroundJobs.remove(job.id)
             }
         }
         if background, cell.error == nil, let job = workbench.lastJob, job.id != previousJob {
@@ -188,7 +198,12 @@ public final class Repl {
             let text = renderer.render(result)
             guard !text.isEmpty else { return }
             let label = color ? "\u{1B}[31mOut[\u{1B}[1m\(cell.number)\u{1B}[22m]:\u{1B}[0m" : "Out[\(cell.number)]:"
-            out(text.contains("\n") ? "\(label)\n\(text)" : "\(label) \(text)")
+            let shown = text.contains("\n") ? "\(label)\n\(text)" : "\(label) \(text)"
+            if let pager = Pager.current(color: color, wake: wake) {
+                pager.show(shown) { out($0, newline: false) }
+            } else {
+                out(shown)
+            }
         }
     }
 
