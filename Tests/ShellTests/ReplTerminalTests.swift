@@ -85,6 +85,35 @@ final class ReplTerminalTests: XCTestCase {
         XCTAssertEqual(second.waitForExit(), 0)
     }
 
+    func testCtrlRSearchesHistory() throws {
+        let t = try start()
+        t.type("help sleep\r")
+        t.expect("In [2]: ")
+        t.type("jobs\r")
+        t.expect("In [3]: ")
+        t.type("\u{12}sle")  // Ctrl-R, then part of an earlier line
+        t.expect("the search to find 'help sleep'") { $0.components(separatedBy: "help sleep").count >= 3 }
+        t.type("\r")
+        t.expect("Out[3]:")
+        t.expect("the recalled command's output") { $0.components(separatedBy: "usage    sleep SECONDS").count == 3 }
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
+    func testCtrlCDuringWaitStopsTheBackgroundJob() throws {
+        let t = try start()
+        t.type("sleep 30 &\r")
+        t.expect("In [2]: ")
+        t.type("wait\r")
+        t.expect("the background job's bar while waiting") { $0.contains("/300 [") }
+        t.type(PseudoTerminal.ctrlC)
+        t.expect("interrupted: job 1 (sleep 30 &) stopped after step ")
+        t.expect("Out[2]: stopped at step ")
+        t.expect("In [3]: ")
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
     func testCtrlCDiscardsAHalfTypedLineAndTheShellSurvives() throws {
         let t = try start()
         t.type("unknownthing --abc")
