@@ -48,8 +48,9 @@ final class PseudoTerminal {
         return url
     }
 
-    /// Starts `cnx` (no arguments) in `directory` with a clean environment
-    /// plus `environment`.
+    /// Starts `cnx` in `directory` with a clean environment (HOME and the
+    /// history file in `directory`, a UTF-8 locale, TERM=xterm) changed by
+    /// `environment` (an empty value removes a variable).
     init(arguments: [String] = [], directory: URL, environment: [String: String] = [:], columns: UInt16 = 100, rows: UInt16 = 40) throws {
         let binary = try Self.binary()
         guard let openpt = C.openpt, let grantpt = C.grantpt, let unlockpt = C.unlockpt, let ptsname = C.ptsname else {
@@ -66,7 +67,7 @@ final class PseudoTerminal {
 
         var env = ["HOME": directory.path, "TERM": "xterm", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                    "PATH": "/usr/bin:/bin", "CNX_HISTORY": directory.appendingPathComponent("history").path]
-        for (k, v) in environment { env[k] = v }
+        for (k, v) in environment { env[k] = v.isEmpty ? nil : v }  // "" unsets
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

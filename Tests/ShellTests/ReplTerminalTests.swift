@@ -233,6 +233,14 @@ final class ReplTerminalTests: XCTestCase {
         XCTAssertEqual(t.waitForExit(), 0)
     }
 
+    func testNonASCIIInputWorksWithoutALocale() throws {
+        let t = try start(["NO_COLOR": "1", "LANG": "", "LC_ALL": ""])
+        t.type("help naïve\r")
+        t.expect("no command 'naïve'")
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
     func testMagics() throws {
         let t = try start()
         t.type("%time help\r")

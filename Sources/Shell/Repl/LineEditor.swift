@@ -42,7 +42,12 @@ final class LineEditor {
     private static let redisplayKey: wchar_t = 0x1D  // Ctrl-]
 
     init(history: HistoryStore, wake: WakePipe) {
-        setlocale(LC_CTYPE, "")  // before el_init, or non-ASCII input is dropped
+        // Before el_init, or non-ASCII input is dropped. A C/POSIX locale
+        // (no LANG set) would drop it too: fall back to C.UTF-8 then.
+        setlocale(LC_CTYPE, "")
+        if let codeset = nl_langinfo(nl_item(CODESET)), String(cString: codeset) != "UTF-8" {
+            setlocale(LC_CTYPE, "C.UTF-8")
+        }
         self.history = history
         self.wake = wake
         promptText = strdup("> ")
