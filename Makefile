@@ -3,7 +3,7 @@
 # missing Debian packages first.
 SWIFT ?= swift
 
-.PHONY: run test build bench
+.PHONY: run test build bench docs
 
 run:
 	scripts/bootstrap
@@ -22,3 +22,8 @@ build:
 bench:
 	scripts/bootstrap
 	$(SWIFT) run -c release KernelBench
+
+# Regenerates docs/commands.md from the command registry.
+docs:
+	$(SWIFT) build --product cnx
+	.build/debug/cnx -c 'help --markdown' > docs/commands.md

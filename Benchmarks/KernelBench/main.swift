@@ -1,2 +1,5 @@
+// KernelBench: `swift run -c release KernelBench [--threads N] [--quick]`.
+// The measuring code lives in Bench.swift (top-level code here is @MainActor).
 import Tensors
-print("KernelBench: kernels not yet implemented")
+
+KernelBench.run(arguments: Array(CommandLine.arguments.dropFirst()))

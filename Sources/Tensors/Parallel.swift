@@ -8,8 +8,15 @@ import Dispatch
 /// Thread settings for the kernels.
 public enum Threads {
     /// How many ways kernels split their work. Defaults to the number of
-    /// active processors; `cnx` sets it from `--threads`.
-    nonisolated(unsafe) public static var count: Int = max(1, ProcessInfoCPU.activeProcessorCount)
+    /// active processors; `cnx` sets it from `--threads`. Setting it also sets
+    /// OpenBLAS's thread count, so GEMMs (called from one thread) use the same
+    /// number of cores as the `parallelFor` fan-out.
+    nonisolated(unsafe) public static var count: Int = max(1, ProcessInfoCPU.activeProcessorCount) {
+        didSet {
+            if count < 1 { count = 1 }
+            BLASThreads.set(count)
+        }
+    }
 }
 
 /// Active processor count without importing Foundation into the kernel module.

@@ -4,8 +4,10 @@ enum HelpCommands {
         CommandSpec(["help"], summary: "List commands, or explain one: help model build",
                     help: "With no argument, lists every command with its one-line summary. With a command's words, shows its usage, what it does, its arguments and its flags.",
                     arguments: [ArgumentSpec("command", .string, "the command to explain", optional: true)],
+                    flags: [FlagSpec("markdown", .bool, "print the whole command reference as Markdown (docs/commands.md)")],
                     variadicTail: true, mutates: false) { invocation, context in
-            try help(invocation.arguments, registry: context.workbench.registry)
+            if invocation.has("markdown") { return .message(CommandReference.markdown(context.workbench.registry)) }
+            return try help(invocation.arguments, registry: context.workbench.registry)
         },
     ]
 

@@ -5,6 +5,8 @@ public enum StandardCommands {
         var all: [CommandSpec] = []
         all += HelpCommands.all
         all += JobCommands.all
+        all += RNGCommands.all
+        all += ModelCommands.all
         all += ReplCommands.all
         return CommandRegistry(all)
     }

@@ -90,17 +90,20 @@ public struct TextRenderer: Sendable {
         }
     }
 
-    /// One value as table text: integers with thousands separators, floats in
-    /// 4–6 significant digits, lists comma-separated.
+    /// One value as table text: integers with thousands separators, float32
+    /// values as their shortest round-tripping decimal, doubles in 4–6
+    /// significant digits, lists comma-separated.
     public static func cell(_ value: JSONValue) -> String {
         switch value {
         case .null: return "–"
         case .bool(let b): return b ? "yes" : "no"
         case .int(let i): return thousands(i)
-        case .float(let f): return number(Double(f))
+        case .float(let f): return f.isFinite ? f.description : number(Double(f))  // shortest round-trip decimal
         case .double(let d): return number(d)
         case .string(let s): return s
-        case .array(let items): return items.map(cell).joined(separator: ", ")
+        case .array(let items):
+            // Inside lists, integers print plainly (key words, indices): no separators.
+            return items.map { if case .int(let i) = $0 { return String(i) } else { return cell($0) } }.joined(separator: ", ")
         case .object(let pairs): return pairs.map { "\($0.0)=\(cell($0.1))" }.joined(separator: " ")
         }
     }

@@ -1,3 +1,4 @@
+import Training
 /// What a command's `run` works on: a copy of the session state (the live
 /// state for mutating commands, the latest snapshot for read-only ones), the
 /// workbench, and a way to start a job.

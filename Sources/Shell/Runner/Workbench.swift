@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Training
 
 /// One executed command of a session: what was typed, what came back, and how long it took.
 public struct Cell: Sendable {
@@ -184,7 +185,5 @@ public final class Workbench: @unchecked Sendable {
     }
 }
 
-/// The live state of a session. Each area of the workbench keeps its part here.
-public struct SessionState: Sendable {
-    public init() {}
-}
+/// The live state of a session (defined in `Training`, so `Sessions` can save it).
+public typealias SessionState = WorkbenchState

@@ -1,0 +1,113 @@
+import Dispatch
+import Foundation
+
+/// Where a training data stream stands: the next batch is batch `batch` of
+/// epoch `epoch`. Saving and restoring it resumes the stream bit for bit.
+public struct DataCursor: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var batch: Int
+    public init(epoch: Int = 0, batch: Int = 0) { self.epoch = epoch; self.batch = batch }
+
+    /// Moves to the next batch, wrapping to the next epoch.
+    public mutating func advance(batchesPerEpoch: Int) {
+        batch += 1
+        if batch >= batchesPerEpoch { epoch += 1; batch = 0 }
+    }
+}
+
+/// A stream of training batches from a cursor, built ahead on a background
+/// queue (at most `prefetch` ready batches) while the caller trains. `next()`
+/// returns exactly the batches `BatchBuilder.batch(.train, epoch:index:size:)`
+/// gives for successive cursors, whatever the timing. `cancel()` (or deinit)
+/// stops the producer and waits for it to finish.
+public final class DataLoader: @unchecked Sendable {
+    public let builder: BatchBuilder
+    public let batchSize: Int
+    public let prefetch: Int
+    private let shared: Shared
+    /// The cursor of the batch that `next()` returns next.
+    public var cursor: DataCursor { shared.withLock { shared.consumerCursor } }
+
+    /// Starts a stream at `start`; `prefetch` 0 builds each batch inside `next()`.
+    public init(builder: BatchBuilder, batchSize: Int, start: DataCursor = DataCursor(), prefetch: Int = 2) throws {
+        let perEpoch = builder.batchesPerEpoch(.train, batchSize: batchSize)
+        guard batchSize > 0, perEpoch > 0 else {
+            throw DatasetError.invalidArgument("batch size \(batchSize) needs 1...\(builder.data.train.count) (training samples)")
+        }
+        guard start.batch >= 0 && start.batch < perEpoch && start.epoch >= 0 else {
+            throw DatasetError.invalidArgument("cursor \(start.epoch):\(start.batch) is outside 0..<\(perEpoch) batches per epoch")
+        }
+        self.builder = builder
+        self.batchSize = batchSize
+        self.prefetch = max(0, prefetch)
+        self.shared = Shared(start: start)
+        if self.prefetch > 0 { startProducer(perEpoch: perEpoch) }
+    }
+
+    deinit { cancel() }
+
+    /// The next batch and the cursor it came from; nil once cancelled.
+    public func next() -> (batch: Batch, cursor: DataCursor)? {
+        let perEpoch = builder.batchesPerEpoch(.train, batchSize: batchSize)
+        if prefetch == 0 {
+            let c: DataCursor? = shared.withLock {
+                if shared.cancelled { return nil }
+                let c = shared.consumerCursor
+                shared.consumerCursor.advance(batchesPerEpoch: perEpoch)
+                return c
+            }
+            guard let c else { return nil }
+            return (builder.batch(.train, epoch: c.epoch, index: c.batch, size: batchSize), c)
+        }
+        shared.condition.lock()
+        defer { shared.condition.unlock() }
+        while shared.ready.isEmpty && !shared.cancelled { shared.condition.wait() }
+        if shared.cancelled { return nil }
+        let item = shared.ready.removeFirst()
+        shared.consumerCursor.advance(batchesPerEpoch: perEpoch)
+        shared.condition.broadcast()
+        return (item.1, item.0)
+    }
+
+    /// Stops the background producer and waits for it; idempotent.
+    public func cancel() {
+        shared.withLock { shared.cancelled = true; shared.condition.broadcast() }
+        shared.group.wait()
+    }
+
+    private func startProducer(perEpoch: Int) {
+        let shared = self.shared, builder = self.builder, size = batchSize, depth = prefetch
+        shared.group.enter()
+        DispatchQueue.global(qos: .userInitiated).async {
+            defer { shared.group.leave() }
+            var c = shared.withLock { shared.consumerCursor }
+            while true {
+                let go: Bool = shared.withLock {
+                    while shared.ready.count >= depth && !shared.cancelled { shared.condition.wait() }
+                    return !shared.cancelled
+                }
+                if !go { return }
+                let b = builder.batch(.train, epoch: c.epoch, index: c.batch, size: size)
+                shared.withLock {
+                    shared.ready.append((c, b))
+                    shared.condition.broadcast()
+                }
+                c.advance(batchesPerEpoch: perEpoch)
+            }
+        }
+    }
+
+    /// State shared with the producer, guarded by `condition`.
+    private final class Shared: @unchecked Sendable {
+        let condition = NSCondition()
+        let group = DispatchGroup()
+        var ready: [(DataCursor, Batch)] = []
+        var consumerCursor: DataCursor
+        var cancelled = false
+        init(start: DataCursor) { consumerCursor = start }
+        func withLock<T>(_ body: () -> T) -> T {
+            condition.lock(); defer { condition.unlock() }
+            return body()
+        }
+    }
+}

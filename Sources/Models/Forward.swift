@@ -1,0 +1,110 @@
+import Tensors
+import JaxRandom
+
+extension ConvNeXt {
+    /// Checks an input batch: NHWC `[B, H, W, 3]` with B, H, W ≥ 1 and finite values.
+    /// - Throws: `ModelError` saying what is wrong.
+    public func validateInput(_ x: Tensor) throws {
+        guard x.rank == 4, x.shape[3] == 3 else {
+            throw ModelError("input has shape \(x.shape); expected NHWC [batch, height, width, 3]")
+        }
+        guard x.shape[0] >= 1, x.shape[1] >= 1, x.shape[2] >= 1 else {
+            throw ModelError("input has an empty dimension, shape \(x.shape)")
+        }
+        if let i = x.scalars.firstIndex(where: { !$0.isFinite }) {
+            throw ModelError("input holds a non-finite value (\(x.scalars[i]) at flat index \(i))")
+        }
+    }
+
+    /// Runs the network on `x` (NHWC `[B, H, W, 3]`).
+    ///
+    /// In train mode stochastic depth and head dropout draw their masks from
+    /// `rngs` exactly as Flax's `model.apply(..., rngs=...)` would; nothing is
+    /// consumed (the same rngs give the same masks). Eval mode ignores `rngs`.
+    /// - Precondition: `params` fits `parameterSpecs()` (see
+    ///   `validateParameters`), and `rngs` is given when `train` is true and
+    ///   the model has any stochastic layer.
+    /// - Returns: logits `[B, classes]` and what `backward` needs.
+    public func forward(_ x: Tensor, params: TensorTree, train: Bool, rngs: ApplyRNGs?) -> (logits: Tensor, cache: ForwardCache) {
+        precondition(x.rank == 4 && x.shape[3] == 3, "input must be NHWC [B, H, W, 3], got \(x.shape)")
+        let c = config
+        let batch = x.shape[0]
+        let stochastic = train && (c.dropPathRate > 0 || c.headDropout > 0)
+        precondition(!stochastic || rngs != nil, "a train-mode forward with stochastic layers needs ApplyRNGs")
+        let eps = c.layerNormEpsilon
+        let bb = Self.backbone
+        func p(_ path: String) -> Tensor {
+            guard let t = params[path] else { preconditionFailure("parameter '\(path)' missing") }
+            return t
+        }
+
+        // Stem: 4x4/4 patchify conv (Flax SAME padding), then LayerNorm_0.
+        let stem = patchConvForward(x, weight: p("\(bb)/Stem_Conv/kernel"), bias: p("\(bb)/Stem_Conv/bias"), stride: 4)
+        let ln0 = layerNormForward(stem, scale: p("\(bb)/LayerNorm_0/scale"), bias: p("\(bb)/LayerNorm_0/bias"), epsilon: eps)
+        let stemNorm = ForwardCache.Norm(input: stem, mean: ln0.mean, rstd: ln0.rstd)
+        var h = ln0.y
+
+        var stages: [ForwardCache.Stage] = []
+        var records: [BlockRecord] = []
+        let allBlocks = blocks
+        for s in c.depths.indices {
+            var stage = ForwardCache.Stage(norm: nil, normOutput: nil, blocks: [])
+            if s > 0 {
+                // LayerNorm_s, then the 2x2/2 downsample conv.
+                let ln = Self.stageNormName(stage: s), ds = Self.downsampleName(stage: s)
+                let n = layerNormForward(h, scale: p("\(bb)/\(ln)/scale"), bias: p("\(bb)/\(ln)/bias"), epsilon: eps)
+                stage.norm = ForwardCache.Norm(input: h, mean: n.mean, rstd: n.rstd)
+                stage.normOutput = n.y
+                h = patchConvForward(n.y, weight: p("\(bb)/\(ds)/kernel"), bias: p("\(bb)/\(ds)/bias"), stride: 2)
+            }
+            for info in allBlocks where info.stage == s {
+                let m = "\(bb)/\(info.name)"
+                // Residual branch: depthwise 7x7 -> LN -> Dense 4C -> GELU -> Dense C -> LayerScale.
+                let dw = depthwiseConvForward(h, weight: p("\(m)/DepthWise_Conv_0/kernel"), bias: p("\(m)/DepthWise_Conv_0/bias"))
+                let n = layerNormForward(dw, scale: p("\(m)/LayerNorm_0/scale"), bias: p("\(m)/LayerNorm_0/bias"), epsilon: eps)
+                let hidden = denseForward(n.y, weight: p("\(m)/Conv_1/kernel"), bias: p("\(m)/Conv_1/bias"))
+                let g = geluForward(hidden)
+                let branch = denseForward(g, weight: p("\(m)/Conv_2/kernel"), bias: p("\(m)/Conv_2/bias"))
+                var y = layerScaleForward(branch, gamma: p("\(m)/LayerScale_0/scale"))
+                let branchStats = ActivationStatistics(y)
+                // Stochastic depth: whole samples dropped, kept ones scaled by float32(1/keep_prob).
+                var keep: [Bool]? = nil
+                let scale = Self.keepScale(rate: info.dropPathRate)
+                if train, let rngs {
+                    keep = Self.stochasticDepthMask(rngs.stochasticDepth, block: info.name, rate: info.dropPathRate, batch: batch)
+                    if let keep { y = dropPathForward(y, keep: keep, scale: scale) }
+                }
+                stage.blocks.append(ForwardCache.Block(input: h, depthwise: dw, hidden: hidden, branch: branch,
+                                                       keep: keep, keepScale: scale))
+                h = add(h, y)
+                records.append(BlockRecord(block: info, output: ActivationStatistics(h), branch: branchStats, kept: keep))
+            }
+            stages.append(stage)
+        }
+
+        // Head: global average pool -> LayerNorm_0 -> [Dropout_0] -> Head Dense.
+        let featureShape = h.shape
+        let pooled = globalAvgPoolForward(h)
+        let hn = layerNormForward(pooled, scale: p("LayerNorm_0/scale"), bias: p("LayerNorm_0/bias"), epsilon: eps)
+        var headInput = hn.y
+        var headKeep: [Bool]? = nil
+        let headScale = Self.keepScale(rate: c.headDropout)
+        if train, c.headDropout > 0, let rngs {
+            let keep = Self.headDropoutMask(rngs.dropout, rate: c.headDropout, count: hn.y.count)
+            headInput = dropoutForward(hn.y, keep: keep, scale: headScale)
+            headKeep = keep
+        }
+        let logits = denseForward(headInput, weight: p("Head/kernel"), bias: p("Head/bias"))
+        let cache = ForwardCache(inputShape: x.shape, train: train, input: x, stemNorm: stemNorm, stages: stages,
+                                 featureShape: featureShape,
+                                 headNorm: ForwardCache.Norm(input: pooled, mean: hn.mean, rstd: hn.rstd),
+                                 headInput: headInput, headKeep: headKeep, headKeepScale: headScale,
+                                 blockRecords: records)
+        return (logits, cache)
+    }
+
+    /// Forward in eval mode, logits only.
+    public func logits(_ x: Tensor, params: TensorTree) -> Tensor {
+        forward(x, params: params, train: false, rngs: nil).logits
+    }
+}

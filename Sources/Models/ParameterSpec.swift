@@ -1,0 +1,50 @@
+/// How a parameter is initialised, as Flax's initialisers do it.
+public enum ParameterInit: Sendable, Equatable, Codable {
+    /// `truncated_normal(key, -2, 2) * float32(stddev)` (jax.nn.initializers.truncated_normal).
+    case truncatedNormal(stddev: Float)
+    /// Flax's default Dense kernel init, `lecun_normal`:
+    /// `truncated_normal(-2, 2) * (sqrt(float32(1/fanIn)) / float32(0.87962566103423978))`.
+    case lecunNormal(fanIn: Int)
+    /// Every element equal to `value` (zeros for biases, ones for LayerNorm
+    /// scales, `layerScaleInit` for LayerScale).
+    case constant(Float)
+}
+
+/// One parameter of the model: its Flax path, shape, initialiser and the
+/// facts that derive its init key.
+public struct ParameterSpec: Sendable, Equatable {
+    /// The Flax path joined with `/`, without the leading `params`.
+    public var path: String
+    /// The shape (HWIO for convs, (in, out) for Dense).
+    public var shape: [Int]
+    /// The initialiser.
+    public var initializer: ParameterInit
+    /// The module path Flax hashes for the init key (the path minus the
+    /// parameter's name).
+    public var modulePath: [String]
+    /// The module's `make_rng('params')` call count for this parameter:
+    /// 1 for `kernel`/`scale`, 2 for `bias`.
+    public var rngCounter: Int
+    /// Whether the seed's weight-decay mask applies to it (conv and Dense
+    /// kernels other than the depthwise ones).
+    public var weightDecay: Bool
+
+    /// The number of scalars.
+    public var count: Int { shape.reduce(1, *) }
+    /// The parameter's own name (`kernel`, `bias` or `scale`).
+    public var name: String { String(path.split(separator: "/").last ?? "") }
+}
+
+/// The seed's weight-decay rule (`create_decay_mask_fn`): a `bias` never
+/// decays; otherwise no decay if `LayerNorm`, `DepthWise` or `LayerScale` is a
+/// substring of the owning module's name.
+public func seedWeightDecay(path: String) -> Bool {
+    let parts = path.split(separator: "/").map(String.init)
+    guard let last = parts.last else { return false }
+    if last == "bias" { return false }
+    if parts.count >= 2 {
+        let module = parts[parts.count - 2]
+        if ["LayerNorm", "DepthWise", "LayerScale"].contains(where: { module.contains($0) }) { return false }
+    }
+    return true
+}

@@ -1,0 +1,194 @@
+import Tensors
+import OrderedCollections
+
+/// How parameter tensors are named in a file.
+public enum ParameterNaming: String, Sendable, CaseIterable, Codable {
+    /// Flax paths and layouts (HWIO convs, (in, out) Dense): the native form.
+    case flax
+    /// timm `convnext_*` state-dict names and PyTorch layouts (OIHW convs,
+    /// (C, 1, k, k) depthwise, (out, in) Linear).
+    case timm
+}
+
+/// The layout change a parameter needs between Flax and timm.
+enum TimmLayout {
+    /// 1-D tensors: unchanged.
+    case same
+    /// Conv kernels: HWIO (kh, kw, in, out) <-> OIHW (out, in, kh, kw); a
+    /// depthwise (k, k, 1, C) kernel becomes (C, 1, k, k).
+    case conv
+    /// Dense kernels: (in, out) <-> (out, in).
+    case dense
+}
+
+extension ConvNeXt {
+    /// The timm state-dict name of a Flax parameter path, or nil if the path
+    /// is not one of this model's.
+    ///
+    /// timm: `stem.0` is the 4x4 conv and `stem.1` its LayerNorm; stage 0 has
+    /// no downsample, stage i > 0 has `downsample.0` (LayerNorm) and
+    /// `downsample.1` (conv); blocks are `stages.i.blocks.j.{conv_dw, norm,
+    /// mlp.fc1, mlp.fc2, gamma}`; the head is `head.norm` and `head.fc`.
+    public func timmName(forFlaxPath path: String) -> String? {
+        timmTable()[path]?.name
+    }
+
+    /// The Flax path of a timm state-dict name, or nil if unknown.
+    public func flaxPath(forTimmName name: String) -> String? {
+        timmTable().first { $0.value.name == name }?.key
+    }
+
+    func timmTable() -> [String: (name: String, layout: TimmLayout)] {
+        var table: [String: (name: String, layout: TimmLayout)] = [:]
+        for spec in parameterSpecsInModelOrder() {
+            let parts = spec.modulePath
+            let leaf = spec.name == "bias" ? "bias" : "weight"
+            let layout: TimmLayout = spec.shape.count == 4 ? .conv : (spec.shape.count == 2 ? .dense : .same)
+            var prefix: String
+            if parts == ["LayerNorm_0"] {
+                prefix = "head.norm"
+            } else if parts == ["Head"] {
+                prefix = "head.fc"
+            } else {
+                let module = parts[1]
+                if module == "Stem_Conv" {
+                    prefix = "stem.0"
+                } else if module == "LayerNorm_0" {
+                    prefix = "stem.1"
+                } else if module.hasPrefix("LayerNorm_"), let i = Int(module.dropFirst("LayerNorm_".count)) {
+                    prefix = "stages.\(i).downsample.0"
+                } else if module.hasPrefix("Downsample_Conv_"), let i = Int(module.dropFirst("Downsample_Conv_".count)) {
+                    prefix = "stages.\(i).downsample.1"
+                } else {
+                    // BottleneckConvNeXtBlock_SS_BB (1-based) -> stages.(S-1).blocks.(B-1)
+                    let nums = module.split(separator: "_").suffix(2).compactMap { Int($0) }
+                    let block = "stages.\(nums[0] - 1).blocks.\(nums[1] - 1)"
+                    switch parts[2] {
+                    case "DepthWise_Conv_0": prefix = "\(block).conv_dw"
+                    case "LayerNorm_0": prefix = "\(block).norm"
+                    case "Conv_1": prefix = "\(block).mlp.fc1"
+                    case "Conv_2": prefix = "\(block).mlp.fc2"
+                    default:
+                        table[spec.path] = ("\(block).gamma", layout)   // LayerScale_0/scale
+                        continue
+                    }
+                }
+            }
+            table[spec.path] = ("\(prefix).\(leaf)", layout)
+        }
+        return table
+    }
+
+    /// The parameters as named tensors for a file, in model order for timm
+    /// (as a PyTorch state dict lists them) and tree order for Flax.
+    /// - Throws: `ModelError` if `params` does not fit this model.
+    public func exportParameters(_ params: TensorTree, naming: ParameterNaming) throws -> [(String, Tensor)] {
+        try validateParameters(params)
+        switch naming {
+        case .flax:
+            return parameterSpecs().map { ($0.path, params[$0.path]!) }
+        case .timm:
+            let table = timmTable()
+            return parameterSpecsInModelOrder().map { spec in
+                let (name, layout) = table[spec.path]!
+                return (name, Self.toTimm(params[spec.path]!, layout))
+            }
+        }
+    }
+
+    /// A parameter tree from named tensors (a file's contents), checked
+    /// against this model before anything is returned: every tensor present,
+    /// none extra, every shape right, every value finite.
+    /// - Throws: `ModelError` naming the first missing, extra or mis-shaped tensor.
+    public func importParameters(_ tensors: [(String, Tensor)], naming: ParameterNaming) throws -> TensorTree {
+        var byName: [String: Tensor] = [:]
+        for (name, t) in tensors {
+            if byName[name] != nil { throw ModelError("tensor '\(name)' appears twice in the file") }
+            byName[name] = t
+        }
+        let table = timmTable()
+        var out = OrderedDictionary<String, Tensor>()
+        var used = Set<String>()
+        for spec in parameterSpecs() {
+            let (timm, layout) = table[spec.path]!
+            let name = naming == .flax ? spec.path : timm
+            guard let t = byName[name] else {
+                throw ModelError("tensor '\(name)' is missing from the file (expected shape \(expectedShape(spec, naming, layout)))")
+            }
+            let want = expectedShape(spec, naming, layout)
+            if t.shape != want {
+                throw ModelError("tensor '\(name)' has shape \(t.shape), expected \(want) for this model")
+            }
+            if let bad = t.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw ModelError("tensor '\(name)' holds a non-finite value (\(t.scalars[bad]) at flat index \(bad))")
+            }
+            out[spec.path] = naming == .flax ? t : Self.fromTimm(t, layout, shape: spec.shape)
+            used.insert(name)
+        }
+        if let extra = tensors.first(where: { !used.contains($0.0) }) {
+            let hint: String
+            if naming == .flax, table[extra.0] == nil, table.values.contains(where: { $0.name == extra.0 }) {
+                hint = " (it is a timm name: import with --naming timm)"
+            } else if naming == .timm, table[extra.0] != nil {
+                hint = " (it is a Flax path: import with --naming flax)"
+            } else {
+                hint = ""
+            }
+            throw ModelError("unexpected tensor '\(extra.0)' in the file: this model has no such parameter\(hint)")
+        }
+        return TensorTree(out)
+    }
+
+    func expectedShape(_ spec: ParameterSpec, _ naming: ParameterNaming, _ layout: TimmLayout) -> [Int] {
+        guard naming == .timm else { return spec.shape }
+        let s = spec.shape
+        switch layout {
+        case .same: return s
+        case .conv: return [s[3], s[2], s[0], s[1]]
+        case .dense: return [s[1], s[0]]
+        }
+    }
+
+    /// Flax layout -> timm layout.
+    static func toTimm(_ t: Tensor, _ layout: TimmLayout) -> Tensor {
+        switch layout {
+        case .same: return t
+        case .dense: return transpose2D(t)
+        case .conv:
+            // HWIO [kh, kw, i, o] -> OIHW [o, i, kh, kw].
+            let (kh, kw, ci, co) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+            var out = [Float](repeating: 0, count: t.count)
+            for y in 0..<kh { for x in 0..<kw { for i in 0..<ci { for o in 0..<co {
+                out[((o * ci + i) * kh + y) * kw + x] = t.scalars[((y * kw + x) * ci + i) * co + o]
+            } } } }
+            return Tensor(shape: [co, ci, kh, kw], scalars: out)
+        }
+    }
+
+    /// timm layout -> Flax layout of `shape`.
+    static func fromTimm(_ t: Tensor, _ layout: TimmLayout, shape: [Int]) -> Tensor {
+        switch layout {
+        case .same: return t
+        case .dense: return transpose2D(t)
+        case .conv:
+            // OIHW [o, i, kh, kw] -> HWIO [kh, kw, i, o].
+            let (co, ci, kh, kw) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+            var out = [Float](repeating: 0, count: t.count)
+            for o in 0..<co { for i in 0..<ci { for y in 0..<kh { for x in 0..<kw {
+                out[((y * kw + x) * ci + i) * co + o] = t.scalars[((o * ci + i) * kh + y) * kw + x]
+            } } } }
+            return Tensor(shape: shape, scalars: out)
+        }
+    }
+
+    static func transpose2D(_ t: Tensor) -> Tensor {
+        let (r, c) = (t.shape[0], t.shape[1])
+        var out = [Float](repeating: 0, count: t.count)
+        t.scalars.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<r { for j in 0..<c { dst[j * r + i] = src[i * c + j] } }
+            }
+        }
+        return Tensor(shape: [c, r], scalars: out)
+    }
+}

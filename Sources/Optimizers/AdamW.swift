@@ -1,0 +1,91 @@
+import Tensors
+
+/// `optax.adamw`: `chain(scale_by_adam(b1, b2, eps, eps_root),
+/// masked(add_decayed_weights(weight_decay), mask), scale_by_learning_rate(schedule))`,
+/// as optax builds it (without a mask the decay is not wrapped in `masked`).
+///
+/// The seed uses `adamw(warmupCosineDecay(0, 0.004, ...), weightDecay: 0.05, mask: .seedDecay)`.
+public func adamw(_ schedule: Schedule, b1: Double = 0.9, b2: Double = 0.999, eps: Double = 1e-8,
+                  epsRoot: Double = 0, weightDecay: Double = 1e-4, mask: ParameterMask = .all) -> Chain {
+    let decay = AddDecayedWeights(weightDecay: weightDecay)
+    return Chain([
+        ScaleByAdam(b1: b1, b2: b2, eps: eps, epsRoot: epsRoot),
+        mask == .all ? decay : Masked(decay, mask: mask),
+        ScaleByLearningRate(schedule),
+    ])
+}
+
+/// The adamw chain as one pass per leaf: reads g, mu, nu, p once and writes
+/// mu, nu, p once. Each element goes through exactly the float32 operations
+/// of the unfused chain followed by the fused `p = fma(-lr, u, p)`:
+/// ```
+/// u  = adam(g, mu, nu)                  // see ScaleByAdam.element
+/// u  = fma(wd, p, u)     if decayed     // add_decayed_weights
+/// p' = fma(-lr(count), u, p)            // scale_by_learning_rate + apply_updates
+/// ```
+struct FusedAdamW {
+    let adam: ScaleByAdam
+    let weightDecay: Float
+    let mask: ParameterMask
+    let schedule: Schedule
+    let masked: Bool
+
+    /// Recognises `chain(scaleByAdam, [masked] addDecayedWeights, scaleByLearningRate)`.
+    init?(_ chain: Chain) {
+        let t = chain.transformations
+        guard t.count == 3, let adam = t[0] as? ScaleByAdam, let lr = t[2] as? ScaleByLearningRate else { return nil }
+        if let d = t[1] as? AddDecayedWeights {
+            weightDecay = Float(d.weightDecay); mask = .all; masked = false
+        } else if let m = t[1] as? Masked, let d = m.inner as? AddDecayedWeights {
+            weightDecay = Float(d.weightDecay); mask = m.mask; masked = true
+        } else {
+            return nil
+        }
+        self.adam = adam
+        self.schedule = lr.schedule
+    }
+
+    func apply(_ grads: TensorTree, states: [OptimizerState], params: TensorTree) throws -> (params: TensorTree, state: OptimizerState) {
+        guard case let .adam(count, mu, nu) = states[0], case let .count(lrCount) = states[2] else {
+            throw OptimizerError("adamw state does not match the chain: re-create the state with initialize")
+        }
+        try checkSameLeaves(grads, params, "gradients", "parameters")
+        try checkSameLeaves(grads, mu, "gradients", "Adam moments")
+        let t = safeIncrement(count)
+        let k = adam.constants(countAfter: t)
+        let step = -schedule(Int(lrCount))
+        let wd = weightDecay
+        var newMu = mu, newNu = nu
+        let newParams = params.map { path, p in
+            let g = grads[path]!, m = mu[path]!, v = nu[path]!
+            let decayed = mask.contains(path)
+            let n = p.count
+            var outMu = [Float](repeating: 0, count: n)
+            var outNu = [Float](repeating: 0, count: n)
+            var outP = [Float](repeating: 0, count: n)
+            g.scalars.withUnsafeBufferPointer { pg in
+            m.scalars.withUnsafeBufferPointer { pm in
+            v.scalars.withUnsafeBufferPointer { pv in
+            p.scalars.withUnsafeBufferPointer { pp in
+            outMu.withUnsafeMutableBufferPointer { om in
+            outNu.withUnsafeMutableBufferPointer { on in
+            outP.withUnsafeMutableBufferPointer { op in
+                parallelChunks(n, minChunk: 1 << 15) { range in
+                    for i in range {
+                        var mi = pm[i], vi = pv[i]
+                        var u = ScaleByAdam.element(pg[i], &mi, &vi, k)
+                        if decayed { u = u.addingProduct(wd, pp[i]) }
+                        op[i] = pp[i].addingProduct(step, u)
+                        om[i] = mi
+                        on[i] = vi
+                    }
+                }
+            }}}}}}}
+            newMu[path] = Tensor(shape: p.shape, scalars: outMu)
+            newNu[path] = Tensor(shape: p.shape, scalars: outNu)
+            return Tensor(shape: p.shape, scalars: outP)
+        }
+        let decayState: OptimizerState = masked ? .masked(.empty) : .empty
+        return (newParams, .chain([.adam(count: t, mu: newMu, nu: newNu), decayState, .count(safeIncrement(lrCount))]))
+    }
+}

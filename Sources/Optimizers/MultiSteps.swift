@@ -1,0 +1,54 @@
+import Tensors
+
+/// `optax.MultiSteps(inner, every_k_schedule=k)` with `use_grad_mean=True`:
+/// gradient accumulation.
+///
+/// Each call folds the gradients into a running mean,
+/// `acc = acc + (g - acc) / (miniStep + 1)`. On the k-th call (`miniStep == k-1`)
+/// the inner transformation is applied to `acc`, `acc` is reset to zeros,
+/// `miniStep` goes back to 0 and `gradientStep` advances; on the other calls
+/// the update is zero and only `miniStep` advances. The inner state (and so
+/// the learning-rate schedule's count) moves only on emitting calls.
+///
+/// In JAX the two branches are a `lax.cond`, so the emitted updates are
+/// computed apart from `apply_updates`: `apply` returns `p + u` with `u`
+/// already rounded (no fused multiply-add across the branch), and `p + 0` on
+/// the other calls.
+public struct MultiSteps: GradientTransformation {
+    public var inner: any GradientTransformation
+    public var everyK: Int
+
+    public init(_ inner: any GradientTransformation, everyK: Int) throws {
+        guard everyK >= 1 else { throw OptimizerError("MultiSteps needs every_k >= 1, got \(everyK)") }
+        self.inner = inner
+        self.everyK = everyK
+    }
+
+    public func initialize(_ params: TensorTree) -> OptimizerState {
+        .multiSteps(miniStep: 0, gradientStep: 0, acc: params.zerosLike(), inner: inner.initialize(params))
+    }
+
+    /// Whether the next call emits an inner update.
+    public func emitsNext(_ state: OptimizerState) -> Bool {
+        guard case let .multiSteps(mini, _, _, _) = state else { return false }
+        return Int(mini) >= everyK - 1
+    }
+
+    public func update(_ grads: TensorTree, state: OptimizerState, params: TensorTree) throws -> (updates: TensorTree, state: OptimizerState) {
+        guard case let .multiSteps(mini, gradStep, acc, innerState) = state else {
+            throw OptimizerError("MultiSteps got a \(state.label) state: re-create the state with initialize")
+        }
+        try checkSameLeaves(grads, acc, "gradients", "accumulated gradients")
+        // acc + (g - acc) / (n + 1): a true division by the (non-constant) count.
+        let divisor = Float(mini) + 1
+        let newAcc = acc.map { path, a in zipMap(a, grads[path]!) { a, g in a + (g - a) / divisor } }
+        if Int(mini) < everyK - 1 {
+            return (grads.zerosLike(),
+                    .multiSteps(miniStep: safeIncrement(mini), gradientStep: gradStep, acc: newAcc, inner: innerState))
+        }
+        let (u, s) = try inner.update(newAcc, state: innerState, params: params)
+        return (u, .multiSteps(miniStep: 0, gradientStep: safeIncrement(gradStep), acc: acc.zerosLike(), inner: s))
+    }
+
+    public var description: String { "multi_steps(every \(everyK), \(inner))" }
+}

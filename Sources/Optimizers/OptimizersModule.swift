@@ -1,5 +1,0 @@
-/// The `Optimizers` module (see DESIGN.md's layout). Its public API is added by its issue.
-public enum OptimizersModule {
-    /// The module's name, for diagnostics.
-    public static let name = "Optimizers"
-}

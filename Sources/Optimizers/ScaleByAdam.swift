@@ -1,0 +1,81 @@
+import Tensors
+
+/// `optax.scale_by_adam`: Adam's normalised update, with bias correction.
+///
+/// Per leaf, with `t = count + 1` (float32, as XLA:CPU computes it under jit):
+/// ```
+/// mu = fma(1 - b1, g, b1 * mu)                 // (1-b1) g + b1 mu, contracted
+/// nu = fma(1 - b2, g * g, b2 * nu)
+/// u  = mu / (c1 * (sqrt(nu / c2 + epsRoot) + eps)),  c = 1 - pow(b, t)
+/// ```
+/// optax writes `u = (mu / c1) / (sqrt(nu / c2 + epsRoot) + eps)`; XLA's
+/// algebraic simplifier turns `(a / b) / c` into `a / (b * c)`, and the
+/// golden parameters match only that form.
+public struct ScaleByAdam: GradientTransformation {
+    public var b1: Double
+    public var b2: Double
+    public var eps: Double
+    public var epsRoot: Double
+
+    public init(b1: Double = 0.9, b2: Double = 0.999, eps: Double = 1e-8, epsRoot: Double = 0) {
+        self.b1 = b1; self.b2 = b2; self.eps = eps; self.epsRoot = epsRoot
+    }
+
+    public func initialize(_ params: TensorTree) -> OptimizerState {
+        .adam(count: 0, mu: params.zerosLike(), nu: params.zerosLike())
+    }
+
+    /// `1 - b^t` in float32, with XLA's float32 pow.
+    public static func biasCorrection(_ b: Double, _ t: Int32) -> Float {
+        1 - xlaPow(Float(b), Float(t))
+    }
+
+    /// The float32 constants of one step.
+    struct Constants {
+        var oneMinusB1, b1, oneMinusB2, b2, c1, c2, eps, epsRoot: Float
+    }
+
+    func constants(countAfter t: Int32) -> Constants {
+        Constants(oneMinusB1: Float(1 - b1), b1: Float(b1), oneMinusB2: Float(1 - b2), b2: Float(b2),
+                  c1: ScaleByAdam.biasCorrection(b1, t), c2: ScaleByAdam.biasCorrection(b2, t),
+                  eps: Float(eps), epsRoot: Float(epsRoot))
+    }
+
+    /// One element: updates the moments in place and returns Adam's update.
+    @inline(__always)
+    static func element(_ g: Float, _ mu: inout Float, _ nu: inout Float, _ k: Constants) -> Float {
+        mu = (k.b1 * mu).addingProduct(k.oneMinusB1, g)
+        nu = (k.b2 * nu).addingProduct(k.oneMinusB2, g * g)
+        return mu / (k.c1 * ((nu / k.c2 + k.epsRoot).squareRoot() + k.eps))
+    }
+
+    public func update(_ grads: TensorTree, state: OptimizerState, params: TensorTree) throws -> (updates: TensorTree, state: OptimizerState) {
+        guard case let .adam(count, mu, nu) = state else {
+            throw OptimizerError("scale_by_adam got a \(state.label) state: re-create the state with initialize")
+        }
+        try checkSameLeaves(grads, mu, "gradients", "Adam moments")
+        let t = safeIncrement(count)
+        let k = constants(countAfter: t)
+        var newMu = mu, newNu = nu
+        let updates = grads.map { path, g in
+            var m = newMu[path]!, v = newNu[path]!
+            let n = g.count
+            let out = [Float](unsafeUninitializedCapacity: n) { dst, filled in
+                g.scalars.withUnsafeBufferPointer { pg in
+                    m.scalars.withUnsafeMutableBufferPointer { pm in
+                        v.scalars.withUnsafeMutableBufferPointer { pv in
+                            for i in 0..<n { dst[i] = ScaleByAdam.element(pg[i], &pm[i], &pv[i], k) }
+                        }
+                    }
+                }
+                filled = n
+            }
+            newMu[path] = m
+            newNu[path] = v
+            return Tensor(shape: g.shape, scalars: out)
+        }
+        return (updates, .adam(count: t, mu: newMu, nu: newNu))
+    }
+
+    public var description: String { "scale_by_adam(b1 \(b1), b2 \(b2), eps \(eps), eps_root \(epsRoot))" }
+}

@@ -1,0 +1,224 @@
+import Foundation
+import JaxRandom
+import Models
+import SafeTensors
+import Tensors
+import Training
+
+/// `model …`, `params …`, `forward`, `grad`: building, initialising,
+/// inspecting and exchanging ConvNeXt models (issue 5).
+enum ModelCommands {
+    static let variants = ConvNeXtConfig.variantNames + ["convnext"]
+    static let naming = FlagSpec("naming", .choice(["flax", "timm"]), "parameter names: Flax paths or timm state-dict names", default: "flax")
+
+    static let all: [CommandSpec] = [
+        CommandSpec(["model", "build"], summary: "Build a ConvNeXt: a named variant, or `convnext` with --depths and --dims",
+                    help: "Variants: \(ConvNeXtConfig.variants.map { "\($0.name) \($0.depths)x\($0.dims)" }.joined(separator: ", ")). Building replaces the model; its parameters are cleared until `model init` or `params import`.",
+                    arguments: [ArgumentSpec("variant", .choice(variants), "atto femto pico nano tiny small base large, or convnext")],
+                    flags: [FlagSpec("classes", .int, "output classes", default: "1000"),
+                            FlagSpec("image-size", .int, "input height and width (FLOPs, memory and data size)", default: "224"),
+                            FlagSpec("drop-path", .double, "the last block's stochastic-depth rate (linspace from 0)", default: "the variant's"),
+                            FlagSpec("head-dropout", .double, "dropout before the head", default: "0"),
+                            FlagSpec("depths", .intList, "blocks per stage (convnext only)"),
+                            FlagSpec("dims", .intList, "channels per stage (convnext only)"),
+                            FlagSpec("kernel-size", .int, "depthwise kernel size (odd)", default: "7")]) { invocation, context in
+            let config = try buildConfig(invocation)
+            let model = try ConvNeXt(config: config)
+            context.state.modelConfig = config
+            context.state.params = nil
+            return .record(Record(title: "model built", [
+                ("variant", .string(config.variantName.map { "convnext_\($0)" } ?? "custom")),
+                ("depths", .array(config.depths.map { .int($0) })), ("dims", .array(config.dims.map { .int($0) })),
+                ("classes", .int(config.classes)), ("image_size", .int(config.imageSize)),
+                ("drop_path", .double(config.dropPathRate)), ("head_dropout", .double(config.headDropout)),
+                ("parameters", .int(model.parameterCount)), ("gmacs_per_image", .double(Double(model.macsPerImage()) / 1e9)),
+                ("next", .string("model init (uses the params key: rng show)")),
+            ]))
+        },
+        CommandSpec(["model", "init"], summary: "Initialise the parameters from the params key, exactly as Flax would") { _, context in
+            let model = try context.state.requireModel()
+            let key = try context.state.keys.key(KeyTree.params)
+            let start = Date()
+            let params = model.initialize(paramsKey: key)
+            context.state.params = params
+            return .record(Record(title: "parameters initialised", [
+                ("params_key", .array([.int(Int(key.k0)), .int(Int(key.k1))])),
+                ("arrays", .int(params.count)), ("parameters", .int(params.scalarCount)),
+                ("seconds", .double(Date().timeIntervalSince(start))),
+            ]))
+        },
+        CommandSpec(["model", "summary"], summary: "Every layer: path, output shape, parameters and MACs per image, with totals",
+                    flags: [FlagSpec("image-size", .int, "count MACs at this input size", default: "the model's")],
+                    mutates: false) { invocation, context in
+            let model = try context.state.requireModel()
+            let size = invocation.int("image-size") ?? model.config.imageSize
+            guard size >= 1 else { throw ShellError("--image-size must be at least 1") }
+            let rows = model.layerSummary(imageSize: size)
+            let table = Table(title: "ConvNeXt \(model.config.variantName ?? "custom") at \(size)x\(size)",
+                              columns: [.init("path"), .init("kind"), .init("output"), .init("params"), .init("MACs")],
+                              rows: rows.map { [.string($0.path), .string($0.kind),
+                                                .string($0.outputShape.map(String.init).joined(separator: "x")),
+                                                .int($0.parameters), .int($0.macs)] },
+                              footer: [.string("total"), .string(""), .string(""),
+                                       .int(model.parameterCount), .int(model.macsPerImage(imageSize: size))])
+            return .group([.table(table), .message(String(format: "%.2fM parameters, %.3f GMACs per image", Double(model.parameterCount) / 1e6, Double(model.macsPerImage(imageSize: size)) / 1e9))])
+        },
+        CommandSpec(["params", "export"], summary: "Write the parameters to a safetensors file (Flax or timm names)",
+                    arguments: [ArgumentSpec("file", .path, "FILE.safetensors")], flags: [naming], mutates: false) { invocation, context in
+            let (model, params) = try context.state.requireParameters()
+            let url = context.workbench.url(for: invocation.argument(0)!)
+            let naming = ParameterNaming(rawValue: invocation.string("naming") ?? "flax")!
+            try model.saveParameters(params, naming: naming, to: url)
+            return .message("wrote \(params.count) tensors (\(TextRenderer.thousands(params.scalarCount)) parameters, \(naming.rawValue) names) to \(url.path)")
+        },
+        CommandSpec(["params", "import"], summary: "Load parameters from a safetensors file, validated against the model",
+                    help: "Every tensor must be present with the right shape; on any problem the live parameters stay as they were.",
+                    arguments: [ArgumentSpec("file", .path, "FILE.safetensors")], flags: [naming]) { invocation, context in
+            let model = try context.state.requireModel()
+            let url = context.workbench.url(for: invocation.argument(0)!)
+            let naming = ParameterNaming(rawValue: invocation.string("naming") ?? "flax")!
+            let params = try model.loadParameters(from: url, naming: naming)
+            context.state.params = params
+            return .message("imported \(params.count) tensors (\(TextRenderer.thousands(params.scalarCount)) parameters, \(naming.rawValue) names) from \(url.path)")
+        },
+        CommandSpec(["forward"], summary: "Run the model on \"x\" from a safetensors file and write \"logits\"",
+                    help: "--train applies stochastic depth and dropout with the keys now named dropout and stochastic_depth as the apply rngs, like model.apply(..., rngs={...}); it consumes nothing.",
+                    arguments: [ArgumentSpec("input", .path, "IN.safetensors holding x [B,H,W,3] (NHWC)")],
+                    flags: [FlagSpec("out", .path, "OUT.safetensors to write"), FlagSpec("train", .bool, "train mode")],
+                    mutates: false) { invocation, context in
+            let (model, params) = try context.state.requireParameters()
+            let (x, _) = try readBatch(invocation, context, needLabels: false, model: model)
+            let rngs = try applyRNGs(invocation, context.state)
+            let (logits, _) = model.forward(x, params: params, train: invocation.has("train"), rngs: rngs)
+            let out = try outURL(invocation, context)
+            try SafeTensorsFile.write([("logits", logits)], metadata: ["mode": invocation.has("train") ? "train" : "eval"], to: out)
+            return .record(Record(title: "forward (\(invocation.has("train") ? "train" : "eval"))", [
+                ("logits", .string(logits.shape.map(String.init).joined(separator: "x"))),
+                ("first", .array(logits.scalars.prefix(6).map { .float($0) })), ("written", .string(out.path)),
+            ]))
+        },
+        CommandSpec(["grad"], summary: "Loss and the gradient of every parameter for \"x\" and soft \"labels\" from a file",
+                    help: "Writes \"loss\" and one tensor per parameter path. --train as for forward.",
+                    arguments: [ArgumentSpec("input", .path, "IN.safetensors holding x [B,H,W,3] and labels [B,classes]")],
+                    flags: [FlagSpec("out", .path, "OUT.safetensors to write"), FlagSpec("train", .bool, "train mode")],
+                    mutates: false) { invocation, context in
+            let (model, params) = try context.state.requireParameters()
+            let (x, labels) = try readBatch(invocation, context, needLabels: true, model: model)
+            let rngs = try applyRNGs(invocation, context.state)
+            let r = model.valueAndGradient(x, labels: labels!, params: params, train: invocation.has("train"), rngs: rngs)
+            let out = try outURL(invocation, context)
+            var tensors: [(String, Tensor)] = [("loss", Tensor(scalar: r.loss))]
+            for (path, g) in r.grads { tensors.append((path, g)) }
+            try SafeTensorsFile.write(tensors, metadata: ["mode": invocation.has("train") ? "train" : "eval"], to: out)
+            return .record(Record(title: "grad (\(invocation.has("train") ? "train" : "eval"))", [
+                ("loss", .float(r.loss)), ("gradients", .int(r.grads.count)), ("written", .string(out.path)),
+            ]))
+        },
+        CommandSpec(["show", "droppath"], summary: "Every block's stochastic-depth rate (stage, index), as a table and a sparkline",
+                    mutates: false) { _, context in
+            let model = try context.state.requireModel()
+            let blocks = model.blocks
+            let rows: [[JSONValue]] = blocks.map {
+                [.string($0.name), .int($0.stage + 1), .int($0.index + 1), .double($0.dropPathRate),
+                 .double(Double(1 - Float($0.dropPathRate)))]
+            }
+            let spark = Series(title: "drop-path rate by block", xLabel: "block", yLabel: "rate",
+                               x: blocks.map { Double($0.globalIndex) }, y: blocks.map(\.dropPathRate), plot: false)
+            return .group([.table(Table(title: "stochastic depth (linspace 0 … \(model.config.dropPathRate) over \(blocks.count) blocks)",
+                                        columns: [.init("block"), .init("stage"), .init("index"), .init("drop rate"), .init("keep prob")],
+                                        rows: rows)),
+                           .series(spark)])
+        },
+        CommandSpec(["show", "layerscale"], summary: "LayerScale γ per block (mean |γ|, min, max, sparkline), or one block's full vector",
+                    arguments: [ArgumentSpec("block", .string, "a block name (e.g. BottleneckConvNeXtBlock_01_01) or its 1-based number", optional: true)],
+                    mutates: false) { invocation, context in
+            let (model, params) = try context.state.requireParameters()
+            let blocks = model.blocks
+            if let which = invocation.argument(0) {
+                let block: ConvNeXt.BlockInfo
+                if let n = Int(which), n >= 1, n <= blocks.count {
+                    block = blocks[n - 1]
+                } else if let b = blocks.first(where: { $0.name == which || $0.name.hasSuffix(which) }) {
+                    block = b
+                } else {
+                    throw ShellError("no block '\(which)'\(Suggestion.hint(which, blocks.map(\.name))): give 1…\(blocks.count) or a name like \(blocks[0].name)")
+                }
+                let gamma = params[layerScalePath(block)]!.scalars
+                return .group([.record(Record(title: "\(block.name)/LayerScale_0/scale (\(gamma.count) channels)", [
+                    ("values", .array(gamma.map { .float($0) }))])),
+                               .series(Series(title: "γ by channel", xLabel: "channel", yLabel: "γ",
+                                              x: gamma.indices.map(Double.init), y: gamma.map(Double.init), plot: false))])
+            }
+            let rows: [[JSONValue]] = blocks.map { b in
+                let g = params[layerScalePath(b)]!.scalars
+                let meanAbs = g.reduce(0.0) { $0 + Double(abs($1)) } / Double(g.count)
+                return [.string(b.name), .double(meanAbs), .float(g.min()!), .float(g.max()!),
+                        .string(Plot.sparkline(g.map(Double.init), width: 24))]
+            }
+            return .table(Table(title: "LayerScale γ per block (init \(model.config.layerScaleInit))",
+                                columns: [.init("block"), .init("mean |γ|"), .init("min"), .init("max"), .init("channels")],
+                                rows: rows))
+        },
+    ]
+
+    static func layerScalePath(_ block: ConvNeXt.BlockInfo) -> String {
+        "\(ConvNeXt.backbone)/\(block.name)/LayerScale_0/scale"
+    }
+
+    static func buildConfig(_ invocation: Invocation) throws -> ConvNeXtConfig {
+        let name = invocation.argument(0)!
+        let classes = invocation.int("classes") ?? 1000
+        let size = invocation.int("image-size") ?? 224
+        var config: ConvNeXtConfig
+        if name == "convnext" {
+            guard let depths = invocation.intList("depths"), let dims = invocation.intList("dims") else {
+                throw ShellError("`model build convnext` needs --depths and --dims, e.g. --depths 1,1,2,1 --dims 16,32,48,64")
+            }
+            config = ConvNeXtConfig(depths: depths, dims: dims, classes: classes, imageSize: size,
+                                    dropPathRate: invocation.double("drop-path") ?? 0)
+        } else {
+            if invocation.has("depths") || invocation.has("dims") {
+                throw ShellError("--depths and --dims go with `model build convnext`; a named variant fixes them")
+            }
+            config = try ConvNeXtConfig.variant(name, classes: classes, imageSize: size,
+                                                dropPathRate: invocation.double("drop-path"))
+        }
+        if let h = invocation.double("head-dropout") { config.headDropout = h }
+        if let k = invocation.int("kernel-size") { config.kernelSize = k }
+        try config.validate()
+        return config
+    }
+
+    static func applyRNGs(_ invocation: Invocation, _ state: WorkbenchState) throws -> ApplyRNGs? {
+        guard invocation.has("train") else { return nil }
+        return ApplyRNGs(dropout: try state.keys.key(KeyTree.dropout),
+                         stochasticDepth: try state.keys.key(KeyTree.stochasticDepth))
+    }
+
+    static func outURL(_ invocation: Invocation, _ context: CommandContext) throws -> URL {
+        guard let out = invocation.string("out") else {
+            throw ShellError("'\(invocation.spec.name)' needs --out OUT.safetensors")
+        }
+        return context.workbench.url(for: out)
+    }
+
+    static func readBatch(_ invocation: Invocation, _ context: CommandContext, needLabels: Bool,
+                          model: ConvNeXt) throws -> (Tensor, Tensor?) {
+        let url = context.workbench.url(for: invocation.argument(0)!)
+        let file = try SafeTensorsFile.read(url)
+        guard file.names.contains("x") else {
+            throw ShellError("\(url.lastPathComponent) has no tensor \"x\" (it has: \(file.names.prefix(8).joined(separator: ", ")))")
+        }
+        let x = try file.tensor("x")
+        try model.validateInput(x)
+        guard needLabels else { return (x, nil) }
+        guard file.names.contains("labels") else {
+            throw ShellError("\(url.lastPathComponent) has no tensor \"labels\" (soft labels [B,\(model.config.classes)])")
+        }
+        let labels = try file.tensor("labels")
+        guard labels.shape == [x.shape[0], model.config.classes] else {
+            throw ShellError("labels have shape \(labels.shape); expected [\(x.shape[0]), \(model.config.classes)] for this batch and model")
+        }
+        return (x, labels)
+    }
+}

@@ -1,0 +1,117 @@
+import JaxRandom
+
+/// `rng …`: the session's key tree, as a teaching tool (issue 4).
+enum RNGCommands {
+    static let all: [CommandSpec] = [
+        CommandSpec(["rng", "seed"], summary: "Reset the key tree: root = PRNGKey(N); params, dropout, stochastic_depth = split(root, 3)",
+                    help: "Seeds are 64-bit integers; as in JAX with x64 off, only the low 32 bits survive (PRNGKey(2**32+17) == PRNGKey(17)).",
+                    arguments: [ArgumentSpec("seed", .int, "the seed, e.g. 42")]) { invocation, context in
+            guard let seed = Int64(invocation.argument(0)!) ?? invocation.intArgument(0).map(Int64.init) else {
+                throw ShellError("seed must be a 64-bit integer, got '\(invocation.argument(0)!)'")
+            }
+            context.state.keys.seed(seed)
+            return .group([.message("seeded \(seed): root = PRNGKey(\(seed)); params, dropout, stochastic_depth = split(root, 3)"),
+                           .table(table(context.state.keys))])
+        },
+        CommandSpec(["rng", "show"], summary: "The key tree: each key's name, lineage, words (hex) and uses",
+                    arguments: [ArgumentSpec("name", .string, "show only this key and the keys derived from it", optional: true)],
+                    mutates: false) { invocation, context in
+            let keys = context.state.keys
+            if let name = invocation.argument(0) {
+                _ = try keys.entry(name)
+                return .table(table(keys, under: name))
+            }
+            return .table(table(keys))
+        },
+        CommandSpec(["rng", "split"], summary: "Add children NAME/0 … NAME/N-1 equal to split(key, N)[i]",
+                    arguments: [ArgumentSpec("name", .string, "the key to split"),
+                                ArgumentSpec("count", .int, "how many keys (at least 1)")]) { invocation, context in
+            let names = try context.state.keys.split(invocation.argument(0)!, invocation.intArgument(1)!)
+            return .table(table(context.state.keys, only: Set(names)))
+        },
+        CommandSpec(["rng", "fold"], summary: "Add the child fold_in(key, DATA), named NAME@DATA",
+                    arguments: [ArgumentSpec("name", .string, "the key"),
+                                ArgumentSpec("data", .int, "a 32-bit integer to fold in")],
+                    flags: [FlagSpec("as", .string, "name the child (default NAME@DATA)")]) { invocation, context in
+            let data = invocation.intArgument(1)!
+            guard let word = UInt32(exactly: data) ?? (data < 0 && data >= Int(Int32.min) ? UInt32(bitPattern: Int32(data)) : nil) else {
+                throw ShellError("DATA must fit in 32 bits (0 … 4294967295, or a negative int32), got \(data)")
+            }
+            let name = try context.state.keys.fold(invocation.argument(0)!, word, as: invocation.string("as"))
+            return .table(table(context.state.keys, only: [name]))
+        },
+        CommandSpec(["rng", "set"], summary: "Set a key's two words explicitly (creating it if needed)",
+                    help: "Keys split or folded from it are re-derived, so `rng set root 0 42` equals `rng seed 42`.",
+                    arguments: [ArgumentSpec("name", .string, "the key"),
+                                ArgumentSpec("k0", .int, "first word, 0 … 4294967295"),
+                                ArgumentSpec("k1", .int, "second word, 0 … 4294967295")]) { invocation, context in
+            guard let k0 = UInt32(exactly: invocation.intArgument(1)!), let k1 = UInt32(exactly: invocation.intArgument(2)!) else {
+                throw ShellError("key words must be unsigned 32-bit integers (0 … 4294967295)")
+            }
+            let name = invocation.argument(0)!
+            try context.state.keys.set(name, k0, k1)
+            return .table(table(context.state.keys, under: name))
+        },
+        CommandSpec(["rng", "sample"], summary: "Draw jax.random.DIST(key, (COUNT,)) with the named key itself",
+                    help: "DIST is bits, uniform, normal, truncated_normal[:LO,HI], bernoulli:P or permutation. Values print so that they round-trip exactly. Drawing twice from one key repeats the numbers — JAX users are told never to do that, and cnx warns.",
+                    arguments: [ArgumentSpec("name", .string, "the key"),
+                                ArgumentSpec("dist", .string, "bits, uniform, normal, truncated_normal[:LO,HI], bernoulli:P or permutation"),
+                                ArgumentSpec("count", .int, "how many values")]) { invocation, context in
+            let distribution = try Distribution(parsing: invocation.argument(1)!)
+            let count = invocation.intArgument(2)!
+            guard count <= 1_000_000 else { throw ShellError("COUNT \(count) is too large to print: use at most 1000000") }
+            let (use, values) = try context.state.keys.sample(invocation.argument(0)!, distribution, count: count)
+            var fields: [(String, JSONValue)] = [
+                ("key", .string(use.name)), ("words", .array([.int(Int(use.key.k0)), .int(Int(use.key.k1))])),
+                ("distribution", .string(distribution.description)), ("count", .int(count)),
+                ("values", values.json), ("uses", .int(use.uses)),
+            ]
+            if use.isReuse {
+                fields.append(("warning", .string("key '\(use.name)' was already drawn from \(use.uses - 1) time(s): the same key gives the same numbers; split it first (rng split \(use.name) 2)")))
+            }
+            return .record(Record(title: "\(distribution)(\(use.name), (\(count),))", fields))
+        },
+    ]
+
+    /// The tree as a table; `only` restricts to some names, `under` to a key and its descendants.
+    static func table(_ keys: KeyTree, only: Set<String>? = nil, under: String? = nil) -> Table {
+        let rows: [[JSONValue]] = keys.entries.filter { entry in
+            if let only { return only.contains(entry.name) }
+            if let under { return entry.name == under || isDescendant(entry.name, of: under, in: keys) }
+            return true
+        }.map { e in
+            [.string(e.name), .string(e.lineage), .string(hex(e.key.k0)), .string(hex(e.key.k1)),
+             .int(e.uses), .string(e.uses > 1 ? "reused!" : "")]
+        }
+        return Table(title: "key tree (seed \(keys.seedValue), step \(keys.step))",
+                     columns: [.init("name"), .init("lineage"), .init("k0"), .init("k1"), .init("uses"), .init("")],
+                     rows: rows)
+    }
+
+    static func isDescendant(_ name: String, of ancestor: String, in keys: KeyTree) -> Bool {
+        var current = (try? keys.entry(name))?.parent
+        var seen = Set<String>()
+        while let c = current, seen.insert(c).inserted {
+            if c == ancestor { return true }
+            current = (try? keys.entry(c))?.parent
+        }
+        return false
+    }
+
+    static func hex(_ w: UInt32) -> String {
+        let s = String(w, radix: 16)
+        return "0x" + String(repeating: "0", count: 8 - s.count) + s
+    }
+}
+
+extension Sample {
+    /// Values as JSON numbers (floats print as the shortest round-tripping decimal).
+    var json: JSONValue {
+        switch self {
+        case .bits(let v): return .array(v.map { .int(Int($0)) })
+        case .floats(let v): return .array(v.map { .float($0) })
+        case .bools(let v): return .array(v.map { .bool($0) })
+        case .ints(let v): return .array(v.map { .int($0) })
+        }
+    }
+}

@@ -1,0 +1,51 @@
+// Dense (a 1x1 convolution in ConvNeXt): y = x · W + b over the last axis.
+// x [..., K] is viewed as a row-major matrix [M, K] (M = product of leading
+// dims); W is Flax's `(in, out)` = [K, N]; b [N].
+
+/// Dense forward: `y[m, n] = sum_k x[m, k] * W[k, n] + b[n]`; returns `[..., N]`.
+///
+/// The product is one `cblas_sgemm`; the bias is added afterwards, as XLA
+/// adds it after the dot.
+public func denseForward(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    precondition(weight.rank == 2, "denseForward: weight must be [in, out], got \(weight.shape)")
+    let k = weight.shape[0], n = weight.shape[1]
+    precondition(x.lastDim == k, "denseForward: x \(x.shape) does not end in \(k)")
+    if let bias { precondition(bias.shape == [n], "denseForward: bias \(bias.shape) is not [\(n)]") }
+    let m = x.leadingCount
+    var outShape = x.shape
+    if outShape.isEmpty { outShape = [n] } else { outShape[outShape.count - 1] = n }
+    return x.withPointer { px in
+        weight.withPointer { pw in
+            Tensor.build(outShape) { py in
+                sgemm(transA: false, transB: false, m: m, n: n, k: k,
+                      a: px, lda: k, b: pw, ldb: n, beta: 0, c: py, ldc: n)
+                if let bias { bias.withPointer { pb in addBiasRows(py, rows: m, cols: n, bias: pb) } }
+            }
+        }
+    }
+}
+
+/// Dense backward: `dx = dy · Wᵀ` [M, K], `dW = xᵀ · dy` [K, N], `db = sum_m dy` [N].
+public func denseBackward(_ dy: Tensor, x: Tensor, weight: Tensor)
+    -> (dx: Tensor, dWeight: Tensor, dBias: Tensor) {
+    let k = weight.shape[0], n = weight.shape[1]
+    let m = x.leadingCount
+    precondition(dy.lastDim == n && dy.leadingCount == m,
+                 "denseBackward: dy \(dy.shape) does not match x \(x.shape) and weight \(weight.shape)")
+    return dy.withPointer { pdy in
+        let dx = weight.withPointer { pw in
+            Tensor.build(x.shape) { pdx in
+                sgemm(transA: false, transB: true, m: m, n: k, k: n,
+                      a: pdy, lda: n, b: pw, ldb: n, beta: 0, c: pdx, ldc: k)
+            }
+        }
+        let dW = x.withPointer { px in
+            Tensor.build([k, n]) { pdw in
+                sgemm(transA: true, transB: false, m: k, n: n, k: m,
+                      a: px, lda: k, b: pdy, ldb: n, beta: 0, c: pdw, ldc: n)
+            }
+        }
+        let db = Tensor(shape: [n], scalars: columnSums(pdy, rows: m, cols: n))
+        return (dx, dW, db)
+    }
+}

@@ -1,0 +1,75 @@
+import CBLAS
+
+/// How a GEMM uses the cores (`../shared/notes/swift-kernels.md`: never
+/// nest OpenBLAS threads inside a `parallelFor`).
+public enum GEMMThreading: Sendable {
+    /// One `cblas_sgemm` call from the calling thread; OpenBLAS threads
+    /// internally with `Threads.count` threads.
+    case openBLAS
+    /// OpenBLAS set to 1 thread; the rows of C are split into `Threads.count`
+    /// slices, one `cblas_sgemm` per slice inside `parallelFor`.
+    case splitRows
+}
+
+extension Threads {
+    /// The GEMM threading strategy (measured with KernelBench; see the report
+    /// in the commit that set the default).
+    nonisolated(unsafe) public static var gemm: GEMMThreading = .openBLAS
+}
+
+/// Row-major single-precision GEMM through OpenBLAS:
+/// `C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C`, threaded as
+/// `Threads.gemm` says. Must not be called from inside a `parallelFor` body.
+func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+           b: UnsafePointer<Float>, ldb: Int,
+           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let ways = min(Threads.count, m / 64)
+    if Threads.gemm == .openBLAS || ways < 2 {
+        sgemmCall(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    // Rows i of C come from rows i of op(A): row i of A (no transpose) or
+    // column i of A (transposed).
+    let saved = Int(openblas_get_num_threads())
+    openblas_set_num_threads(1)
+    let step = (m + ways - 1) / ways
+    parallelFor(ways) { w in
+        let lo = w &* step, hi = min(m, lo &+ step)
+        if lo >= hi { return }
+        let aSlice = transA ? a + lo : a + lo &* lda
+        sgemmCall(transA: transA, transB: transB, m: hi &- lo, n: n, k: k, alpha: alpha,
+                  a: aSlice, lda: lda, b: b, ldb: ldb, beta: beta, c: c + lo &* ldc, ldc: ldc)
+    }
+    openblas_set_num_threads(Int32(saved))
+}
+
+/// One `cblas_sgemm` call (see `sgemm`).
+@inline(__always)
+private func sgemmCall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+           b: UnsafePointer<Float>, ldb: Int,
+           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        // OpenBLAS handles K = 0 as C = beta*C; do it here to avoid passing lda = 0.
+        for i in 0..<(m * n) { c[i] = beta == 0 ? 0 : beta * c[i] }
+        return
+    }
+    cblas_sgemm(CblasRowMajor,
+                transA ? CblasTrans : CblasNoTrans,
+                transB ? CblasTrans : CblasNoTrans,
+                blasint(m), blasint(n), blasint(k),
+                alpha, a, blasint(lda), b, blasint(ldb),
+                beta, c, blasint(ldc))
+}
+
+/// OpenBLAS's own thread count (kept equal to `Threads.count`).
+public enum BLASThreads {
+    /// The number of threads OpenBLAS uses for one GEMM.
+    public static var count: Int { Int(openblas_get_num_threads()) }
+
+    /// Sets OpenBLAS's thread count (at least 1).
+    public static func set(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+}

@@ -1,0 +1,171 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// LayerNorm over the last axis, as Flax `nn.LayerNorm(use_fast_variance=True)`
+// computes it (golden/README.md), with float32 statistics:
+//
+//   mu  = sum(x) * f32(1/C)                 (XLA multiplies by the reciprocal)
+//   var = max(0, sum(x*x) * f32(1/C) - mu*mu)
+//   rstd = 1 / sqrt(var + eps)
+//   y   = (x - mu) * (rstd * scale) + bias   (one FMA per element)
+//
+// Backward, per row with xhat = (x - mu) * rstd and g = dy * scale:
+//   dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
+//   dScale = sum_rows dy * xhat,  dBias = sum_rows dy
+// (the fast variance equals E[(x - mu)^2] exactly in real arithmetic, so the
+// gradient is the textbook one).
+
+/// Sum and sum of squares of `n` floats, SIMD16 lanes then a scalar tail.
+@inline(__always)
+private func sumAndSquares(_ r: UnsafePointer<Float>, _ n: Int) -> (Float, Float) {
+    var s = V16(), q = V16()
+    var i = 0
+    while i &+ 16 <= n {
+        let v = load16(r + i)
+        s += v
+        q = q.addingProduct(v, v)
+        i &+= 16
+    }
+    var ss = s.sum(), qq = q.sum()
+    while i < n { ss += r[i]; qq = qq.addingProduct(r[i], r[i]); i &+= 1 }
+    return (ss, qq)
+}
+
+/// LayerNorm forward over the last axis. Returns `y` (shape of `x`) and the
+/// per-row `mean` and `rstd` (shape `x.shape.dropLast()`) for the backward.
+public func layerNormForward(_ x: Tensor, scale: Tensor, bias: Tensor, epsilon: Float)
+    -> (y: Tensor, mean: Tensor, rstd: Tensor) {
+    let c = x.lastDim, rows = x.leadingCount
+    precondition(scale.shape == [c] && bias.shape == [c],
+                 "layerNormForward: scale \(scale.shape) / bias \(bias.shape) do not match last axis \(c)")
+    let statShape = Array(x.shape.dropLast())
+    var means = [Float](repeating: 0, count: rows)
+    var rstds = [Float](repeating: 0, count: rows)
+    let invN = 1 / Float(c)
+    let y = x.withPointer { px in
+        scale.withPointer { ps in
+            bias.withPointer { pb in
+                means.withUnsafeMutableBufferPointer { pm in
+                    rstds.withUnsafeMutableBufferPointer { pr in
+                        let pm = pm.baseAddress!, pr = pr.baseAddress!
+                        return Tensor.build(x.shape) { py in
+                            parallelChunks(rows, minChunk: max(1, 4096 / max(1, c))) { range in
+                                for row in range {
+                                    let r = px + row &* c, o = py + row &* c
+                                    let (s, q) = sumAndSquares(r, c)
+                                    let mu = s * invN
+                                    let variance = max(0, q * invN - mu * mu)
+                                    let rstd = 1 / (variance + epsilon).squareRoot()
+                                    pm[row] = mu; pr[row] = rstd
+                                    let muV = V16(repeating: mu), rV = V16(repeating: rstd)
+                                    var i = 0
+                                    while i &+ 16 <= c {
+                                        let m = rV * load16(ps + i)
+                                        store16(load16(pb + i).addingProduct(load16(r + i) - muV, m), o + i)
+                                        i &+= 16
+                                    }
+                                    while i < c {
+                                        o[i] = pb[i].addingProduct(r[i] - mu, rstd * ps[i])
+                                        i &+= 1
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return (y, Tensor(shape: statShape, scalars: means), Tensor(shape: statShape, scalars: rstds))
+}
+
+/// LayerNorm backward from the forward's per-row `mean` and `rstd`: dx (shape
+/// of `x`), dScale and dBias `[C]` (per-thread partial sums over rows, added
+/// in thread order).
+public func layerNormBackward(_ dy: Tensor, x: Tensor, scale: Tensor, mean: Tensor, rstd: Tensor)
+    -> (dx: Tensor, dScale: Tensor, dBias: Tensor) {
+    let c = x.lastDim, rows = x.leadingCount
+    precondition(dy.shape == x.shape, "layerNormBackward: dy \(dy.shape) is not \(x.shape)")
+    precondition(mean.count == rows && rstd.count == rows,
+                 "layerNormBackward: mean/rstd hold \(mean.count)/\(rstd.count) rows, x has \(rows)")
+    let invN = 1 / Float(c)
+    let ways = max(1, min(Threads.count, rows / 8))
+    var partial = [Float](repeating: 0, count: ways * 2 * c)  // per thread: [dScale | dBias]
+    let dx = x.withPointer { px in
+        dy.withPointer { pdy in
+            scale.withPointer { ps in
+                mean.withPointer { pm in
+                    rstd.withPointer { pr in
+                        partial.withUnsafeMutableBufferPointer { pp in
+                            let pp = pp.baseAddress!
+                            return Tensor.build(x.shape) { pdx in
+                                let step = (rows + ways - 1) / ways
+                                parallelFor(ways) { t in
+                                    let gs = pp + t &* 2 &* c, gb = gs + c
+                                    let lo = t &* step, hi = min(rows, lo &+ step)
+                                    if lo >= hi { return }
+                                    for row in lo..<hi {
+                                        let r = px + row &* c, d = pdy + row &* c, o = pdx + row &* c
+                                        let mu = pm[row], rs = pr[row]
+                                        let muV = V16(repeating: mu), rV = V16(repeating: rs)
+                                        // Pass 1: sum(g) and sum(g * xhat); accumulate dScale, dBias.
+                                        var sg = V16(), sgx = V16()
+                                        var i = 0
+                                        while i &+ 16 <= c {
+                                            let xh = (load16(r + i) - muV) * rV
+                                            let dv = load16(d + i)
+                                            let g = dv * load16(ps + i)
+                                            sg += g
+                                            sgx = sgx.addingProduct(g, xh)
+                                            store16(load16(gs + i).addingProduct(dv, xh), gs + i)
+                                            store16(load16(gb + i) + dv, gb + i)
+                                            i &+= 16
+                                        }
+                                        var sumG = sg.sum(), sumGX = sgx.sum()
+                                        while i < c {
+                                            let xh = (r[i] - mu) * rs
+                                            let g = d[i] * ps[i]
+                                            sumG += g
+                                            sumGX = sumGX.addingProduct(g, xh)
+                                            gs[i] = gs[i].addingProduct(d[i], xh)
+                                            gb[i] += d[i]
+                                            i &+= 1
+                                        }
+                                        // Pass 2: dx = rstd * (g - mean(g) - xhat * mean(g * xhat)).
+                                        let mg = sumG * invN, mgx = sumGX * invN
+                                        let mgV = V16(repeating: mg), mgxV = V16(repeating: mgx)
+                                        i = 0
+                                        while i &+ 16 <= c {
+                                            let xh = (load16(r + i) - muV) * rV
+                                            let g = load16(d + i) * load16(ps + i)
+                                            store16(rV * (g - mgV - xh * mgxV), o + i)
+                                            i &+= 16
+                                        }
+                                        while i < c {
+                                            let xh = (r[i] - mu) * rs
+                                            let g = d[i] * ps[i]
+                                            o[i] = rs * (g - mg - xh * mgx)
+                                            i &+= 1
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    var dScale = [Float](repeating: 0, count: c)
+    var dBias = [Float](repeating: 0, count: c)
+    for t in 0..<ways {
+        for i in 0..<c {
+            dScale[i] += partial[t * 2 * c + i]
+            dBias[i] += partial[t * 2 * c + c + i]
+        }
+    }
+    return (dx, Tensor(shape: [c], scalars: dScale), Tensor(shape: [c], scalars: dBias))
+}

@@ -1,0 +1,49 @@
+// LayerScale: y = x * gamma, gamma per channel of the last axis.
+// Backward: dx = dy * gamma, dGamma = sum_rows dy * x.
+
+/// LayerScale forward: `y[..., c] = x[..., c] * gamma[c]`.
+public func layerScaleForward(_ x: Tensor, gamma: Tensor) -> Tensor {
+    let c = x.lastDim, rows = x.leadingCount
+    precondition(gamma.shape == [c], "layerScaleForward: gamma \(gamma.shape) is not [\(c)]")
+    return x.withPointer { px in
+        gamma.withPointer { pg in
+            Tensor.build(x.shape) { py in
+                parallelChunks(rows, minChunk: max(1, 8192 / max(1, c))) { range in
+                    for row in range {
+                        let r = px + row &* c, o = py + row &* c
+                        for i in 0..<c { o[i] = r[i] * pg[i] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// LayerScale backward: `dx = dy * gamma`, `dGamma[c] = sum dy[..., c] * x[..., c]`.
+public func layerScaleBackward(_ dy: Tensor, x: Tensor, gamma: Tensor) -> (dx: Tensor, dGamma: Tensor) {
+    precondition(dy.shape == x.shape, "layerScaleBackward: dy \(dy.shape) is not \(x.shape)")
+    let c = x.lastDim, rows = x.leadingCount
+    let dx = layerScaleForward(dy, gamma: gamma)
+    let ways = max(1, min(Threads.count, rows / 64))
+    var partial = [Float](repeating: 0, count: ways * c)
+    x.withPointer { px in
+        dy.withPointer { pd in
+            partial.withUnsafeMutableBufferPointer { pp in
+                let base = pp.baseAddress!
+                let step = (rows + ways - 1) / ways
+                parallelFor(ways) { t in
+                    let acc = base + t &* c
+                    let lo = t &* step, hi = min(rows, lo &+ step)
+                    if lo >= hi { return }
+                    for row in lo..<hi {
+                        let r = px + row &* c, d = pd + row &* c
+                        for i in 0..<c { acc[i] = acc[i].addingProduct(d[i], r[i]) }
+                    }
+                }
+            }
+        }
+    }
+    var dGamma = [Float](repeating: 0, count: c)
+    for t in 0..<ways { for i in 0..<c { dGamma[i] += partial[t * c + i] } }
+    return (dx, Tensor(shape: [c], scalars: dGamma))
+}

@@ -1,5 +1,0 @@
-/// The `Training` module (see DESIGN.md's layout). Its public API is added by its issue.
-public enum TrainingModule {
-    /// The module's name, for diagnostics.
-    public static let name = "Training"
-}

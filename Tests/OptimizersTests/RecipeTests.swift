@@ -1,0 +1,58 @@
+import XCTest
+import TestSupport
+@testable import Optimizers
+
+final class RecipeTests: XCTestCase {
+    func testSeedRecipeOnImageNetGivesTheSeedSchedule() throws {
+        let r = Recipe.seed
+        XCTAssertEqual(try r.stepsPerEpoch(datasetSize: Recipe.imageNetTrainSize), 313)
+        let (w, d) = try r.scheduleSteps(datasetSize: Recipe.imageNetTrainSize)
+        XCTAssertEqual(w, 6260)
+        XCTAssertEqual(d, 93900)
+        let schedule = try r.schedule(datasetSize: Recipe.imageNetTrainSize)
+        let reference = try Schedule.warmupCosineDecay(initValue: 0, peakValue: 0.004, warmupSteps: 6260, decaySteps: 93900, endValue: 1e-6)
+        XCTAssertEqual(schedule, reference)
+        // And so the golden seed-schedule bits.
+        let golden = (try Golden.json("optax.json") as! [String: Any])["seed_schedule"] as! [String: Any]
+        for (step, bits) in zip(golden["steps"] as! [Int], golden["bits"] as! [String]) {
+            XCTAssertEqual(schedule(step).bitPattern, UInt32(bits.dropFirst(2), radix: 16)!, "step \(step)")
+        }
+    }
+
+    func testOptimizerIsMultiStepsAroundMaskedAdamW() throws {
+        let tx = try Recipe.seed.optimizer(datasetSize: 50_000)
+        let ms = try XCTUnwrap(tx as? MultiSteps)
+        XCTAssertEqual(ms.everyK, 4)
+        let inner = try XCTUnwrap(ms.inner as? Chain)
+        XCTAssertNotNil(FusedAdamW(inner))
+        XCTAssertEqual((inner.transformations[1] as? Masked)?.mask, .seedDecay)
+        XCTAssertEqual((inner.transformations[2] as? ScaleByLearningRate)?.schedule.landmarks.map(\.step), [20 * 13, 300 * 13])
+        XCTAssertEqual(Recipe.seed.ema?.decay, 0.9999)
+        XCTAssertEqual(Recipe.seed.ema?.kind, .v2)
+
+        var r = Recipe.seed
+        r.accumulationSteps = 1
+        r.clipNorm = 1
+        let plain = try XCTUnwrap(try r.optimizer(datasetSize: 50_000) as? Chain)
+        XCTAssertTrue(plain.transformations[0] is ClipByGlobalNorm)
+    }
+
+    func testScalingToASmallDatasetAndEntries() throws {
+        var r = Recipe.seed
+        r.batchSize = 32
+        r.accumulationSteps = 2
+        XCTAssertEqual(try r.stepsPerEpoch(datasetSize: 1000), 16)   // ceil(1000 / 64)
+        XCTAssertEqual(try r.scheduleSteps(datasetSize: 1000).warmup, 320)
+        XCTAssertThrowsError(try r.stepsPerEpoch(datasetSize: 0))
+        let entries = try r.entries(datasetSize: 1000)
+        XCTAssertTrue(entries.allSatisfy { !$0.source.isEmpty && !$0.value.isEmpty })
+        let byName = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.value) })
+        XCTAssertEqual(byName["lr.peak"], "0.004")
+        XCTAssertEqual(byName["weight_decay"], "0.05")
+        XCTAssertEqual(byName["steps_per_epoch"], "16")
+        XCTAssertEqual(byName["decay_steps"], "4800")
+        XCTAssertEqual(byName["label_smoothing"], "0.1")
+        XCTAssertEqual(byName["drop_path"], "0.1")
+        XCTAssertEqual(byName["ema"], "ema_v2 0.9999")
+    }
+}
