@@ -49,7 +49,7 @@ final class PseudoTerminal {
     }
 
     /// Starts `cnx` in `directory` with a clean environment (HOME and the
-    /// history file in `directory`, a UTF-8 locale, TERM=xterm) changed by
+    /// history file in `directory`, a UTF-8 locale, TERM=xterm, PAGER=cat) changed by
     /// `environment` (an empty value removes a variable).
     init(arguments: [String] = [], directory: URL, environment: [String: String] = [:], columns: UInt16 = 100, rows: UInt16 = 40) throws {
         let binary = try Self.binary()
@@ -66,7 +66,7 @@ final class PseudoTerminal {
         _ = ioctl(master, UInt(TIOCSWINSZ), &size)
 
         var env = ["HOME": directory.path, "TERM": "xterm", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-                   "PATH": "/usr/bin:/bin", "CNX_HISTORY": directory.appendingPathComponent("history").path]
+                   "PATH": "/usr/bin:/bin", "PAGER": "cat", "CNX_HISTORY": directory.appendingPathComponent("history").path]
         for (k, v) in environment { env[k] = v.isEmpty ? nil : v }  // "" unsets
 
         var actions = posix_spawn_file_actions_t()

@@ -66,6 +66,25 @@ final class ReplTerminalTests: XCTestCase {
         XCTAssertEqual(t.waitForExit(), 0)
     }
 
+    func testTabCompletesModelCommandsVariantsAndFlags() throws {
+        let t = try start()
+        t.type("mo\t")
+        t.expect("In [1]: model ")
+        t.type("b\t")
+        t.expect("In [1]: model build ")
+        t.type("at\t")
+        t.expect("In [1]: model build atto ")
+        t.type("--cl\t")
+        t.expect("In [1]: model build atto --classes ")
+        t.type("10\r")
+        t.expect("In [2]: ")
+        t.type("params export --naming t\t")
+        t.expect("In [2]: params export --naming timm ")
+        interrupt(t, then: "In [2]: ")
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
     func testUpArrowRecallsALineFromThePreviousRun() throws {
         let first = try start()
         first.type("help sleep\r")
@@ -213,11 +232,11 @@ final class ReplTerminalTests: XCTestCase {
     }
 
     func testLongOutputIsPagedOnASmallTerminal() throws {
-        let t = try PseudoTerminal(directory: directory, environment: ["NO_COLOR": "1"], rows: 6)
+        let t = try PseudoTerminal(directory: directory, environment: ["NO_COLOR": "1", "PAGER": ""], rows: 6)
         t.expect("In [1]: ")
         t.type("help\r")
         t.expect("-- more (")
-        XCTAssertFalse(t.plainText.contains("wait     Wait until"), "the last rows wait for a key")
+        XCTAssertFalse(t.plainText.contains("Wait until the background job ends"), "the last rows wait for a key")
         t.type("\r")
         t.expect("-- more (")
         t.type("q")
@@ -226,9 +245,16 @@ final class ReplTerminalTests: XCTestCase {
         let mark = t.plainText.count
         t.type("help\r")
         t.expect("-- more (", after: mark)
-        t.type(" ")
-        t.expect("wait     Wait until")
-        t.expect("In [3]: ")
+        // Space pages on until the end of the list and the next prompt.
+        for _ in 0..<30 where !t.plainText.dropFirst(mark).contains("In [3]: ") {
+            let pages = t.count("-- more (")
+            t.type(" ")
+            t.expect("the next page or the prompt") { text in
+                text.dropFirst(mark).contains("In [3]: ") || t.count("-- more (") > pages
+            }
+        }
+        t.expect("Wait until the background job ends", after: mark)
+        t.expect("In [3]: ", after: mark)
         t.type(PseudoTerminal.ctrlD)
         XCTAssertEqual(t.waitForExit(), 0)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 /// What a completion provider is asked about: the command being typed, the
 /// flag or argument whose value is being completed, the partial word, and the
