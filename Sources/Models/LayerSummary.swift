@@ -107,4 +107,19 @@ extension ConvNeXt {
         if train && c.headDropout > 0 { bools += batch * last }
         return floats * MemoryLayout<Float>.stride + bools
     }
+
+    /// An upper bound on the extra bytes a backward pass allocates on top of
+    /// the cache while it runs: the tensors one block's backward holds at once
+    /// (about 20 C-sized tensors per pixel: the incoming and residual
+    /// gradients, the recomputed GELU and LayerNorm outputs, and each layer's
+    /// input gradient), for the stage where that is largest. Gradients of the
+    /// parameters (`parameterCount` floats) come on top.
+    public func backwardTransientBytes(batch: Int, imageSize: Int? = nil) -> Int {
+        let sizes = stageSizes(imageSize: imageSize ?? config.imageSize)
+        var most = 0
+        for (s, ch) in config.dims.enumerated() {
+            most = Swift.max(most, batch * sizes[s].height * sizes[s].width * ch * 20)
+        }
+        return most * MemoryLayout<Float>.stride
+    }
 }

@@ -58,29 +58,8 @@ struct FusedAdamW {
         var newMu = mu, newNu = nu
         let newParams = params.map { path, p in
             let g = grads[path]!, m = mu[path]!, v = nu[path]!
-            let decayed = mask.contains(path)
-            let n = p.count
-            var outMu = [Float](repeating: 0, count: n)
-            var outNu = [Float](repeating: 0, count: n)
-            var outP = [Float](repeating: 0, count: n)
-            g.scalars.withUnsafeBufferPointer { pg in
-            m.scalars.withUnsafeBufferPointer { pm in
-            v.scalars.withUnsafeBufferPointer { pv in
-            p.scalars.withUnsafeBufferPointer { pp in
-            outMu.withUnsafeMutableBufferPointer { om in
-            outNu.withUnsafeMutableBufferPointer { on in
-            outP.withUnsafeMutableBufferPointer { op in
-                parallelChunks(n, minChunk: 1 << 15) { range in
-                    for i in range {
-                        var mi = pm[i], vi = pv[i]
-                        var u = ScaleByAdam.element(pg[i], &mi, &vi, k)
-                        if decayed { u = u.addingProduct(wd, pp[i]) }
-                        op[i] = pp[i].addingProduct(step, u)
-                        om[i] = mi
-                        on[i] = vi
-                    }
-                }
-            }}}}}}}
+            let (outMu, outNu, outP) = adamLeaf(g.scalars, m.scalars, v.scalars, params: p.scalars,
+                                                weightDecay: mask.contains(path) ? wd : nil, step: step, k)
             newMu[path] = Tensor(shape: p.shape, scalars: outMu)
             newNu[path] = Tensor(shape: p.shape, scalars: outNu)
             return Tensor(shape: p.shape, scalars: outP)

@@ -58,21 +58,10 @@ public struct ScaleByAdam: GradientTransformation {
         let k = constants(countAfter: t)
         var newMu = mu, newNu = nu
         let updates = grads.map { path, g in
-            var m = newMu[path]!, v = newNu[path]!
-            let n = g.count
-            let out = [Float](unsafeUninitializedCapacity: n) { dst, filled in
-                g.scalars.withUnsafeBufferPointer { pg in
-                    m.scalars.withUnsafeMutableBufferPointer { pm in
-                        v.scalars.withUnsafeMutableBufferPointer { pv in
-                            for i in 0..<n { dst[i] = ScaleByAdam.element(pg[i], &pm[i], &pv[i], k) }
-                        }
-                    }
-                }
-                filled = n
-            }
-            newMu[path] = m
-            newNu[path] = v
-            return Tensor(shape: g.shape, scalars: out)
+            let (m, v, u) = adamLeaf(g.scalars, mu[path]!.scalars, nu[path]!.scalars, params: nil, weightDecay: nil, step: 0, k)
+            newMu[path] = Tensor(shape: g.shape, scalars: m)
+            newNu[path] = Tensor(shape: g.shape, scalars: v)
+            return Tensor(shape: g.shape, scalars: u)
         }
         return (updates, .adam(count: t, mu: newMu, nu: newNu))
     }

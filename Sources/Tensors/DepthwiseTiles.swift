@@ -14,12 +14,12 @@ typealias V16 = SIMD16<Float>
 }
 
 /// Seven output columns x 16 channels of a 7x7 depthwise conv.
-/// `src` points at padded input (row kh=0, column ow, channel c0); `rowStride`
-/// and `cs` are the padded row and column strides; `wp` points at kernel
+/// `rows[kh]` is the zero-padded input row for tap row kh; `off` is the offset
+/// of (padded column ow, channel c0) in it; `cs` is the column stride; `wp` points at kernel
 /// (0, 0, c0) with channel stride `wcs` (taps are `wcs` apart). Returns the
 /// seven accumulators (bias not added).
 @inline(__always)
-func depthwiseTile7x7(_ src: UnsafePointer<Float>, rowStride: Int, cs: Int,
+func depthwiseTile7x7(_ rows: UnsafePointer<UnsafePointer<Float>>, off: Int, cs: Int,
                       _ wp: UnsafePointer<Float>, wcs: Int)
     -> (V16, V16, V16, V16, V16, V16, V16) {
     var a0 = V16()
@@ -30,7 +30,7 @@ func depthwiseTile7x7(_ src: UnsafePointer<Float>, rowStride: Int, cs: Int,
     var a5 = V16()
     var a6 = V16()
     for kh in 0..<7 {
-        let r = src + kh &* rowStride
+        let r = rows[kh] + off
         let wr = wp + (kh &* 7) &* wcs
         let v0 = load16(r + 0 &* cs)
         let v1 = load16(r + 1 &* cs)
@@ -106,12 +106,12 @@ func depthwiseTile7x7(_ src: UnsafePointer<Float>, rowStride: Int, cs: Int,
 }
 
 /// dW contribution of seven output columns x 16 channels: for each tap
-/// (kh, kw), `g[kh, kw] += sum_t d_t * x[kh, t + kw]`. `src` points at padded
-/// input (row oh + 0, column ow, channel c0), `d` at dy (oh, ow, c0) with
+/// (kh, kw), `g[kh, kw] += sum_t d_t * x[kh, t + kw]`. `rows[kh]` is the padded
+/// input row for tap row kh, `off` the offset of (column ow, c0) in it, `d` dy (oh, ow, c0) with
 /// column stride `dcs`, `g` at partial dW (0, 0, c0) with tap stride `gcs`.
 /// Returns the sum of the seven dy vectors (for the bias gradient).
 @inline(__always)
-func depthwiseGradTile7x7(_ src: UnsafePointer<Float>, rowStride: Int, cs: Int,
+func depthwiseGradTile7x7(_ rows: UnsafePointer<UnsafePointer<Float>>, off: Int, cs: Int,
                           _ d: UnsafePointer<Float>, dcs: Int,
                           _ g: UnsafeMutablePointer<Float>, gcs: Int) -> V16 {
     let d0 = load16(d + 0 &* dcs)
@@ -122,7 +122,7 @@ func depthwiseGradTile7x7(_ src: UnsafePointer<Float>, rowStride: Int, cs: Int,
     let d5 = load16(d + 5 &* dcs)
     let d6 = load16(d + 6 &* dcs)
     for kh in 0..<7 {
-        let r = src + kh &* rowStride
+        let r = rows[kh] + off
         let gr = g + (kh &* 7) &* gcs
         let v0 = load16(r + 0 &* cs)
         let v1 = load16(r + 1 &* cs)

@@ -12,9 +12,12 @@ public enum GEMMThreading: Sendable {
 }
 
 extension Threads {
-    /// The GEMM threading strategy (measured with KernelBench; see the report
-    /// in the commit that set the default).
-    nonisolated(unsafe) public static var gemm: GEMMThreading = .openBLAS
+    /// The GEMM threading strategy. Default `.splitRows`: on this 2-core
+    /// machine (shared, loaded) KernelBench's ConvNeXt-Tiny Dense shapes ran
+    /// at 69-91 GFLOP per CPU-second split vs 48-97 with OpenBLAS threads,
+    /// and faster in wall time at stages 1-2 (e.g. 56x56 C->4C: 122 vs 186 ms),
+    /// mixed at stages 3-4. Re-measure with `KernelBench --gemm-both`.
+    nonisolated(unsafe) public static var gemm: GEMMThreading = .splitRows
 }
 
 /// Row-major single-precision GEMM through OpenBLAS:

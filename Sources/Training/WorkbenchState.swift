@@ -1,5 +1,7 @@
+import Datasets
 import JaxRandom
 import Models
+import Optimizers
 import Tensors
 
 /// Everything a live session holds: the key tree, the model, its parameters,
@@ -15,6 +17,23 @@ public struct WorkbenchState: Sendable {
     public var modelConfig: ConvNeXtConfig?
     /// The model's parameters by Flax path (`model init`, `params import`).
     public var params: TensorTree?
+    /// The optimizer settings (`optim adamw`).
+    public var optimizer: OptimizerConfig?
+    /// The optimizer's state (Adam moments, MultiSteps accumulators, counts);
+    /// made on the first step after parameters or settings change.
+    public var optimizerState: OptimizerState?
+    /// The model EMA's state (count and the stored average), when `--ema` is set.
+    public var emaState: OptimizerState?
+    /// The data (`data synthetic`, `data imagefolder`).
+    public var data: DataSetup?
+    /// Steps, updates and the data cursor.
+    public var counters = TrainCounters()
+    /// Every train step's metrics, in order.
+    public var history: [StepMetrics] = []
+    /// Every evaluation, in order.
+    public var evaluations: [EvalMetrics] = []
+    /// A train step taken in stages (`step forward`, …) and not yet completed.
+    public var pending: PendingStep?
 
     public init() {}
 
@@ -33,6 +52,37 @@ public struct WorkbenchState: Sendable {
             throw WorkbenchError("the model has no parameters yet: run `model init` (or `params import FILE`)")
         }
         return (model, params)
+    }
+
+    /// The optimizer settings, or an error saying how to set them.
+    public func requireOptimizer() throws -> OptimizerConfig {
+        guard let optimizer else {
+            throw WorkbenchError("no optimizer yet: set one with `optim adamw` (e.g. `optim adamw --lr 0.004 --warmup-steps 20 --decay-steps 300`)")
+        }
+        return optimizer
+    }
+
+    /// The data, or an error saying how to add it.
+    public func requireData() throws -> DataSetup {
+        guard let data else {
+            throw WorkbenchError("no data yet: add some with `data synthetic` (the embedded set) or `data imagefolder DIR`")
+        }
+        return data
+    }
+
+    /// The data-order and augmentation key: the seed's `train_rng`,
+    /// `split(root, 4)[3]` (with the partitionable threefry a 4-way split
+    /// extends the 3-way one, so params/dropout/stochastic_depth are unchanged).
+    public func dataKey() throws -> PRNGKey {
+        try keys.key(KeyTree.root).splitKey(3)
+    }
+
+    /// Forgets training progress tied to the current parameters: optimizer
+    /// and EMA state, a pending step. Called when parameters are replaced.
+    public mutating func resetOptimizerState() {
+        optimizerState = nil
+        emaState = nil
+        pending = nil
     }
 }
 

@@ -45,4 +45,21 @@ final class ForwardBehaviourTests: XCTestCase {
         let p = m.initialize(paramsKey: PRNGKey(seed: 0))
         XCTAssertEqual(m.logits(Tensor.zeros([1, 5, 7, 3]), params: p).shape, [1, 2])
     }
+
+    /// What `show droppath` and `show layerscale` read.
+    func testBlocksAndLayerScales() throws {
+        let m = try ConvNeXt(config: .variant("tiny", dropPathRate: 0.1))
+        let blocks = m.blocks
+        XCTAssertEqual(blocks.count, 18)
+        XCTAssertEqual(blocks.map(\.stage), [0, 0, 0, 1, 1, 1] + Array(repeating: 2, count: 9) + [3, 3, 3])
+        XCTAssertEqual(blocks[14].name, "BottleneckConvNeXtBlock_03_09")
+        XCTAssertEqual(blocks[14].index, 8)
+        XCTAssertEqual(blocks.last!.dropPathRate, 0.1)
+        let small = try ConvNeXt(config: G.smallConfig())
+        let p = small.initialize(paramsKey: PRNGKey(seed: 0))
+        let ls = small.layerScales(p)
+        XCTAssertEqual(ls.map(\.block.name), small.blocks.map(\.name))
+        XCTAssertEqual(ls.map(\.gamma.shape), [[16], [32], [48], [48], [64]])
+        XCTAssertTrue(ls.allSatisfy { $0.gamma.scalars.allSatisfy { $0 == Float(1e-6) } })
+    }
 }

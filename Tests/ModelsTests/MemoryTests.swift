@@ -23,6 +23,8 @@ final class MemoryTests: XCTestCase {
         let bytes = m.activationBytes(batch: 16, imageSize: 224, train: true)
         XCTAssertGreaterThan(bytes, 1_000_000_000)
         XCTAssertLessThan(bytes, 1_100_000_000)
-        print("ConvNeXt-Tiny activation cache, batch 16 at 224x224: \(bytes) bytes")
+        let transient = m.backwardTransientBytes(batch: 16, imageSize: 224)
+        XCTAssertEqual(transient, 16 * 56 * 56 * 96 * 20 * 4)
+        print("ConvNeXt-Tiny activation cache, batch 16 at 224x224: \(bytes) bytes; backward transients up to \(transient) bytes")
     }
 }

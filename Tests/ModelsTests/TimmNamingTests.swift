@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import Tensors
 import JaxRandom
 @testable import Models
@@ -87,5 +88,31 @@ final class TimmNamingTests: XCTestCase {
         var p = randomParams(m)
         p["Head/bias"] = .zeros([11])
         XCTAssertThrowsError(try m.validateParameters(p)) { XCTAssertTrue("\($0)".contains("'Head/bias'")) }
+    }
+}
+
+final class ParameterFileTests: XCTestCase {
+    func testSaveAndLoadBothNamings() throws {
+        let m = try ConvNeXt(config: ConvNeXtConfig(depths: [1, 1], dims: [8, 16], classes: 3))
+        let p = m.initialize(paramsKey: PRNGKey(seed: 11)).map { _, t in
+            Tensor(shape: t.shape, scalars: t.scalars.enumerated().map { Float($0.offset % 7) * 0.25 - 0.5 })
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cnx-models-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for naming in ParameterNaming.allCases {
+            let url = dir.appendingPathComponent("p-\(naming).safetensors")
+            try m.saveParameters(p, naming: naming, to: url)
+            XCTAssertEqual(try m.loadParameters(from: url, naming: naming), p)
+            let other: ParameterNaming = naming == .flax ? .timm : .flax
+            XCTAssertThrowsError(try m.loadParameters(from: url, naming: other)) { e in
+                XCTAssertTrue("\(e)".contains("missing") || "\(e)".contains("unexpected"), "\(e)")
+            }
+        }
+        // A model of another width refuses the file, naming a tensor.
+        let wide = try ConvNeXt(config: ConvNeXtConfig(depths: [1, 1], dims: [8, 24], classes: 3))
+        XCTAssertThrowsError(try wide.loadParameters(from: dir.appendingPathComponent("p-timm.safetensors"), naming: .timm)) { e in
+            XCTAssertTrue("\(e)".contains("has shape"), "\(e)")
+        }
     }
 }

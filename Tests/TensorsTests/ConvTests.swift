@@ -75,4 +75,26 @@ final class DepthwiseConvTests: XCTestCase {
             checkGradient(g.dBias, at: bd, "depthwise db \(h)x\(w)x\(c)") { f(xd, wd, $0) }
         }
     }
+
+    /// Tasks depend on the shape only, so results are bit-identical for any
+    /// thread count (also with batch 1, where images are split into bands).
+    func testResultsDoNotDependOnThreadCount() {
+        var rng = TestRNG(22)
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        for shape in [[1, 13, 14, 32], [3, 9, 8, 17]] {
+            let c = shape[3]
+            let x = rng.tensor(shape), wt = rng.tensor([7, 7, 1, c]), b = rng.tensor([c]), r = rng.tensor(shape)
+            Threads.count = 1
+            let y1 = depthwiseConvForward(x, weight: wt, bias: b), g1 = depthwiseConvBackward(r, x: x, weight: wt)
+            Threads.count = 2
+            let y2 = depthwiseConvForward(x, weight: wt, bias: b), g2 = depthwiseConvBackward(r, x: x, weight: wt)
+            XCTAssertEqual(y1, y2)
+            XCTAssertEqual(g1.dx, g2.dx)
+            XCTAssertEqual(g1.dWeight, g2.dWeight)
+            XCTAssertEqual(g1.dBias, g2.dBias)
+            let ref = Ref.depthwise(x.doubles, b: shape[0], h: shape[1], w: shape[2], c: c, wt.doubles, k: 7, b.doubles)
+            assertClose(y1.scalars, ref, rtol: 1e-6, atol: 1e-6, "depthwise \(shape)")
+        }
+    }
 }

@@ -1,0 +1,260 @@
+import Datasets
+import Dispatch
+import Foundation
+import JaxRandom
+import Models
+import Optimizers
+import Tensors
+
+/// The recipe's train step, in stages, over a `WorkbenchState`.
+///
+/// One step: split the dropout and stochastic-depth keys (index 0 used now,
+/// index 1 carried), take the next batch at the data cursor, forward in train
+/// mode, mean soft-label cross-entropy, backward, the optimizer chain
+/// (through MultiSteps when accumulating), the EMA, then commit keys, cursor,
+/// counters and metrics together. `trainStep` runs the four stages back to
+/// back; the shell's `step …` commands run them one at a time.
+public enum TrainEngine {
+    /// Stage 1: take the batch and run the forward pass.
+    public static func forward(_ state: inout WorkbenchState, batchSize: Int? = nil, batch given: Batch? = nil) throws {
+        if let pending = state.pending {
+            throw WorkbenchError("step \(pending.step) is already at '\(pending.stage.rawValue)': continue it with `step`, or drop it with `step abort`")
+        }
+        let (model, params) = try state.requireParameters()
+        _ = try state.requireOptimizer()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let batch: Batch
+        var cursorAfter = state.counters.cursor
+        let cursor = state.counters.cursor
+        if let given {
+            try model.validateInput(given.x)
+            guard given.labels.shape == [given.x.shape[0], model.config.classes] else {
+                throw WorkbenchError("labels have shape \(given.labels.shape); expected [\(given.x.shape[0]), \(model.config.classes)]")
+            }
+            batch = given
+        } else {
+            let data = try state.requireData()
+            let size = batchSize ?? data.batchSize
+            try checkBatch(size, model: model, data: data)
+            let builder = data.builder(imageSize: model.config.imageSize, dataKey: try state.dataKey())
+            batch = builder.batch(.train, epoch: cursor.epoch, index: cursor.batch, size: size)
+            cursorAfter.advance(batchesPerEpoch: builder.batchesPerEpoch(.train, batchSize: size))
+        }
+        var keys = state.keys
+        let (dropout, sd) = try keys.advanceTrainStep()
+        let rngs = ApplyRNGs(dropout: dropout, stochasticDepth: sd)
+        let (logits, cache) = model.forward(batch.x, params: params, train: true, rngs: rngs)
+        state.pending = PendingStep(stage: .forward, batch: batch, cursor: cursor, cursorAfter: cursorAfter,
+                                    keysAfter: keys, rngs: rngs, logits: logits, cache: cache,
+                                    seconds: elapsed(since: start), step: state.counters.miniSteps + 1)
+    }
+
+    /// Stage 2: the loss and its gradient with respect to the logits.
+    public static func loss(_ state: inout WorkbenchState) throws {
+        guard var p = state.pending, p.stage == .forward else { throw stageError(state, want: "loss") }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let model = try state.requireModel()
+        let (l, d) = model.loss(logits: p.logits, labels: p.batch.labels)
+        p.loss = l
+        p.dLogits = d
+        p.stage = .loss
+        p.seconds += elapsed(since: start)
+        state.pending = p
+    }
+
+    /// Stage 3: the gradient of every parameter.
+    public static func backward(_ state: inout WorkbenchState) throws {
+        guard var p = state.pending, p.stage == .loss, let cache = p.cache, let d = p.dLogits else {
+            throw stageError(state, want: "backward")
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (model, params) = try state.requireParameters()
+        p.grads = model.backward(dLogits: d, params: params, cache: cache)
+        p.savedRecords = cache.blockRecords
+        p.cache = nil  // the activations are no longer needed
+        p.dLogits = nil
+        p.stage = .backward
+        p.seconds += elapsed(since: start)
+        state.pending = p
+    }
+
+    /// What `update` did, for `show update`.
+    public struct UpdateReport: Sendable {
+        public var metrics: StepMetrics
+        /// Per parameter: ‖update‖ and ‖weight‖ (empty when MultiSteps only accumulated).
+        public var perParameter: [(path: String, update: Float, weight: Float, decayed: Bool)]
+    }
+
+    /// Stage 4: the optimizer update and EMA; commits the step.
+    /// - Throws: when the loss or a gradient is not finite — the step is
+    ///   dropped and the parameters stay as they were before it.
+    @discardableResult
+    public static func update(_ state: inout WorkbenchState) throws -> UpdateReport {
+        guard let p = state.pending, p.stage == .backward, let grads = p.grads, let loss = p.loss else {
+            throw stageError(state, want: "update")
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (_, params) = try state.requireParameters()
+        let config = try state.requireOptimizer()
+        if !loss.isFinite {
+            state.pending = nil
+            throw WorkbenchError("step \(p.step): the loss is \(loss); stopped and kept the parameters from before this step (lower the learning rate, or check the data)")
+        }
+        if let bad = grads.first(where: { !isFinite($0.value) }) {
+            state.pending = nil
+            throw WorkbenchError("step \(p.step): the gradient of \(bad.key) is not finite; stopped and kept the parameters from before this step (lower the learning rate, or add --clip)")
+        }
+        let transformation = try config.transformation()
+        let optState = state.optimizerState ?? transformation.initialize(params)
+        let applies = (transformation as? MultiSteps)?.emitsNext(optState) ?? true
+        let lr = applies ? try config.schedule()(state.counters.optimizerSteps) : 0
+        let (newParams, newOptState) = try transformation.apply(grads, state: optState, params: params)
+        var perParameter: [(String, Float, Float, Bool)] = []
+        var updateSq = 0.0, weightSq = 0.0
+        if applies {
+            let mask = ParameterMask.excluding(config.decayExclude)
+            for (path, old) in params {
+                let u = norm(difference(newParams[path]!, old)), w = norm(old)
+                updateSq += Double(u) * Double(u)
+                weightSq += Double(w) * Double(w)
+                perParameter.append((path, u, w, mask.contains(path)))
+            }
+        }
+        var emaState = state.emaState
+        if applies, let ema = config.ema {
+            (_, emaState) = try ema.update(with: newParams, state: emaState ?? ema.initialize(newParams))
+        }
+        // Commit everything together.
+        state.params = newParams
+        state.optimizerState = newOptState
+        state.emaState = emaState
+        state.keys = p.keysAfter
+        state.counters.cursor = p.cursorAfter
+        state.counters.miniSteps += 1
+        if applies { state.counters.optimizerSteps += 1 }
+        state.pending = nil
+        let seconds = p.seconds + elapsed(since: start)
+        let metrics = StepMetrics(step: p.step, epoch: p.cursor.epoch, loss: loss,
+                                  accuracy: accuracy(p.logits, p.batch.labels), learningRate: lr,
+                                  gradNorm: globalNorm(grads),
+                                  updateRatio: weightSq > 0 ? Float((updateSq / weightSq).squareRoot()) : 0,
+                                  applied: applies, imagesPerSecond: Double(p.batch.x.shape[0]) / max(seconds, 1e-9),
+                                  seconds: seconds)
+        state.history.append(metrics)
+        return UpdateReport(metrics: metrics, perParameter: perParameter)
+    }
+
+    /// One whole train step (the four stages); finishes a pending stepped step instead if there is one.
+    @discardableResult
+    public static func trainStep(_ state: inout WorkbenchState, batchSize: Int? = nil, batch: Batch? = nil) throws -> StepMetrics {
+        if state.pending == nil { try forward(&state, batchSize: batchSize, batch: batch) }
+        if state.pending?.stage == .forward { try loss(&state) }
+        if state.pending?.stage == .loss { try backward(&state) }
+        return try update(&state).metrics
+    }
+
+    /// Top-1/top-5 and loss on the whole validation split, with the live or the EMA parameters.
+    public static func evaluate(_ state: WorkbenchState, ema: Bool, batchSize: Int = 100,
+                                isCancelled: () -> Bool = { false }) throws -> EvalMetrics {
+        let (model, live) = try state.requireParameters()
+        let data = try state.requireData()
+        var params = live
+        if ema {
+            guard let emaState = state.emaState, let average = EMA.average(emaState) else {
+                throw WorkbenchError("no EMA parameters yet: set `optim adamw --ema 0.9999` and train, or evaluate without --ema")
+            }
+            params = average
+        }
+        let builder = data.builder(imageSize: model.config.imageSize, dataKey: try state.dataKey())
+        let batches = builder.batchesPerEpoch(.val, batchSize: batchSize)
+        var top1 = 0, top5 = 0, samples = 0
+        var lossSum = 0.0
+        for i in 0..<batches {
+            if isCancelled() { throw WorkbenchError("evaluation stopped after \(samples) samples") }
+            let batch = builder.batch(.val, epoch: 0, index: i, size: batchSize)
+            let logits = model.logits(batch.x, params: params)
+            top1 += topKCorrect(logits: logits, targets: batch.targets, k: 1)
+            top5 += topKCorrect(logits: logits, targets: batch.targets, k: min(5, model.config.classes))
+            lossSum += Double(softmaxCrossEntropyForward(logits: logits, labels: batch.labels).loss) * Double(batch.targets.count)
+            samples += batch.targets.count
+        }
+        guard samples > 0 else { throw WorkbenchError("the validation split is empty") }
+        return EvalMetrics(step: state.counters.miniSteps, ema: ema, top1: Double(top1) / Double(samples),
+                           top5: Double(top5) / Double(samples), loss: lossSum / Double(samples), samples: samples)
+    }
+
+    /// Refuses batches that cannot work: too large for the data, or for memory.
+    static func checkBatch(_ size: Int, model: ConvNeXt, data: DataSetup) throws {
+        guard size >= 1 else { throw WorkbenchError("batch size must be at least 1, got \(size)") }
+        guard size <= data.splits.train.count else {
+            throw WorkbenchError("batch size \(size) exceeds the \(data.splits.train.count) training samples: use --batch \(data.splits.train.count) or less")
+        }
+        let need = model.activationBytes(batch: size, imageSize: model.config.imageSize, train: true)
+        if let available = MemoryInfo.availableBytes(), Double(need) > 0.8 * Double(available) {
+            throw WorkbenchError(String(format: "batch %d needs about %.1f GiB of activations but only %.1f GiB is available: use a smaller --batch, or MultiSteps (optim adamw --accumulate K)",
+                                        size, Double(need) / 1_073_741_824, Double(available) / 1_073_741_824))
+        }
+    }
+
+    static func stageError(_ state: WorkbenchState, want: String) -> WorkbenchError {
+        guard let p = state.pending else {
+            return WorkbenchError("no step in progress: start one with `step forward` (or run a whole one with `step`)")
+        }
+        let next: [PendingStep.Stage: String] = [.forward: "loss", .loss: "backward", .backward: "update"]
+        return WorkbenchError("step \(p.step) is at '\(p.stage.rawValue)'; the next stage is `step \(next[p.stage]!)`, not `step \(want)`")
+    }
+
+    static func elapsed(since start: UInt64) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    static func isFinite(_ t: Tensor) -> Bool {
+        t.scalars.withUnsafeBufferPointer { p in
+            var ok = true
+            for v in p where !v.isFinite { ok = false; break }
+            return ok
+        }
+    }
+
+    static func norm(_ t: Tensor) -> Float {
+        t.scalars.withUnsafeBufferPointer { p in
+            var s = 0.0
+            for v in p { s += Double(v) * Double(v) }
+            return Float(s.squareRoot())
+        }
+    }
+
+    static func difference(_ a: Tensor, _ b: Tensor) -> Tensor {
+        var out = a
+        out.scalars.withUnsafeMutableBufferPointer { o in
+            b.scalars.withUnsafeBufferPointer { q in
+                for i in 0..<o.count { o[i] -= q[i] }
+            }
+        }
+        return out
+    }
+
+    /// Accuracy against the argmax of the (possibly mixed, smoothed) labels.
+    static func accuracy(_ logits: Tensor, _ labels: Tensor) -> Float {
+        let b = logits.shape[0], n = logits.shape[1]
+        var correct = 0
+        for i in 0..<b {
+            let row = logits.scalars[(i * n)..<((i + 1) * n)], lab = labels.scalars[(i * n)..<((i + 1) * n)]
+            if row.indices.max(by: { row[$0] < row[$1] }) == lab.indices.max(by: { lab[$0] < lab[$1] }) { correct += 1 }
+        }
+        return Float(correct) / Float(max(b, 1))
+    }
+}
+
+/// Available memory, for refusing batches that won't fit.
+enum MemoryInfo {
+    /// `MemAvailable` from /proc/meminfo, in bytes.
+    static func availableBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let parts = line.split(separator: " ")
+            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
+        }
+        return nil
+    }
+}
