@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Shell
+import Training
 
 final class ReplProgressBarTests: XCTestCase {
     func testTqdmLayoutAtFortyTwoPercent() {
@@ -170,5 +171,25 @@ final class ReplHistoryTests: XCTestCase {
         guard case .finished(.message(let text))? = job?.wait(seconds: 5) else { return XCTFail("the job ends with a message") }
         XCTAssertTrue(text.hasPrefix("stopped at step "), text)
         XCTAssertLessThan(job!.completed, 50)
+    }
+}
+
+final class ReplBannerTests: XCTestCase {
+    func testBannerSaysWhatToDoFirstOnAFreshSession() {
+        let lines = Banner.lines(SessionState())
+        XCTAssertTrue(lines[0].hasPrefix("cnx \(CNXVersion.string) — "))
+        XCTAssertTrue(lines[1].contains("none yet: model build tiny"), lines[1])
+        XCTAssertTrue(lines[2].contains("none yet: optim adamw"), lines[2])
+        XCTAssertTrue(lines[3].contains("none yet: data synthetic"), lines[3])
+        XCTAssertTrue(lines.last!.contains("examples/"))
+    }
+
+    func testBannerDescribesABuiltModel() throws {
+        let workbench = Workbench()
+        let cell = workbench.execute(try Tokenizer.commands("model build atto --classes 10")[0], text: "model build atto --classes 10")
+        XCTAssertNil(cell.error)
+        let line = Banner.lines(workbench.snapshot)[1]
+        XCTAssertTrue(line.hasPrefix("  model      atto, 10 classes, "), line)
+        XCTAssertTrue(line.contains("not initialised yet"), line)
     }
 }

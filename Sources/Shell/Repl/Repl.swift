@@ -55,8 +55,7 @@ public final class Repl {
         wake.catchSignals()
         editor.holdTypeAhead()
         defer { editor.restoreTerminal() }
-        out("cnx \(CNXVersion.string) — ConvNeXt workbench. Type 'help' for commands; Tab completes, Ctrl-R searches history, Ctrl-C stops a job, Ctrl-D leaves.")
-        out("Replayable scripts are in examples/ (cnx run examples/tour.cnx --echo --interactive).")
+        out(Banner.lines(workbench.snapshot).joined(separator: "\n"))
         while true {
             switch editor.readLine(prompt: prompt(workbench.nextCellNumber)) {
             case .interrupted:
