@@ -192,6 +192,12 @@ final class PseudoTerminal {
         return nil
     }
 
+    /// The terminal's line discipline flags (shared by both ends of the pty).
+    var localModes: tcflag_t? {
+        var mode = termios()
+        return tcgetattr(master, &mode) == 0 ? mode.c_lflag : nil
+    }
+
     /// Whether the child is still running.
     var isRunning: Bool {
         var status: Int32 = 0

@@ -201,6 +201,22 @@ final class ReplTerminalTests: XCTestCase {
         let t = try start()
         t.type(PseudoTerminal.ctrlD)
         XCTAssertEqual(t.waitForExit(), 0)
+        let after = try XCTUnwrap(t.localModes)
+        XCTAssertEqual(after & tcflag_t(ICANON | ECHO), tcflag_t(ICANON | ECHO), "the terminal is cooked and echoing again")
+    }
+
+    func testSIGTERMEndsTheShellAndRestoresTheTerminal() throws {
+        let t = try start()
+        t.type("help jobs\r")
+        t.expect("In [2]: ")
+        let editing = try XCTUnwrap(t.localModes)
+        XCTAssertEqual(editing & tcflag_t(ICANON | ECHO), 0, "libedit edits in raw mode")
+        kill(t.pid, SIGTERM)
+        XCTAssertEqual(t.waitForExit(), 128 + SIGTERM)
+        XCTAssertTrue(try String(contentsOf: directory.appendingPathComponent("history"), encoding: .utf8).contains("help\\040jobs"),
+                      "the line typed before was saved")
+        let after = try XCTUnwrap(t.localModes)
+        XCTAssertEqual(after & tcflag_t(ICANON | ECHO), tcflag_t(ICANON | ECHO), "cooked and echoing again")
     }
 
     func testNoColorOutputHasNoColourEscapes() throws {

@@ -91,6 +91,17 @@ final class LineEditor {
         tcsetattr(0, TCSADRAIN, &mode)
     }
 
+    /// A closure that gives the terminal back its start-up settings from any
+    /// thread (for SIGTERM/SIGHUP, when the shell ends without unwinding).
+    func terminalRestorer() -> @Sendable () -> Void {
+        let saved = original, have = haveTerminal
+        return {
+            guard have else { return }
+            var mode = saved
+            tcsetattr(0, TCSANOW, &mode)
+        }
+    }
+
     /// Gives the terminal back its settings from start-up (cooked, echoing).
     func restoreTerminal() {
         guard haveTerminal else { return }

@@ -52,7 +52,13 @@ public final class Repl {
 
     /// Runs until Ctrl-D, `exit` or `quit`; returns the exit status.
     public func run() -> Int32 {
-        wake.catchSignals()
+        // SIGTERM/SIGHUP end the shell at once: history is already saved after
+        // every line; the terminal gets its settings back.
+        let restore = editor.terminalRestorer()
+        wake.catchSignals { signo in
+            restore()
+            _exit(128 + signo)
+        }
         editor.holdTypeAhead()
         defer { editor.restoreTerminal() }
         out(Banner.lines(workbench.snapshot).joined(separator: "\n"))

@@ -42,9 +42,17 @@ public final class WakePipe: @unchecked Sendable {
     }
 
     /// Routes SIGINT and SIGWINCH to the pipe. SIGINT is ignored as a signal,
-    /// so Ctrl-C can never kill the shell.
-    public func catchSignals() {
+    /// so Ctrl-C can never kill the shell. SIGTERM and SIGHUP call
+    /// `terminate` (on a signal-handling queue) with the signal number.
+    public func catchSignals(terminate: @escaping @Sendable (Int32) -> Void) {
         let queue = DispatchQueue(label: "cnx.signals")
+        for signo in [SIGTERM, SIGHUP] {
+            signal(signo, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signo, queue: queue)
+            source.setEventHandler { terminate(signo) }
+            source.resume()
+            sources.append(source)
+        }
         for (signo, event) in [(SIGINT, Event.interrupt), (SIGWINCH, Event.resize)] {
             signal(signo, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signo, queue: queue)
