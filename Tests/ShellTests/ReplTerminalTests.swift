@@ -174,9 +174,15 @@ final class ReplTerminalTests: XCTestCase {
         // A mutating command is refused while the job runs.
         t.type("sleep 1\r")
         t.expect("a job is running (sleep 30 &, ")
-        // Ctrl-C at the prompt stops the background job; the shell stays.
+        // Ctrl-C at the prompt stops the background job and keeps the
+        // half-typed line; the shell stays.
+        t.expect("In [4]: ")
+        t.type("help wa")
+        t.expect("In [4]: help wa")
         t.type(PseudoTerminal.ctrlC)
         t.expect("stopping job 1 (sleep 30 &")
+        t.type("it\r")
+        t.expect("Wait until the background job ends")
         t.type("wait\r")
         t.expect("stopped at step ")
         XCTAssertLessThan(Date().timeIntervalSince(started), 20)

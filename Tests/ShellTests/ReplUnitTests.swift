@@ -140,7 +140,19 @@ final class ReplHistoryTests: XCTestCase {
         let mode = try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int
         XCTAssertEqual(mode, 0o600)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)
-        XCTAssertEqual(leftovers, ["history"], "no temporary file is left behind")
+        XCTAssertEqual(leftovers.filter { !$0.hasSuffix(".lock") }, ["history"], "no temporary file is left behind")
+    }
+
+    func testAForeignHistoryFileIsNeverOverwritten() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cnx-history-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("bash_history")
+        try "ls -la\ncd /tmp\n".write(to: url, atomically: true, encoding: .utf8)
+        let store = HistoryStore(url: url)
+        store.add("help")
+        XCTAssertThrowsError(try store.save())
+        XCTAssertEqual(try String(contentsOf: url, encoding: .utf8), "ls -la\ncd /tmp\n")
     }
 
     func testHistoryCommandListsCells() {

@@ -55,14 +55,22 @@ public final class HistoryStore {
     /// Merges this shell's new lines into the file on disk, atomically.
     public func save() throws {
         guard !pending.isEmpty else { return }
-        let merged = Self.make(limit: limit)
-        defer { history_end(merged) }
-        var event = HistEvent()
-        _ = cnx_history_load(merged, &event, url.path)
-        for line in pending { _ = cnx_history_enter(merged, &event, line) }
         let directory = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
+        // One saver at a time: two shells saving at once would each merge
+        // without the other's lines.
+        let lock = open(directory.appendingPathComponent(".\(url.lastPathComponent).lock").path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        if lock >= 0 { flock(lock, LOCK_EX) }
+        defer { if lock >= 0 { close(lock) } }
+        let merged = Self.make(limit: limit)
+        defer { history_end(merged) }
+        var event = HistEvent()
+        if cnx_history_load(merged, &event, url.path) < 0,
+           let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int, size > 0 {
+            throw ShellError("\(url.path) is not a cnx (libedit) history file; not overwriting it: set CNX_HISTORY to another file")
+        }
+        for line in pending { _ = cnx_history_enter(merged, &event, line) }
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
         guard let file = fopen(temporary.path, "w") else {
             throw ShellError("cannot write history to \(temporary.path): \(String(cString: strerror(errno))); set CNX_HISTORY to a writable file")
