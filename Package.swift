@@ -41,7 +41,7 @@ let package = Package(
         ], swiftSettings: kernelFlags),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
         .target(name: "Models", dependencies: ["Tensors", "JaxRandom", "SafeTensors"], swiftSettings: kernelFlags),
-        .target(name: "Optimizers", dependencies: ["Tensors"], swiftSettings: kernelFlags),
+        .target(name: "Optimizers", dependencies: ["Tensors"], swiftSettings: kernelFlags + [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
         .target(name: "Datasets", dependencies: ["Tensors", "JaxRandom", "CImageCodecs"], swiftSettings: kernelFlags),
         .target(name: "Training", dependencies: ["Tensors", "JaxRandom", "Models", "Optimizers", "Datasets"]),
         .target(name: "Sessions", dependencies: [

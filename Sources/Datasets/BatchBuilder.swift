@@ -14,6 +14,14 @@ public struct Batch: Sendable, Equatable {
     public var indices: [Int]
     /// The batch's Mixup/CutMix draw.
     public var mix: MixupCutMix.Choice
+
+    public init(x: Tensor, labels: Tensor, targets: [Int], indices: [Int], mix: MixupCutMix.Choice) {
+        self.x = x
+        self.labels = labels
+        self.targets = targets
+        self.indices = indices
+        self.mix = mix
+    }
 }
 
 /// A decode failure met while loading (the file is skipped, never fatal).

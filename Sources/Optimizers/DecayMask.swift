@@ -1,5 +1,5 @@
 /// Which parameters a masked transformation applies to, decided per path.
-public enum ParameterMask: Sendable, Equatable, CustomStringConvertible {
+public enum ParameterMask: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Every parameter.
     case all
     /// The seed's weight-decay rule (`create_decay_mask_fn` in the reference).

@@ -14,7 +14,7 @@ import Tensors
 /// uses the current `d`, as the seed does; `.plain` is optax's bias
 /// correction). The seed evaluates with the stored average, not the output.
 public struct EMA: GradientTransformation {
-    public enum Kind: String, Sendable { case plain, v2 }
+    public enum Kind: String, Sendable, Codable { case plain, v2 }
 
     public var decay: Double
     public var kind: Kind

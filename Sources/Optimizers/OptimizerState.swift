@@ -148,3 +148,33 @@ extension OptimizerState {
         }
     }
 }
+
+extension OptimizerState {
+    /// Every sub-state, depth first (this one first).
+    public var allStates: [OptimizerState] {
+        switch self {
+        case .masked(let inner): return [self] + inner.allStates
+        case .chain(let states): return [self] + states.flatMap(\.allStates)
+        case let .multiSteps(_, _, _, inner): return [self] + inner.allStates
+        default: return [self]
+        }
+    }
+
+    /// The first Adam state inside (for `show opt`): its count and moments.
+    public var adamMoments: (count: Int32, mu: TensorTree, nu: TensorTree)? {
+        for s in allStates { if case let .adam(c, mu, nu) = s { return (c, mu, nu) } }
+        return nil
+    }
+
+    /// The first schedule count inside: the optimizer step the learning rate is taken at next.
+    public var scheduleCount: Int32? {
+        for s in allStates { if case let .count(c) = s { return c } }
+        return nil
+    }
+
+    /// The MultiSteps counters, when the state is (or holds) one.
+    public var accumulation: (miniStep: Int32, gradientStep: Int32)? {
+        for s in allStates { if case let .multiSteps(m, g, _, _) = s { return (m, g) } }
+        return nil
+    }
+}

@@ -9,7 +9,7 @@
 /// `accumulationSteps` mini-batches because adamw sits inside `MultiSteps`.
 /// For ImageNet (1,281,167 images) that is 313, so warmup is 6,260 and decay
 /// 93,900 steps, the seed's numbers.
-public struct Recipe: Sendable, Equatable {
+public struct Recipe: Sendable, Equatable, Codable {
     // Optimizer and schedule.
     public var peakLearningRate = 0.004
     public var initLearningRate = 0.0
@@ -94,7 +94,7 @@ public struct Recipe: Sendable, Equatable {
     public var ema: EMA? { emaDecay.map { EMA(decay: $0, kind: .v2) } }
 
     /// One line of `recipe show`: a setting, its value, and where it comes from.
-    public struct Entry: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable, Codable {
         public var name: String
         public var value: String
         public var source: String

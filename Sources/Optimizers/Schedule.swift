@@ -14,9 +14,9 @@
 ///   `cos` is the C library's `cosf`, and `(1 - alpha) * 0.5 * (1 + cos) + alpha`
 ///   is `fma(1 + cos, float32(0.5 * (1 - alpha)), alpha)` when the exponent is 1;
 /// * `pow` is float32 `pow` (see `xlaPow`).
-public struct Schedule: Sendable, Equatable, CustomStringConvertible {
+public struct Schedule: Sendable, Equatable, Codable, CustomStringConvertible {
     /// The schedule's kind and hyper-parameters.
-    public enum Kind: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable, Codable {
         /// `optax.constant_schedule(value)`.
         case constant(Double)
         /// `optax.linear_schedule(init, end, transitionSteps, transitionBegin)`.

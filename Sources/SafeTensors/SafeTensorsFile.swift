@@ -191,7 +191,11 @@ public struct SafeTensorsFile: Sendable {
         switch e.dtype {
         case .f32:
             withBytes(e) { src in out.withUnsafeMutableBufferPointer { dst in
+                #if _endian(little)
+                UnsafeMutableRawBufferPointer(dst).copyMemory(from: src)   // the file's bytes are the floats
+                #else
                 for i in 0..<count { dst[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                #endif
             } }
         case .f16:
             withBytes(e) { src in out.withUnsafeMutableBufferPointer { dst in

@@ -51,7 +51,7 @@ extension SafeTensorsFile {
     /// sees either the old file or the complete new one.
     public static func write(values: [(String, SafeTensorsValue)], metadata: [String: String] = [:], to url: URL) throws {
         let data = try encode(values, metadata: metadata, source: url.path)
-        try atomicWrite(data, to: url)
+        try AtomicFile.write(data, to: url)
     }
 
     /// The bytes of a safetensors file holding `values` in the given order.
@@ -89,7 +89,11 @@ extension SafeTensorsFile {
         for (_, value) in values {
             switch value {
             case .float32(let t):
+                #if _endian(little)
+                t.scalars.withUnsafeBytes { out.append(contentsOf: $0) }
+                #else
                 appendLittleEndian(t.scalars.map(\.bitPattern), to: &out)
+                #endif
             case .int32(_, let v):
                 appendLittleEndian(v.map { UInt32(bitPattern: $0) }, to: &out)
             case .uint32(_, let v):
@@ -102,36 +106,5 @@ extension SafeTensorsFile {
     private static func appendLittleEndian(_ words: [UInt32], to out: inout Data) {
         let le = words.map(\.littleEndian)
         le.withUnsafeBytes { out.append(contentsOf: $0) }
-    }
-
-    /// Writes `data` to a temporary file beside `url`, fsyncs it, renames it
-    /// over `url`, and fsyncs the directory.
-    static func atomicWrite(_ data: Data, to url: URL) throws {
-        let dir = url.deletingLastPathComponent()
-        let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        func fail(_ what: String) -> SafeTensorsError {
-            SafeTensorsError(file: url.path, "\(what): \(String(cString: strerror(errno)))")
-        }
-        let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw fail("cannot create a temporary file in \(dir.path)") }
-        var ok = false
-        defer { if !ok { close(fd); unlink(temp.path) } }
-        try data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let w = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if w < 0 {
-                    if errno == EINTR { continue }
-                    throw fail("write failed")
-                }
-                done += w
-            }
-        }
-        guard fsync(fd) == 0 else { throw fail("fsync failed") }
-        ok = true
-        guard close(fd) == 0 else { unlink(temp.path); throw fail("close failed") }
-        guard rename(temp.path, url.path) == 0 else { let e = fail("rename failed"); unlink(temp.path); throw e }
-        let dfd = open(dir.path, O_RDONLY)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
     }
 }

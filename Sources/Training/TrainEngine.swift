@@ -78,70 +78,89 @@ public enum TrainEngine {
         state.pending = p
     }
 
-    /// What `update` did, for `show update`.
-    public struct UpdateReport: Sendable {
-        public var metrics: StepMetrics
-        /// Per parameter: ‖update‖ and ‖weight‖ (empty when MultiSteps only accumulated).
-        public var perParameter: [(path: String, update: Float, weight: Float, decayed: Bool)]
-    }
-
     /// Stage 4: the optimizer update and EMA; commits the step.
     /// - Throws: when the loss or a gradient is not finite — the step is
     ///   dropped and the parameters stay as they were before it.
     @discardableResult
-    public static func update(_ state: inout WorkbenchState) throws -> UpdateReport {
+    public static func update(_ state: inout WorkbenchState) throws -> StepMetrics {
         guard let p = state.pending, p.stage == .backward, let grads = p.grads, let loss = p.loss else {
             throw stageError(state, want: "update")
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let (_, params) = try state.requireParameters()
-        let config = try state.requireOptimizer()
         if !loss.isFinite {
             state.pending = nil
             throw WorkbenchError("step \(p.step): the loss is \(loss); stopped and kept the parameters from before this step (lower the learning rate, or check the data)")
         }
+        var next = state
+        let applied: Applied
+        do {
+            applied = try applyGradients(&next, grads, step: p.step)
+        } catch {
+            state.pending = nil  // a failed update drops the step; nothing else moved
+            throw error
+        }
+        // Commit everything together.
+        next.keys = p.keysAfter
+        next.counters.cursor = p.cursorAfter
+        next.counters.miniSteps += 1
+        next.pending = nil
+        let seconds = p.seconds + elapsed(since: start)
+        let metrics = StepMetrics(step: p.step, epoch: p.cursor.epoch, loss: loss,
+                                  accuracy: accuracy(p.logits, p.batch.labels), learningRate: applied.learningRate,
+                                  gradNorm: applied.gradNorm, updateRatio: applied.updateRatio,
+                                  applied: applied.applied, imagesPerSecond: Double(p.batch.x.shape[0]) / max(seconds, 1e-9),
+                                  seconds: seconds)
+        next.history.append(metrics)
+        next.lastStep = StepDetail(step: p.step, parameters: applied.parameters, blocks: p.blockRecords,
+                                   applied: applied.applied, learningRate: applied.learningRate)
+        state = next
+        return metrics
+    }
+
+    /// What one pass of gradients through the optimizer did.
+    public struct Applied: Sendable {
+        public var applied: Bool
+        public var learningRate: Float
+        public var gradNorm: Float
+        public var updateRatio: Float
+        public var parameters: [StepDetail.Parameter]
+    }
+
+    /// Runs `grads` through the optimizer chain (MultiSteps, clipping, AdamW)
+    /// and the EMA, replacing the parameters and optimizer state. Used by the
+    /// train step and by `optim step`.
+    /// - Throws: when a gradient is not finite (nothing changes), or on a tree mismatch.
+    public static func applyGradients(_ state: inout WorkbenchState, _ grads: TensorTree, step: Int) throws -> Applied {
+        let (_, params) = try state.requireParameters()
+        let config = try state.requireOptimizer()
         if let bad = grads.first(where: { !isFinite($0.value) }) {
             state.pending = nil
-            throw WorkbenchError("step \(p.step): the gradient of \(bad.key) is not finite; stopped and kept the parameters from before this step (lower the learning rate, or add --clip)")
+            throw WorkbenchError("step \(step): the gradient of \(bad.key) is not finite; stopped and kept the parameters from before this step (lower the learning rate, or add --clip)")
         }
         let transformation = try config.transformation()
         let optState = state.optimizerState ?? transformation.initialize(params)
         let applies = (transformation as? MultiSteps)?.emitsNext(optState) ?? true
         let lr = applies ? try config.schedule()(state.counters.optimizerSteps) : 0
         let (newParams, newOptState) = try transformation.apply(grads, state: optState, params: params)
-        var perParameter: [(String, Float, Float, Bool)] = []
+        let mask = ParameterMask.excluding(config.decayExclude)
+        var details: [StepDetail.Parameter] = []
         var updateSq = 0.0, weightSq = 0.0
-        if applies {
-            let mask = ParameterMask.excluding(config.decayExclude)
-            for (path, old) in params {
-                let u = norm(difference(newParams[path]!, old)), w = norm(old)
-                updateSq += Double(u) * Double(u)
-                weightSq += Double(w) * Double(w)
-                perParameter.append((path, u, w, mask.contains(path)))
-            }
+        for (path, old) in params {
+            let u = applies ? norm(difference(newParams[path]!, old)) : 0, w = norm(old)
+            updateSq += Double(u) * Double(u)
+            weightSq += Double(w) * Double(w)
+            details.append(.init(path: path, gradNorm: norm(grads[path]!), updateNorm: u, weightNorm: w, decayed: mask.contains(path)))
         }
         var emaState = state.emaState
         if applies, let ema = config.ema {
             (_, emaState) = try ema.update(with: newParams, state: emaState ?? ema.initialize(newParams))
         }
-        // Commit everything together.
         state.params = newParams
         state.optimizerState = newOptState
         state.emaState = emaState
-        state.keys = p.keysAfter
-        state.counters.cursor = p.cursorAfter
-        state.counters.miniSteps += 1
         if applies { state.counters.optimizerSteps += 1 }
-        state.pending = nil
-        let seconds = p.seconds + elapsed(since: start)
-        let metrics = StepMetrics(step: p.step, epoch: p.cursor.epoch, loss: loss,
-                                  accuracy: accuracy(p.logits, p.batch.labels), learningRate: lr,
-                                  gradNorm: globalNorm(grads),
-                                  updateRatio: weightSq > 0 ? Float((updateSq / weightSq).squareRoot()) : 0,
-                                  applied: applies, imagesPerSecond: Double(p.batch.x.shape[0]) / max(seconds, 1e-9),
-                                  seconds: seconds)
-        state.history.append(metrics)
-        return UpdateReport(metrics: metrics, perParameter: perParameter)
+        return Applied(applied: applies, learningRate: lr, gradNorm: globalNorm(grads),
+                       updateRatio: weightSq > 0 ? Float((updateSq / weightSq).squareRoot()) : 0, parameters: details)
     }
 
     /// One whole train step (the four stages); finishes a pending stepped step instead if there is one.
@@ -150,7 +169,7 @@ public enum TrainEngine {
         if state.pending == nil { try forward(&state, batchSize: batchSize, batch: batch) }
         if state.pending?.stage == .forward { try loss(&state) }
         if state.pending?.stage == .loss { try backward(&state) }
-        return try update(&state).metrics
+        return try update(&state)
     }
 
     /// Top-1/top-5 and loss on the whole validation split, with the live or the EMA parameters.

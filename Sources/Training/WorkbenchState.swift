@@ -32,6 +32,8 @@ public struct WorkbenchState: Sendable {
     public var history: [StepMetrics] = []
     /// Every evaluation, in order.
     public var evaluations: [EvalMetrics] = []
+    /// What the last completed step did (grads, updates, activations).
+    public var lastStep: StepDetail?
     /// A train step taken in stages (`step forward`, …) and not yet completed.
     public var pending: PendingStep?
 
@@ -77,12 +79,14 @@ public struct WorkbenchState: Sendable {
         try keys.key(KeyTree.root).splitKey(3)
     }
 
-    /// Forgets training progress tied to the current parameters: optimizer
-    /// and EMA state, a pending step. Called when parameters are replaced.
+    /// Forgets training progress tied to the current parameters or optimizer
+    /// settings: optimizer and EMA state (and so the schedule's step count), a
+    /// pending step. Called when either is replaced.
     public mutating func resetOptimizerState() {
         optimizerState = nil
         emaState = nil
         pending = nil
+        counters.optimizerSteps = 0
     }
 }
 

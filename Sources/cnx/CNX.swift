@@ -105,6 +105,10 @@ enum Launch {
     }
 
     static func runner(_ workbench: Workbench, _ output: OutputOptions) -> ScriptRunner {
+        let progress = ProgressLines(inPlace: isatty(2) != 0) { text in
+            FileHandle.standardError.write(Data(text.utf8))
+        }
+        workbench.onProgress = { progress.report($0) }
         let options = ScriptRunner.Options(json: output.json, keepGoing: output.keepGoing, echo: output.echo,
                                            renderer: TextRenderer(width: terminalWidth, color: colorAllowed))
         return ScriptRunner(workbench: workbench, options: options, output: StandardOutput())

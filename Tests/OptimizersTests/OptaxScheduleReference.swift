@@ -2,6 +2,7 @@
 // Each case: a name, the Swift schedule, the steps, and the float32 bits optax returned.
 //
 // # Generates Tests/OptimizersTests/OptaxScheduleReference.swift (optax 0.2.8, jax 0.10.2, CPU, jit).
+// # Run from the repository root: python sched_ref.py
 // import jax, jax.numpy as jnp, numpy as np, optax
 // rng = np.random.default_rng(0)
 // def steps_for(limit, marks):
@@ -51,7 +52,7 @@
 //         "let optaxScheduleApprox: [ScheduleCase] = [\n"]
 // out += [emit(*c) for c in approx]
 // out += ["]\n"]
-// open("/work/wt-optim/Tests/OptimizersTests/OptaxScheduleReference.swift", "w").write("".join(out))
+// open("Tests/OptimizersTests/OptaxScheduleReference.swift", "w").write("".join(out))
 
 @testable import Optimizers
 

@@ -60,6 +60,12 @@ final class OptimizerStateTests: XCTestCase {
         }
         let restored = try tx.initialize(params).restored(from: leaves)
         XCTAssertEqual(restored, state)
+        // Accessors used by `show opt` / `show lr`.
+        XCTAssertEqual(restored.accumulation?.miniStep, 1)
+        XCTAssertEqual(restored.accumulation?.gradientStep, 1)
+        XCTAssertEqual(restored.scheduleCount, 1)
+        XCTAssertEqual(restored.adamMoments?.count, 1)
+        XCTAssertEqual(restored.adamMoments?.mu.paths, params.paths)
 
         var (p1, s1) = (p, state)
         var (p2, s2) = (p, restored)
@@ -91,6 +97,17 @@ final class OptimizerStateTests: XCTestCase {
 
         leaves["acc/Stem_Conv/kernel"] = .count(3)
         XCTAssertThrowsError(try template.restored(from: leaves))
+    }
+
+    func testConfigurationIsCodable() throws {
+        let s = try Schedule.warmupExponentialDecay(initValue: 0, peakValue: 0.004, warmupSteps: 10, transitionSteps: 50,
+                                                    decayRate: 0.5, endValue: 1e-4)
+        XCTAssertEqual(try JSONDecoder().decode(Schedule.self, from: JSONEncoder().encode(s)), s)
+        var r = Recipe.seed
+        r.clipNorm = 2
+        XCTAssertEqual(try JSONDecoder().decode(Recipe.self, from: JSONEncoder().encode(r)), r)
+        let m = ParameterMask.excluding(["bias", "LayerNorm"])
+        XCTAssertEqual(try JSONDecoder().decode(ParameterMask.self, from: JSONEncoder().encode(m)), m)
     }
 
     func testMismatchedTreesAreOneLineErrors() throws {

@@ -149,3 +149,17 @@ func rawFile(_ header: String, _ data: [UInt8], headerLength: UInt64? = nil) -> 
     out.append(contentsOf: data)
     return out
 }
+
+final class SafeTensorsLargeTests: XCTestCase {
+    /// A 256k-float tensor round-trips exactly (exercises the bulk copy paths).
+    func testLargeTensorRoundTrip() throws {
+        let n = 1 << 18
+        var scalars = [Float](repeating: 0, count: n)
+        for i in 0..<n { scalars[i] = Float(bitPattern: UInt32(truncatingIfNeeded: i &* 2_654_435_761) & 0x7F7F_FFFF) }
+        let t = Tensor(shape: [256, 1024], scalars: scalars)
+        let data = try SafeTensorsFile.encode([("big", .float32(t)), ("tail", .int32(shape: [2], values: [1, -1]))])
+        let f = try SafeTensorsFile(data: data)
+        XCTAssertEqual(try f.tensor("big").scalars.map(\.bitPattern), scalars.map(\.bitPattern))
+        XCTAssertEqual(try f.int32s("tail").values, [1, -1])
+    }
+}

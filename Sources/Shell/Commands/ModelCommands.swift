@@ -26,6 +26,7 @@ enum ModelCommands {
             let model = try ConvNeXt(config: config)
             context.state.modelConfig = config
             context.state.params = nil
+            context.state.resetOptimizerState()
             return .record(Record(title: "model built", [
                 ("variant", .string(config.variantName.map { "convnext_\($0)" } ?? "custom")),
                 ("depths", .array(config.depths.map { .int($0) })), ("dims", .array(config.dims.map { .int($0) })),
@@ -41,6 +42,7 @@ enum ModelCommands {
             let start = Date()
             let params = model.initialize(paramsKey: key)
             context.state.params = params
+            context.state.resetOptimizerState()
             return .record(Record(title: "parameters initialised", [
                 ("params_key", .array([.int(Int(key.k0)), .int(Int(key.k1))])),
                 ("arrays", .int(params.count)), ("parameters", .int(params.scalarCount)),
@@ -79,6 +81,7 @@ enum ModelCommands {
             let naming = ParameterNaming(rawValue: invocation.string("naming") ?? "flax")!
             let params = try model.loadParameters(from: url, naming: naming)
             context.state.params = params
+            context.state.resetOptimizerState()
             return .message("imported \(params.count) tensors (\(TextRenderer.thousands(params.scalarCount)) parameters, \(naming.rawValue) names) from \(url.path)")
         },
         CommandSpec(["forward"], summary: "Run the model on \"x\" from a safetensors file and write \"logits\"",

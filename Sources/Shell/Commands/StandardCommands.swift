@@ -7,6 +7,9 @@ public enum StandardCommands {
         all += JobCommands.all
         all += RNGCommands.all
         all += ModelCommands.all
+        all += OptimCommands.all
+        all += DataCommands.all
+        all += TrainCommands.all
         all += ReplCommands.all
         return CommandRegistry(all)
     }

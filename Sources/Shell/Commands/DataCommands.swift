@@ -1,0 +1,150 @@
+import Datasets
+import Foundation
+import SafeTensors
+import Tensors
+import Training
+
+/// `data …`: the session's data, its augmentations, previews and batches (issue 7).
+enum DataCommands {
+    static let batchFlag = FlagSpec("batch", .int, "the training batch size", default: "32")
+
+    static let all: [CommandSpec] = [
+        CommandSpec(["data", "synthetic"], summary: "Use the embedded synthetic dataset (shapes, stripes, textures; made from a fixed key)",
+                    flags: [FlagSpec("classes", .int, "number of classes (1…\(SyntheticDataset.allClassNames.count))", default: "10"),
+                            FlagSpec("size", .int, "image size in pixels", default: "32"),
+                            FlagSpec("count", .int, "training images", default: "500 per class"),
+                            FlagSpec("val-count", .int, "validation images", default: "a fifth of --count"),
+                            batchFlag]) { invocation, context in
+            let source = DataSource.synthetic(classes: invocation.int("classes") ?? 10, size: invocation.int("size") ?? 32,
+                                              trainCount: invocation.int("count"), valCount: invocation.int("val-count"))
+            let setup = try DataSetup(source: source, augment: context.state.data?.augment ?? .light,
+                                      batchSize: try batchSize(invocation, default: context.state.data?.batchSize ?? 32))
+            context.state.data = setup
+            return .record(describe(setup))
+        },
+        CommandSpec(["data", "imagefolder"], summary: "Use images in DIR/<class>/<file> (.jpg/.jpeg/.png); classes sorted by name",
+                    help: "Without --val, a tenth of each class (in file order) is held out for validation. Undecodable files are skipped and listed by `data errors`.",
+                    arguments: [ArgumentSpec("dir", .path, "the training folder")],
+                    flags: [FlagSpec("val", .path, "a validation folder with the same classes"), batchFlag]) { invocation, context in
+            let source = DataSource.imageFolder(train: context.workbench.url(for: invocation.argument(0)!).path,
+                                                val: invocation.string("val").map { context.workbench.url(for: $0).path })
+            let setup = try DataSetup(source: source, augment: context.state.data?.augment ?? .convnext,
+                                      batchSize: try batchSize(invocation, default: context.state.data?.batchSize ?? 32))
+            context.state.data = setup
+            return .record(describe(setup))
+        },
+        CommandSpec(["data", "show"], summary: "Classes, counts, sizes and decode errors of the data", mutates: false) { _, context in
+            let data = try context.state.requireData()
+            let counts = data.splits.train.classCounts(), valCounts = data.splits.val.classCounts()
+            let rows: [[JSONValue]] = data.splits.classNames.enumerated().map { i, name in
+                [.int(i), .string(name), .int(counts[i]), .int(i < valCounts.count ? valCounts[i] : 0)]
+            }
+            return .group([.record(describe(data)),
+                           .table(Table(title: "classes", columns: [.init("label"), .init("name"), .init("train"), .init("val")], rows: rows,
+                                        footer: [.string(""), .string("total"), .int(data.splits.train.count), .int(data.splits.val.count)]))])
+        },
+        CommandSpec(["data", "errors"], summary: "Files that failed to decode (skipped, never fatal)", mutates: false) { _, context in
+            let data = try context.state.requireData()
+            let skipped = [data.splits.train, data.splits.val].compactMap { $0 as? ImageFolder }.flatMap(\.skipped)
+            if skipped.isEmpty { return .message("no decode errors") }
+            return .table(Table(title: "\(skipped.count) files skipped", columns: [.init("file"), .init("reason")],
+                                rows: skipped.map { [.string($0.path), .string($0.reason)] }))
+        },
+        CommandSpec(["data", "augment"], summary: "Show or change the augmentations: show | on NAME | off NAME | set NAME.PARAM=V | preset light|convnext",
+                    help: "Names: \(AugmentConfig.names.joined(separator: ", ")). `off all` disables every train augmentation. Parameters are listed by `data augment show`.",
+                    arguments: [ArgumentSpec("action", .choice(["show", "on", "off", "set", "preset"]), "what to do", optional: true),
+                                ArgumentSpec("what", .string, "an augmentation name, NAME.PARAM=V, or a preset", optional: true)]) { invocation, context in
+            var data = try context.state.requireData()
+            let action = invocation.argument(0) ?? "show"
+            let what = invocation.argument(1)
+            switch action {
+            case "show": break
+            case "on", "off":
+                guard let name = what else { throw ShellError("`data augment \(action)` needs a name: \(AugmentConfig.names.joined(separator: ", ")) or all") }
+                for n in name == "all" ? AugmentConfig.names : [name] { try data.augment.setEnabled(n, action == "on") }
+            case "set":
+                guard let assignment = what else { throw ShellError("`data augment set` needs NAME.PARAM=VALUE, e.g. erasing.probability=0.5") }
+                try data.augment.set(assignment)
+            default:
+                switch what {
+                case "light": data.augment = .light
+                case "convnext": data.augment = .convnext
+                default: throw ShellError("presets are light (flip and mild crops, for the demo) and convnext (the recipe's)")
+                }
+            }
+            context.state.data = data
+            return .table(Table(title: "augmentations", columns: [.init("parameter"), .init("value")],
+                                rows: data.augment.parameters.map { [.string($0.name), .string($0.value)] }))
+        },
+        CommandSpec(["data", "preview"], summary: "A labelled grid of images (with --augment: as training sees them), written as PNG",
+                    flags: [FlagSpec("augment", .bool, "apply the train augmentations (crop, flip, RandAugment)"),
+                            FlagSpec("count", .int, "how many images", default: "16"),
+                            FlagSpec("split", .choice(["train", "val"]), "which split", default: "train"),
+                            FlagSpec("out", .path, "the PNG to write", default: "preview.png")],
+                    mutates: false) { invocation, context in
+            let data = try context.state.requireData()
+            let split: Split = invocation.string("split") == "val" ? .val : .train
+            let ds = data.splits[split]
+            let count = min(invocation.int("count") ?? 16, ds.count)
+            guard count >= 1 else { throw ShellError("--count must be at least 1") }
+            let size = context.state.modelConfig?.imageSize ?? (ds.imageSize?.width ?? 64)
+            let builder = data.builder(imageSize: size, dataKey: try context.state.dataKey())
+            var images: [RGBImage] = []
+            var labels: [String] = []
+            for i in 0..<count {
+                let image = try ds.image(at: i)
+                images.append(invocation.has("augment")
+                    ? builder.trainImage(image, key: builder.epochKey(0).split(3)[1].foldIn(UInt32(i)))
+                    : image)
+                labels.append(data.splits.classNames[ds.label(at: i)])
+            }
+            let grid = PreviewGrid.make(images: images, labels: labels, columns: min(8, count))
+            let url = context.workbench.url(for: invocation.string("out") ?? "preview.png")
+            try PNGCodec.write(grid, to: url)
+            return .image(ImageResult(title: "\(count) \(split.rawValue) images\(invocation.has("augment") ? " (augmented)" : "")",
+                                      path: url.path, width: grid.width, height: grid.height, pixels: grid.pixels))
+        },
+        CommandSpec(["data", "batch"], summary: "Write one batch exactly as the model receives it: \"x\" (NHWC) and \"labels\"",
+                    help: "train: the batch at the data cursor (permutation, augmentations, Mixup/CutMix). val: file order with eval transforms.",
+                    flags: [FlagSpec("split", .choice(["train", "val"]), "which split", default: "train"),
+                            FlagSpec("size", .int, "batch size", default: "the session's"),
+                            FlagSpec("out", .path, "FILE.safetensors to write")],
+                    mutates: false) { invocation, context in
+            let data = try context.state.requireData()
+            guard let out = invocation.string("out") else { throw ShellError("`data batch` needs --out FILE.safetensors") }
+            let split: Split = invocation.string("split") == "val" ? .val : .train
+            let size = invocation.int("size") ?? data.batchSize
+            guard size >= 1, size <= data.splits[split].count else {
+                throw ShellError("--size must be 1…\(data.splits[split].count) for the \(split.rawValue) split")
+            }
+            let imageSize = context.state.modelConfig?.imageSize ?? (data.splits.train.imageSize?.width ?? 224)
+            let builder = data.builder(imageSize: imageSize, dataKey: try context.state.dataKey())
+            let cursor = context.state.counters.cursor
+            let batch = split == .train
+                ? builder.batch(.train, epoch: cursor.epoch, index: min(cursor.batch, builder.batchesPerEpoch(.train, batchSize: size) - 1), size: size)
+                : builder.batch(.val, epoch: 0, index: 0, size: size)
+            let url = context.workbench.url(for: out)
+            try SafeTensorsFile.write([("x", batch.x), ("labels", batch.labels)],
+                                      metadata: ["split": split.rawValue, "targets": batch.targets.map(String.init).joined(separator: ",")], to: url)
+            return .record(Record(title: "batch written", [("x", .string(batch.x.shape.map(String.init).joined(separator: "x"))),
+                                                            ("labels", .string(batch.labels.shape.map(String.init).joined(separator: "x"))),
+                                                            ("targets", .array(batch.targets.map { .int($0) })), ("file", .string(url.path))]))
+        },
+    ]
+
+    static func batchSize(_ invocation: Invocation, default d: Int) throws -> Int {
+        let b = invocation.int("batch") ?? d
+        guard b >= 1 else { throw ShellError("--batch must be at least 1, got \(b)") }
+        return b
+    }
+
+    static func describe(_ data: DataSetup) -> Record {
+        let size = data.splits.train.imageSize.map { "\($0.width)x\($0.height)" } ?? "varies"
+        return Record(title: data.splits.name, [
+            ("classes", .int(data.splits.classNames.count)), ("train", .int(data.splits.train.count)),
+            ("val", .int(data.splits.val.count)), ("image_size", .string(size)), ("batch", .int(data.batchSize)),
+            ("augment", .string(AugmentConfig.names.filter { name in
+                data.augment.parameters.first { $0.name == "\(name).enabled" }?.value == "true" }.joined(separator: ", "))),
+        ])
+    }
+}

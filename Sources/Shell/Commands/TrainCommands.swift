@@ -1,0 +1,282 @@
+import Datasets
+import Foundation
+import Models
+import SafeTensors
+import Tensors
+import Training
+
+/// `train …`, `eval`, `step …`, `status` and the training `show` commands (issue 8).
+enum TrainCommands {
+    static let batchFlag = FlagSpec("batch", .int, "batch size", default: "the data's (data … --batch)")
+
+    static let all: [CommandSpec] = [
+        CommandSpec(["train", "steps"], summary: "Train N steps as a job (progress bar; Ctrl-C or `stop` ends it at a step boundary; `&` runs it in the background)",
+                    arguments: [ArgumentSpec("n", .int, "how many steps")], flags: [batchFlag]) { invocation, context in
+            let n = invocation.intArgument(0)!
+            guard n >= 1 else { throw ShellError("N must be at least 1") }
+            try startTraining(context, steps: n, batch: invocation.int("batch"), title: "train steps \(n)")
+            return .empty
+        },
+        CommandSpec(["train", "epochs"], summary: "Train N epochs of the training split as a job",
+                    arguments: [ArgumentSpec("n", .int, "how many epochs")], flags: [batchFlag]) { invocation, context in
+            let n = invocation.intArgument(0)!
+            guard n >= 1 else { throw ShellError("N must be at least 1") }
+            let data = try context.state.requireData()
+            let batch = invocation.int("batch") ?? data.batchSize
+            guard batch >= 1, batch <= data.splits.train.count else {
+                throw ShellError("--batch must be 1…\(data.splits.train.count)")
+            }
+            try startTraining(context, steps: n * (data.splits.train.count / batch), batch: batch, title: "train epochs \(n)")
+            return .empty
+        },
+        CommandSpec(["train", "batch"], summary: "Train N steps on the exact batch in a file (\"x\", soft \"labels\") — for checking against JAX",
+                    arguments: [ArgumentSpec("file", .path, "FILE.safetensors with x [B,H,W,3] and labels [B,classes]")],
+                    flags: [FlagSpec("steps", .int, "how many steps on it", default: "1")]) { invocation, context in
+            let url = context.workbench.url(for: invocation.argument(0)!)
+            let file = try SafeTensorsFile.read(url)
+            guard file.names.contains("x"), file.names.contains("labels") else {
+                throw ShellError("\(url.lastPathComponent) needs tensors \"x\" and \"labels\"")
+            }
+            let batch = Batch(x: try file.tensor("x"), labels: try file.tensor("labels"), targets: [], indices: [], mix: .none)
+            let steps = invocation.int("steps") ?? 1
+            guard steps >= 1 else { throw ShellError("--steps must be at least 1") }
+            var state = context.state
+            var rows: [[JSONValue]] = []
+            for _ in 0..<steps {
+                let m = try TrainEngine.trainStep(&state, batch: batch)
+                rows.append(metricsRow(m))
+            }
+            context.state = state
+            return .table(Table(title: "trained \(steps) step(s) on \(url.lastPathComponent)", columns: metricsColumns, rows: rows))
+        },
+        CommandSpec(["eval"], summary: "Top-1/top-5 and loss on the validation split, with the live or the EMA parameters",
+                    flags: [FlagSpec("ema", .bool, "use the EMA parameters"),
+                            FlagSpec("batch", .int, "evaluation batch size", default: "100")]) { invocation, context in
+            _ = try context.state.requireParameters()
+            _ = try context.state.requireData()
+            let ema = invocation.has("ema"), batch = invocation.int("batch") ?? 100
+            guard batch >= 1 else { throw ShellError("--batch must be at least 1") }
+            context.startJob(total: 0) { state, control in
+                let m = try TrainEngine.evaluate(state, ema: ema, batchSize: batch, isCancelled: { control.isCancelled })
+                state.evaluations.append(m)
+                return .record(Record(title: "eval\(ema ? " (EMA)" : "") at step \(m.step)", [
+                    ("top1", .double(m.top1)), ("top5", .double(m.top5)), ("loss", .double(m.loss)), ("samples", .int(m.samples))]))
+            }
+            return .empty
+        },
+        CommandSpec(["step", "forward"], summary: "Start a train step: take the next batch and run the forward pass, then stop",
+                    flags: [batchFlag]) { invocation, context in
+            try TrainEngine.forward(&context.state, batchSize: invocation.int("batch"))
+            let p = context.state.pending!
+            return .group([.record(Record(title: "step \(p.step): forward done (next: step loss)", [
+                ("batch", .string(p.batch.x.shape.map(String.init).joined(separator: "x"))),
+                ("epoch_batch", .string("\(p.cursor.epoch):\(p.cursor.batch)")), ("mix", .string("\(p.batch.mix)")),
+                ("dropout_key", .array([.int(Int(p.rngs.dropout.k0)), .int(Int(p.rngs.dropout.k1))])),
+                ("stochastic_depth_key", .array([.int(Int(p.rngs.stochasticDepth.k0)), .int(Int(p.rngs.stochasticDepth.k1))])),
+                ("dropped", .string(droppedSummary(p.blockRecords))),
+            ]))])
+        },
+        CommandSpec(["step", "loss"], summary: "Continue the step: the loss and its gradient with respect to the logits") { _, context in
+            try TrainEngine.loss(&context.state)
+            let p = context.state.pending!
+            return .record(Record(title: "step \(p.step): loss done (next: step backward)", [("loss", .float(p.loss!))]))
+        },
+        CommandSpec(["step", "backward"], summary: "Continue the step: every parameter's gradient (see show grads)") { _, context in
+            try TrainEngine.backward(&context.state)
+            let p = context.state.pending!
+            return .record(Record(title: "step \(p.step): backward done (next: step update)", [
+                ("gradients", .int(p.grads!.count)), ("global_norm", .float(globalNormOf(p.grads!)))]))
+        },
+        CommandSpec(["step", "update"], summary: "Finish the step: optimizer update, EMA, and commit keys, cursor and counters") { _, context in
+            let m = try TrainEngine.update(&context.state)
+            return .table(Table(title: "step \(m.step) done", columns: metricsColumns, rows: [metricsRow(m)]))
+        },
+        CommandSpec(["step"], summary: "Run one whole train step, or finish the step in progress",
+                    flags: [batchFlag]) { invocation, context in
+            let m = try TrainEngine.trainStep(&context.state, batchSize: invocation.int("batch"))
+            return .table(Table(title: "step \(m.step) done", columns: metricsColumns, rows: [metricsRow(m)]))
+        },
+        CommandSpec(["step", "abort"], summary: "Drop the step in progress; nothing it computed is kept") { _, context in
+            guard let p = context.state.pending else { return .message("no step in progress") }
+            context.state.pending = nil
+            return .message("dropped step \(p.step) at '\(p.stage.rawValue)'; the session is as it was before it")
+        },
+        CommandSpec(["status"], summary: "Model, data, optimizer, counters, the step in progress and the running job", mutates: false) { _, context in
+            .record(status(context.state, job: context.workbench.runningJob))
+        },
+        CommandSpec(["show", "loss"], summary: "The training loss by step (sparkline, or --plot)",
+                    flags: [FlagSpec("plot", .bool, "a line plot instead of a sparkline")], mutates: false) { invocation, context in
+            let h = context.state.history
+            guard !h.isEmpty else { throw ShellError("no training steps yet: run `train steps N` or `step`") }
+            return .series(Series(title: "loss (\(h.count) steps, last \(h.last!.loss))", xLabel: "step", yLabel: "loss",
+                                  x: h.map { Double($0.step) }, y: h.map { Double($0.loss) }, plot: invocation.has("plot")))
+        },
+        CommandSpec(["show", "metrics"], summary: "A table of the recent steps' metrics",
+                    flags: [FlagSpec("last", .int, "how many steps", default: "10")], mutates: false) { invocation, context in
+            let h = context.state.history.suffix(max(1, invocation.int("last") ?? 10))
+            guard !h.isEmpty else { throw ShellError("no training steps yet: run `train steps N` or `step`") }
+            var parts: [CommandResult] = [.table(Table(title: "metrics", columns: metricsColumns, rows: h.map(metricsRow)))]
+            if !context.state.evaluations.isEmpty {
+                parts.append(.table(Table(title: "evaluations", columns: [.init("step"), .init("ema"), .init("top1"), .init("top5"), .init("loss")],
+                                          rows: context.state.evaluations.map { [.int($0.step), .bool($0.ema), .double($0.top1), .double($0.top5), .double($0.loss)] })))
+            }
+            return .group(parts)
+        },
+        CommandSpec(["metrics", "export"], summary: "Write every step's metrics to a .jsonl or .csv file",
+                    arguments: [ArgumentSpec("file", .path, "FILE.jsonl or FILE.csv")], mutates: false) { invocation, context in
+            let url = context.workbench.url(for: invocation.argument(0)!)
+            let h = context.state.history
+            let text: String
+            switch url.pathExtension.lowercased() {
+            case "jsonl":
+                text = h.map { m in JSONValue.object(zip(metricsKeys, metricsRow(m)).map { ($0, $1) }).jsonText }.joined(separator: "\n") + "\n"
+            case "csv":
+                text = ([metricsKeys.joined(separator: ",")] + h.map { metricsRow($0).map(csvCell).joined(separator: ",") }).joined(separator: "\n") + "\n"
+            default:
+                throw ShellError("metrics export writes .jsonl or .csv, not '.\(url.pathExtension)'")
+            }
+            try AtomicFile.write(Data(text.utf8), to: url)
+            return .message("wrote \(h.count) steps to \(url.path)")
+        },
+        CommandSpec(["show", "grads"], summary: "Per-parameter gradient norms of the step in progress or the last step",
+                    arguments: [ArgumentSpec("block", .string, "only parameters whose path contains this", optional: true)],
+                    mutates: false) { invocation, context in
+            var rows: [(String, Float)]
+            var title: String
+            if let p = context.state.pending, let g = p.grads {
+                rows = g.map { ($0.key, normOf($0.value)) }
+                title = "gradients of step \(p.step) (in progress)"
+            } else if let d = context.state.lastStep {
+                rows = d.parameters.map { ($0.path, $0.gradNorm) }
+                title = "gradients of step \(d.step)"
+            } else {
+                throw ShellError("no gradients yet: run `step backward` or a train step")
+            }
+            if let filter = invocation.argument(0) { rows = rows.filter { $0.0.contains(filter) } }
+            return .table(Table(title: title, columns: [.init("path"), .init("‖grad‖")], rows: rows.map { [.string($0.0), .float($0.1)] }))
+        },
+        CommandSpec(["show", "update"], summary: "The last update per parameter: ‖Δ‖, ‖w‖, their ratio, and whether weight decay applied",
+                    arguments: [ArgumentSpec("block", .string, "only parameters whose path contains this", optional: true)],
+                    mutates: false) { invocation, context in
+            guard let d = context.state.lastStep else { throw ShellError("no update yet: run `step update` or a train step") }
+            var params = d.parameters
+            if let filter = invocation.argument(0) { params = params.filter { $0.path.contains(filter) } }
+            let header = d.applied ? "step \(d.step): AdamW update at lr \(d.learningRate)"
+                                   : "step \(d.step): MultiSteps accumulated the gradients; no update was applied"
+            return .table(Table(title: header, columns: [.init("path"), .init("‖Δ‖"), .init("‖w‖"), .init("‖Δ‖/‖w‖"), .init("decay")],
+                                rows: params.map { [.string($0.path), .float($0.updateNorm), .float($0.weightNorm),
+                                                    .double($0.weightNorm > 0 ? Double($0.updateNorm / $0.weightNorm) : 0), .bool($0.decayed)] }))
+        },
+        CommandSpec(["show", "activations"], summary: "Per-block activation statistics of the last forward, and which samples stochastic depth dropped",
+                    arguments: [ArgumentSpec("block", .string, "only blocks whose name contains this", optional: true)],
+                    mutates: false) { invocation, context in
+            let records: [Models.BlockRecord]
+            let title: String
+            if let p = context.state.pending { records = p.blockRecords; title = "step \(p.step) forward (in progress)" }
+            else if let d = context.state.lastStep { records = d.blocks; title = "step \(d.step) forward" }
+            else { throw ShellError("no forward pass yet: run `step forward`") }
+            let shown = invocation.argument(0).map { f in records.filter { $0.block.name.contains(f) } } ?? records
+            return .table(Table(title: title, columns: [.init("block"), .init("drop rate"), .init("out mean"), .init("out std"),
+                                                        .init("branch |mean|"), .init("dropped samples")],
+                                rows: shown.map { r in
+                                    [.string(r.block.name), .double(r.block.dropPathRate), .double(r.output.mean), .double(r.output.std),
+                                     .double(r.branch.meanAbs), .string(r.kept == nil ? "–" : (r.droppedSamples.isEmpty ? "none" : r.droppedSamples.map(String.init).joined(separator: ",")))]
+                                }))
+        },
+    ]
+
+    static let metricsKeys = ["step", "epoch", "loss", "accuracy", "lr", "grad_norm", "update_ratio", "applied", "img_s"]
+    static let metricsColumns: [Table.Column] = [.init("step"), .init("epoch"), .init("loss"), .init("acc"), .init("lr"),
+                                                 .init("‖g‖"), .init("Δ/w"), .init("applied"), .init("img/s")]
+
+    static func metricsRow(_ m: StepMetrics) -> [JSONValue] {
+        [.int(m.step), .int(m.epoch), .float(m.loss), .float(m.accuracy), .float(m.learningRate), .float(m.gradNorm),
+         .float(m.updateRatio), .bool(m.applied), .double((m.imagesPerSecond * 10).rounded() / 10)]
+    }
+
+    static func csvCell(_ v: JSONValue) -> String {
+        if case .bool(let b) = v { return b ? "true" : "false" }
+        if case .string(let s) = v { return s }
+        return v.jsonText
+    }
+
+    static func normOf(_ t: Tensor) -> Float {
+        Float(t.scalars.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot())
+    }
+
+    static func globalNormOf(_ tree: TensorTree) -> Float {
+        Float(tree.reduce(0.0) { acc, kv in acc + Double(normOf(kv.value)) * Double(normOf(kv.value)) }.squareRoot())
+    }
+
+    static func droppedSummary(_ records: [Models.BlockRecord]) -> String {
+        let drops = records.filter { !$0.droppedSamples.isEmpty }
+        if drops.isEmpty { return "no sample dropped by stochastic depth" }
+        return drops.map { "\($0.block.name): \($0.droppedSamples.map(String.init).joined(separator: ","))" }.joined(separator: "; ")
+    }
+
+    static func status(_ s: WorkbenchState, job: Job?) -> Record {
+        var fields: [(String, JSONValue)] = []
+        if let c = s.modelConfig {
+            fields.append(("model", .string("\(c.variantName.map { "convnext_\($0)" } ?? "custom \(c.depths)x\(c.dims)"), \(c.classes) classes, \(c.imageSize)px, \(s.params == nil ? "not initialised" : "initialised")")))
+        } else { fields.append(("model", "none (model build tiny)")) }
+        if let d = s.data {
+            fields.append(("data", .string("\(d.splits.name): \(d.splits.train.count) train, \(d.splits.val.count) val, batch \(d.batchSize)")))
+        } else { fields.append(("data", "none (data synthetic)")) }
+        if let o = s.optimizer {
+            fields.append(("optimizer", .string("adamw lr \(o.peakLearningRate)\(o.accumulate > 1 ? ", accumulate \(o.accumulate)" : "")\(o.emaDecay.map { ", ema \($0)" } ?? "")")))
+        } else { fields.append(("optimizer", "none (optim adamw)")) }
+        fields.append(("steps", .int(s.counters.miniSteps)))
+        fields.append(("updates", .int(s.counters.optimizerSteps)))
+        fields.append(("cursor", .string("epoch \(s.counters.cursor.epoch), batch \(s.counters.cursor.batch)")))
+        if let last = s.history.last { fields.append(("last_loss", .float(last.loss))) }
+        if let e = s.evaluations.last { fields.append(("last_eval", .string("top1 \(TextRenderer.number(e.top1)) at step \(e.step)\(e.ema ? " (EMA)" : "")"))) }
+        if let p = s.pending { fields.append(("step_in_progress", .string("step \(p.step) at '\(p.stage.rawValue)'"))) }
+        if let job { fields.append(("job", .string("\(job.progressText) \(job.line)"))) }
+        return Record(title: "status", fields)
+    }
+
+    /// Starts `train steps`: a job that runs whole steps, publishing a snapshot
+    /// and checking for cancellation after each.
+    static func startTraining(_ context: CommandContext, steps: Int, batch: Int?, title: String) throws {
+        // Check everything before the job starts, so a missing piece is one clear error.
+        let (model, _) = try context.state.requireParameters()
+        _ = try context.state.requireOptimizer()
+        let data = try context.state.requireData()
+        if context.state.pending != nil {
+            throw ShellError("a stepped step is in progress: finish it with `step` or drop it with `step abort` first")
+        }
+        let size = batch ?? data.batchSize
+        guard size >= 1, size <= data.splits.train.count else { throw ShellError("--batch must be 1…\(data.splits.train.count)") }
+        _ = model
+        context.startJob(total: steps) { state, control in
+            var done = 0
+            var lastGood = state
+            let start = Date()
+            while done < steps && !control.isCancelled {
+                do {
+                    let m = try TrainEngine.trainStep(&state, batchSize: size)
+                    done += 1
+                    lastGood = state
+                    control.publish(state)
+                    control.report(completed: done, line: "loss=\(TextRenderer.number(Double(m.loss))) lr=\(TextRenderer.number(Double(m.learningRate))) \(String(format: "%.1f", m.imagesPerSecond)) img/s")
+                } catch {
+                    state = lastGood
+                    throw ShellError("\(error) (\(done) of \(steps) steps done)")
+                }
+            }
+            let seconds = Date().timeIntervalSince(start)
+            let recent = state.history.suffix(done)
+            let loss = recent.isEmpty ? Float.nan : recent.map(\.loss).reduce(0, +) / Float(recent.count)
+            var fields: [(String, JSONValue)] = [
+                ("steps", .int(done)), ("total_steps", .int(state.counters.miniSteps)),
+                ("mean_loss", .float(loss)), ("last_loss", state.history.last.map { .float($0.loss) } ?? .null),
+                ("seconds", .double((seconds * 10).rounded() / 10)),
+                ("img_s", .double(((Double(done * size) / max(seconds, 1e-9)) * 10).rounded() / 10)),
+            ]
+            if control.isCancelled && done < steps {
+                fields.insert(("stopped", .string("stopped by request after step \(state.counters.miniSteps) (\(done) of \(steps)); the state is consistent — continue with `train steps N`")), at: 0)
+            }
+            return .record(Record(title: control.isCancelled && done < steps ? "\(title): stopped" : "\(title): done", fields))
+        }
+    }
+}
