@@ -33,6 +33,67 @@ final class ReplTerminalTests: XCTestCase {
         }
     }
 
+    /// A tiny model, optimizer and synthetic data: ready for `train steps`.
+    func setUpTraining(_ t: PseudoTerminal) {
+        t.type("model build convnext --depths 1,1,1,1 --dims 8,16,24,32 --classes 4 --image-size 32; model init; "
+               + "optim adamw --lr 0.001; data synthetic --classes 4 --size 32\r")
+        t.expect("In [5]: ", timeout: 30)
+        XCTAssertFalse(t.plainText.contains("error:"), t.plainText)
+    }
+
+    /// The integer after `prefix` in the terminal's text.
+    func number(after prefix: String, in text: String) -> Int? {
+        guard let r = text.range(of: prefix, options: .backwards) else { return nil }
+        return Int(text[r.upperBound...].prefix { $0.isNumber })
+    }
+
+    func testCtrlCDuringTrainStepsStopsAtAStepBoundaryAndNamesIt() throws {
+        let t = try start()
+        setUpTraining(t)
+        t.type("train steps 5000\r")
+        t.expect("the training progress bar") { $0.contains("/5000 [") && $0.contains("img/s") }
+        t.type(PseudoTerminal.ctrlC)
+        t.expect("stopping job 1 (train steps 5000, ")
+        t.expect("interrupted: job 1 (train steps 5000) stopped after step ", timeout: 30)
+        t.expect("stopped by request after step ")
+        t.expect("In [6]: ")
+        let stopped = try XCTUnwrap(number(after: "stopped after step ", in: t.plainText))
+        XCTAssertGreaterThan(stopped, 0)
+        XCTAssertLessThan(stopped, 5000)
+        // The state is consistent: its counters name the same step, and training resumes.
+        t.type("status\r")
+        t.expect("In [7]: ")
+        XCTAssertEqual(number(after: "  steps      ", in: t.plainText), stopped)
+        t.type("train steps 2\r")
+        t.expect("train steps 2: done", timeout: 30)
+        t.type("status\r")
+        t.expect("In [9]: ")
+        XCTAssertEqual(number(after: "  steps      ", in: t.plainText), stopped + 2)
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
+    func testStatusAnswersWhileTrainingRunsInTheBackground() throws {
+        let t = try start()
+        setUpTraining(t)
+        t.type("train steps 5000 &\r")
+        t.expect("job 1 started in the background")
+        t.expect("In [6]: ")
+        t.type("status\r")
+        t.expect("In [7]: ")
+        XCTAssertTrue(t.plainText.contains("  job        train steps 5000 &, "), t.plainText)
+        // A mutating command is refused with the job's progress.
+        t.type("model init\r")
+        t.expect("a job is running (train steps 5000 &, ")
+        XCTAssertFalse(t.plainText.contains("[job 1] done"), "status answered while the job ran")
+        t.type(PseudoTerminal.ctrlC)
+        t.expect("stopping job 1 (train steps 5000 &")
+        t.type("wait\r")
+        t.expect("stopped by request after step ", timeout: 30)
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
     func testTypingHelpShowsTheCommandList() throws {
         let t = try start()
         t.type("help\r")
