@@ -96,6 +96,22 @@ final class ReplCompletionTests: XCTestCase {
         XCTAssertEqual(c.complete("help model build ").candidates, [])
     }
 
+    func testKeyNamesAndBlockNamesComeFromTheSnapshot() throws {
+        let workbench = Workbench()
+        let complete = { (text: String) in
+            Completer(registry: workbench.registry, workingDirectory: workbench.workingDirectory)
+                .complete(text, snapshot: workbench.snapshot).candidates
+        }
+        XCTAssertEqual(complete("show layerscale Bott"), [], "no model, no block names")
+        let names = workbench.snapshot.keys.names
+        XCTAssertFalse(names.isEmpty)
+        XCTAssertEqual(complete("rng show "), names.sorted())
+        workbench.execute(try Tokenizer.commands("model build atto --classes 10")[0], text: "model build atto --classes 10")
+        let blocks = complete("show layerscale BottleneckConvNeXtBlock_01")
+        XCTAssertEqual(blocks, ["BottleneckConvNeXtBlock_01_01", "BottleneckConvNeXtBlock_01_02"])
+        XCTAssertTrue(complete("show grads ").contains("Head"))
+    }
+
     func testProvidersComeFirst() {
         let provider: CompletionProvider = { request in
             request.command.words == ["model", "build"] && request.argument?.name == "variant" ? ["tiny", "tinier"] : nil
