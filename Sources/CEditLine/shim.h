@@ -1,4 +1,8 @@
 #include <stdio.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
 #include <histedit.h>
 
 /* Swift cannot call C variadic functions: el_set, el_get and history are
@@ -37,3 +41,27 @@ static inline int cnx_history_prev(History *h, HistEvent *ev) { return history(h
 /* el_init on the standard streams (Swift 6 cannot touch the stdin/stdout
    globals: they are shared mutable state). */
 static inline EditLine *cnx_el_init_std(const char *prog) { return el_init(prog, stdin, stdout, stderr); }
+
+/* The self-pipe trick for Ctrl-C and resizes: an async-signal-safe handler
+   writes one byte ('i' for SIGINT, 'w' for SIGWINCH) to the shell's wake-up
+   pipe. A real handler rather than a Dispatch signal source: Dispatch runs
+   its handler on the global thread pool, which a training job's
+   concurrentPerform keeps busy, so Ctrl-C would wait for the job.
+   SA_RESTART keeps libedit's reads and writes from failing with EINTR. */
+static int cnx_wake_fd = -1;
+static void cnx_wake_on_signal(int signo) {
+    int saved = errno;
+    unsigned char byte = signo == SIGINT ? 'i' : 'w';
+    ssize_t ignored = write(cnx_wake_fd, &byte, 1);
+    (void)ignored;
+    errno = saved;
+}
+static inline int cnx_route_signal_to_pipe(int signo, int fd) {
+    struct sigaction action;
+    cnx_wake_fd = fd;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = cnx_wake_on_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    return sigaction(signo, &action, NULL);
+}

@@ -73,6 +73,34 @@ final class ReplTerminalTests: XCTestCase {
         XCTAssertEqual(t.waitForExit(), 0)
     }
 
+    func testASecondCtrlCSaysWhyTheStepRunsToItsEnd() throws {
+        let t = try start()
+        setUpTraining(t)
+        // Big batches: a step lasts long enough for a second Ctrl-C to land in it.
+        t.type("train steps 1000 --batch 1000\r")
+        t.expect("the training progress bar", timeout: 30) { $0.contains("/1000 [") && $0.contains("img/s") }
+        t.type(PseudoTerminal.ctrlC)
+        t.expect("stopping job 1 (train steps 1000 --batch 1000, ")
+        t.type(PseudoTerminal.ctrlC)
+        t.expect("interrupted: job 1 (train steps 1000 --batch 1000) stopped after step ", timeout: 30)
+        t.expect("In [6]: ")
+        let text = t.plainText
+        let interrupted = text.range(of: "interrupted: job 1")!.lowerBound
+        if let still = text.range(of: "still stopping: step ") {
+            // The usual case: the second Ctrl-C came while the step ran.
+            XCTAssertLessThan(still.lowerBound, interrupted)
+            XCTAssertTrue(text.contains("cannot be abandoned safely"))
+        } else {
+            // The step had just ended: the second Ctrl-C reached the prompt and discarded its empty line.
+            XCTAssertTrue(text[interrupted...].contains("^C"), text)
+        }
+        XCTAssertTrue(t.isRunning, "a second Ctrl-C never ends the shell")
+        t.type("status\r")
+        t.expect("In [7]: ")
+        t.type(PseudoTerminal.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
+
     func testStatusAnswersWhileTrainingRunsInTheBackground() throws {
         let t = try start()
         setUpTraining(t)

@@ -159,9 +159,9 @@ public final class Repl {
                     watched = workbench.runningJob
                 }
             }
-            if events.contains(.interrupt) {
+            for _ in events.filter({ $0 == .interrupt }) {
                 interrupts += 1
-                if barShown { err("") }
+                if barShown { err(""); barShown = false }
                 if let job = watched, job.outcome == nil {
                     if cancelled == nil {
                         job.cancel()

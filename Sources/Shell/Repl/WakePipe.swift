@@ -1,10 +1,11 @@
+import CEditLine
 import Dispatch
 import Foundation
 
 /// The self-pipe that wakes the shell's reader (../shared/notes/libedit.md):
-/// Ctrl-C (SIGINT, otherwise ignored) and window resizes arrive through
-/// Dispatch signal sources, job output from the compute queue; each writes
-/// one byte that the line reader's `poll()` sees next to standard input.
+/// Ctrl-C (SIGINT) and window resizes arrive through a C signal handler, job
+/// output from the compute queue; each writes one byte that the line
+/// reader's `poll()` sees next to standard input.
 ///
 /// Thread-safe: any thread may post; only the shell's thread drains.
 public final class WakePipe: @unchecked Sendable {
@@ -41,22 +42,20 @@ public final class WakePipe: @unchecked Sendable {
         close(writeFD)
     }
 
-    /// Routes SIGINT and SIGWINCH to the pipe. SIGINT is ignored as a signal,
-    /// so Ctrl-C can never kill the shell. SIGTERM and SIGHUP call
-    /// `terminate` (on a signal-handling queue) with the signal number.
+    /// Routes SIGINT and SIGWINCH to the pipe through an async-signal-safe
+    /// handler (`cnx_route_signal_to_pipe` in CEditLine), so Ctrl-C can never
+    /// kill the shell and is seen at once even while a job keeps every
+    /// Dispatch worker busy. SIGTERM and SIGHUP call `terminate` (on a
+    /// Dispatch queue; they may wait for a step) with the signal number.
     public func catchSignals(terminate: @escaping @Sendable (Int32) -> Void) {
-        let queue = DispatchQueue(label: "cnx.signals")
+        for signo in [SIGINT, SIGWINCH] {
+            precondition(cnx_route_signal_to_pipe(signo, writeFD) == 0, "cannot catch signal \(signo)")
+        }
+        let queue = DispatchQueue(label: "cnx.signals", qos: .userInteractive)
         for signo in [SIGTERM, SIGHUP] {
             signal(signo, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signo, queue: queue)
             source.setEventHandler { terminate(signo) }
-            source.resume()
-            sources.append(source)
-        }
-        for (signo, event) in [(SIGINT, Event.interrupt), (SIGWINCH, Event.resize)] {
-            signal(signo, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signo, queue: queue)
-            source.setEventHandler { [weak self] in self?.post(event) }
             source.resume()
             sources.append(source)
         }
