@@ -44,9 +44,9 @@ static inline EditLine *cnx_el_init_std(const char *prog) { return el_init(prog,
 
 /* The self-pipe trick for Ctrl-C and resizes: an async-signal-safe handler
    writes one byte ('i' for SIGINT, 'w' for SIGWINCH) to the shell's wake-up
-   pipe. A real handler rather than a Dispatch signal source: Dispatch runs
-   its handler on the global thread pool, which a training job's
-   concurrentPerform keeps busy, so Ctrl-C would wait for the job.
+   pipe. A real handler rather than a Dispatch signal source, whose handler
+   runs on Dispatch's thread pool and so could queue behind a training job's
+   concurrentPerform workers.
    SA_RESTART keeps libedit's reads and writes from failing with EINTR. */
 static int cnx_wake_fd = -1;
 static void cnx_wake_on_signal(int signo) {

@@ -190,6 +190,14 @@ final class ReplHistoryTests: XCTestCase {
         XCTAssertTrue(workbench.cells.isEmpty, "%timeit records no cells")
     }
 
+    func testTimeReportsImagesPerSecondWhenTheResultHasThem() {
+        let record = CommandResult.record(Record(title: "train steps 2: done", [("steps", .int(2)), ("img_s", .double(1706.2))]))
+        XCTAssertEqual(Magic.imagesPerSecond(.group([.message("x"), record])), 1706.2)
+        XCTAssertNil(Magic.imagesPerSecond(.message("no rate")))
+        XCTAssertEqual(Magic.timeReport(wall: 1.5, user: 2, system: 0.25, imagesPerSecond: 1706.2),
+                       "Wall time: 1.5 s; CPU time: 2.25 s (user 2 s, sys 250 ms); 1706.2 img/s")
+    }
+
     func testSleepIsACancellableJob() {
         let workbench = Workbench()
         workbench.execute([Token("sleep"), Token("5"), Token("&")], text: "sleep 5 &")

@@ -11,7 +11,7 @@ enum Banner {
             "  model      " + model(state),
             "  optimizer  " + optimizer(state),
             "  data       " + data(state),
-            "Replayable scripts are in examples/ (cnx run examples/tour.cnx --echo --interactive).",
+            "Magics: %time CMD, %timeit CMD, %history, %reset. Replayable scripts are in examples/ (cnx run examples/tour.cnx --echo --interactive).",
         ]
     }
 

@@ -28,9 +28,25 @@ enum Magic {
         return String(format: "%.3g ns", seconds * 1e9)
     }
 
-    /// The `%time` report line.
-    static func timeReport(wall: Double, user: Double, system: Double) -> String {
+    /// The `%time` report line; `imagesPerSecond` when the command reported one.
+    static func timeReport(wall: Double, user: Double, system: Double, imagesPerSecond: Double? = nil) -> String {
         "Wall time: \(duration(wall)); CPU time: \(duration(user + system)) (user \(duration(user)), sys \(duration(system)))"
+            + (imagesPerSecond.map { "; \(TextRenderer.number($0)) img/s" } ?? "")
+    }
+
+    /// The `img_s` a result reports (train steps, bench …), if any.
+    static func imagesPerSecond(_ result: CommandResult?) -> Double? {
+        switch result {
+        case .record(let r)?:
+            switch r["img_s"] {
+            case .double(let d)?: return d
+            case .float(let f)?: return Double(f)
+            case .int(let i)?: return Double(i)
+            default: return nil
+            }
+        case .group(let items)?: return items.lazy.compactMap { imagesPerSecond($0) }.first
+        default: return nil
+        }
     }
 
     /// Runs a read-only command repeatedly; returns the report line or throws

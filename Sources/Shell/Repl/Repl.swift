@@ -233,9 +233,14 @@ public final class Repl {
             let commands: [[Token]]
             do { commands = try Tokenizer.commands(rest) } catch { return err(paint("error: \(error.message)", "31")) }
             let cpu0 = Magic.cpuTime(), t0 = DispatchTime.now().uptimeNanoseconds
-            for tokens in commands { show(runCell(tokens)) }
+            var rate: Double?
+            for tokens in commands {
+                let cell = runCell(tokens)
+                show(cell)
+                rate = Magic.imagesPerSecond(cell.result) ?? rate
+            }
             let cpu1 = Magic.cpuTime(), wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            out(Magic.timeReport(wall: wall, user: cpu1.user - cpu0.user, system: cpu1.system - cpu0.system))
+            out(Magic.timeReport(wall: wall, user: cpu1.user - cpu0.user, system: cpu1.system - cpu0.system, imagesPerSecond: rate))
         case "%timeit":
             guard !rest.isEmpty else { return err(paint("error: %timeit needs a read-only command, e.g. %timeit help", "31")) }
             do { out(try Magic.timeit(rest, workbench: workbench)) } catch { err(paint("error: \(error.message)", "31")) }
