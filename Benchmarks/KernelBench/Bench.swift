@@ -86,6 +86,14 @@ enum KernelBench {
         print("kernel".padding(toLength: 24, withPad: " ", startingAt: 0)
               + "shape [B,H,W,C]".padding(toLength: 20, withPad: " ", startingAt: 0) + "     time        rate (wall)")
         let t0 = now()
+        do {  // Stem: patchify 4x4/4, [16,224,224,3] -> [16,56,56,96] (im2col + GEMM).
+            let x = random([batch, 224, 224, 3], seed: 13), w = random([4, 4, 3, 96], seed: 14), b = random([96], seed: 15)
+            let dy = random([batch, 56, 56, 96], seed: 16)
+            let flops = 2 * Double(batch * 56 * 56) * 48 * 96
+            bench("patchconv4x4 fwd", "[16,224,224,3]", flops, "GFLOP/s") { _ = patchConvForward(x, weight: w, bias: b, stride: 4) }
+            bench("patchconv4x4 bwd", "[16,224,224,3]", 2 * flops, "GFLOP/s") { _ = patchConvBackward(dy, x: x, weight: w, stride: 4) }
+            bench("patchconv4x4 dW only", "[16,224,224,3]", flops, "GFLOP/s") { _ = patchConvWeightGradients(dy, x: x, weight: w, stride: 4) }
+        }
         for (hw, c) in stages {
             let shape = [batch, hw, hw, c]
             let text = "[\(batch),\(hw),\(hw),\(c)]"

@@ -88,6 +88,12 @@ public struct AugmentConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// Switches every augmentation on or off (`data augment off`); label
+    /// smoothing and the eval crop are not augmentations and stay as they are.
+    public mutating func setAll(_ on: Bool) {
+        crop.enabled = on; flip.enabled = on; randAugment.enabled = on; erasing.enabled = on; mix.enabled = on
+    }
+
     /// Every settable parameter as `NAME.PARAM` with its current value.
     public var parameters: [(name: String, value: String)] {
         Self.table.map { ($0.key, $0.get(self)) }

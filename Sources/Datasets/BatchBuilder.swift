@@ -61,9 +61,9 @@ public struct BatchBuilder: Sendable {
     public var augment: AugmentConfig
     /// The data key (e.g. a named key of the session's key tree).
     public let dataKey: PRNGKey
-    /// Failures met while building batches (ImageFolder files that stopped decoding).
-    public let errors: DecodeErrorLog
-    private let permutations: PermutationCache
+    /// Failures met while building batches (ImageFolder files that stopped
+    /// decoding); the log belongs to `data`, so it outlives this builder.
+    public var errors: DecodeErrorLog { data.errors }
 
     public init(data: DataSplits, imageSize: Int, augment: AugmentConfig = .convnext, dataKey: PRNGKey) {
         precondition(imageSize > 0)
@@ -71,8 +71,6 @@ public struct BatchBuilder: Sendable {
         self.imageSize = imageSize
         self.augment = augment
         self.dataKey = dataKey
-        self.errors = DecodeErrorLog()
-        self.permutations = PermutationCache()
     }
 
     /// The key of one epoch: fold_in(data key, epoch).
@@ -87,7 +85,7 @@ public struct BatchBuilder: Sendable {
     /// The training order of one epoch (dataset indices), cached.
     public func order(epochKey: PRNGKey) -> [Int] {
         let n = data.train.count
-        return permutations.get(epochKey) { Random.permutation(epochKey.split(3)[0], n: n) }
+        return PermutationCache.shared.get(epochKey, n: n) { Random.permutation(epochKey.split(3)[0], n: n) }
     }
 
     /// Batch `index` of the epoch `epoch` (see `batch(_:epochKey:index:size:)`).
@@ -210,18 +208,21 @@ public struct BatchBuilder: Sendable {
     }
 }
 
-/// A small lock-protected cache of epoch permutations (the last few epochs).
+/// A process-wide, lock-protected cache of the last few epoch permutations,
+/// so builders made per step do not redraw them. Entries are pure functions
+/// of (key, n), so sharing them cannot change any result.
 final class PermutationCache: @unchecked Sendable {
+    static let shared = PermutationCache()
     private let lock = NSLock()
-    private var entries: [(PRNGKey, [Int])] = []
-    func get(_ key: PRNGKey, _ make: () -> [Int]) -> [Int] {
+    private var entries: [(PRNGKey, Int, [Int])] = []
+    func get(_ key: PRNGKey, n: Int, _ make: () -> [Int]) -> [Int] {
         lock.lock()
-        if let hit = entries.first(where: { $0.0 == key }) { lock.unlock(); return hit.1 }
+        if let hit = entries.first(where: { $0.0 == key && $0.1 == n }) { lock.unlock(); return hit.2 }
         lock.unlock()
         let value = make()
         lock.lock(); defer { lock.unlock() }
-        entries.append((key, value))
-        if entries.count > 3 { entries.removeFirst() }
+        entries.append((key, n, value))
+        if entries.count > 4 { entries.removeFirst() }
         return value
     }
 }

@@ -21,6 +21,7 @@ public struct ImageFolder: Dataset {
     public func label(at index: Int) -> Int { labels[index] }
     public func image(at index: Int) throws -> RGBImage { try ImageDecoder.decode(contentsOf: files[index]) }
     public func source(at index: Int) -> String { files[index].path }
+    public var loadFailures: [DecodeFailure] { skipped }
 
     /// File name extensions that are read (compared lowercased).
     public static let extensions: Set<String> = ["jpg", "jpeg", "png"]

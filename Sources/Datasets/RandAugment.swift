@@ -198,32 +198,37 @@ public enum RandAugment {
             let p1 = v2, p2 = -v1 + v3, p3 = 2 * (v1 - v2) + v3 - v4, p4 = -v1 + v2 - v3 + v4
             return p1 + d * (p2 + d * (p3 + d * p4))
         }
-        for y in 0..<h {
-            for x in 0..<w {
-                let o = (y * w + x) * 3
-                var xin = a[0] * (Double(x) + 0.5) + a[1] * (Double(y) + 0.5) + a[2]
-                var yin = a[3] * (Double(x) + 0.5) + a[4] * (Double(y) + 0.5) + a[5]
-                if xin < 0 || xin >= Double(w) || yin < 0 || yin >= Double(h) {
-                    out[o] = fill[0]; out[o + 1] = fill[1]; out[o + 2] = fill[2]
-                    continue
-                }
-                xin -= 0.5; yin -= 0.5
-                var xi = Int(xin.rounded(.down)), yi = Int(yin.rounded(.down))
-                let dx = xin - Double(xi), dy = yin - Double(yi)
-                xi -= 1; yi -= 1
-                let xs = (0..<4).map { min(max(xi + $0, 0), w - 1) }
-                for c in 0..<3 {
-                    func row(_ r: Int) -> Double {
-                        cubic(Double(src[(r * w + xs[0]) * 3 + c]), Double(src[(r * w + xs[1]) * 3 + c]),
-                              Double(src[(r * w + xs[2]) * 3 + c]), Double(src[(r * w + xs[3]) * 3 + c]), dx)
+        src.withUnsafeBufferPointer { p in
+            for y in 0..<h {
+                for x in 0..<w {
+                    let o = (y * w + x) * 3
+                    var xin = a[0] * (Double(x) + 0.5) + a[1] * (Double(y) + 0.5) + a[2]
+                    var yin = a[3] * (Double(x) + 0.5) + a[4] * (Double(y) + 0.5) + a[5]
+                    if xin < 0 || xin >= Double(w) || yin < 0 || yin >= Double(h) {
+                        out[o] = fill[0]; out[o + 1] = fill[1]; out[o + 2] = fill[2]
+                        continue
                     }
-                    // First row clamps; later rows outside the image repeat the previous row's value.
-                    let v1 = row(min(max(yi, 0), h - 1))
-                    let v2 = (yi + 1 >= 0 && yi + 1 < h) ? row(yi + 1) : v1
-                    let v3 = (yi + 2 >= 0 && yi + 2 < h) ? row(yi + 2) : v2
-                    let v4 = (yi + 3 >= 0 && yi + 3 < h) ? row(yi + 3) : v3
-                    let v = cubic(v1, v2, v3, v4, dy)
-                    out[o + c] = v <= 0 ? 0 : (v >= 255 ? 255 : UInt8(v))
+                    xin -= 0.5; yin -= 0.5
+                    var xi = Int(xin.rounded(.down)), yi = Int(yin.rounded(.down))
+                    let dx = xin - Double(xi), dy = yin - Double(yi)
+                    xi -= 1; yi -= 1
+                    // Columns clamp to the image (PIL XCLIP).
+                    let x0 = min(max(xi, 0), w - 1), x1 = min(max(xi + 1, 0), w - 1)
+                    let x2 = min(max(xi + 2, 0), w - 1), x3 = min(max(xi + 3, 0), w - 1)
+                    for c in 0..<3 {
+                        @inline(__always) func row(_ r: Int) -> Double {
+                            let base = r * w
+                            return cubic(Double(p[(base + x0) * 3 + c]), Double(p[(base + x1) * 3 + c]),
+                                         Double(p[(base + x2) * 3 + c]), Double(p[(base + x3) * 3 + c]), dx)
+                        }
+                        // First row clamps; later rows outside the image repeat the previous row's value.
+                        let v1 = row(min(max(yi, 0), h - 1))
+                        let v2 = (yi + 1 >= 0 && yi + 1 < h) ? row(yi + 1) : v1
+                        let v3 = (yi + 2 >= 0 && yi + 2 < h) ? row(yi + 2) : v2
+                        let v4 = (yi + 3 >= 0 && yi + 3 < h) ? row(yi + 3) : v3
+                        let v = cubic(v1, v2, v3, v4, dy)
+                        out[o + c] = v <= 0 ? 0 : (v >= 255 ? 255 : UInt8(v))
+                    }
                 }
             }
         }

@@ -21,6 +21,11 @@ public struct SyntheticDataset: Dataset {
     public static let defaultTrainPerClass = 500
     public static let defaultValPerClass = 100
 
+    /// The drawing of each class, in label order.
+    enum Pattern: Int, CaseIterable {
+        case circle, square, triangle, ring, cross, stripesH, stripesV, checker, dots, diamond, frame, xCross, target, grid, waves, crescent, stripesDiag, speckle, halves, gradient
+    }
+
     public let classNames: [String]
     public let count: Int
     /// Image side in pixels.
@@ -57,7 +62,8 @@ public struct SyntheticDataset: Dataset {
         let val = try SyntheticDataset(classes: classes, size: size,
                                        count: valCount ?? max(classes, (trainCount ?? classes * defaultTrainPerClass) / 5),
                                        key: keys[1])
-        return DataSplits(name: "synthetic \(classes) classes \(size)x\(size)", train: train, val: val)
+        // Rendered images are kept in memory (15 MB for the default 32x32 set).
+        return DataSplits(name: "synthetic \(classes) classes \(size)x\(size)", train: train, val: val).cached()
     }
 
     public func label(at index: Int) -> Int { index % classNames.count }
@@ -73,10 +79,10 @@ public struct SyntheticDataset: Dataset {
         let n = size * size
         let noise = Random.normal(k[1], count: n * 3)
         let label = self.label(at: index)
-        let name = classNames[label]
+        let pattern = Pattern(rawValue: label)!
         // Speckle blocks: 2x2-pixel cells on or off.
         let cells = (size + 1) / 2
-        let speckle = name == "speckle" ? Random.uniform(k[2], count: cells * cells) : []
+        let speckle = pattern == .speckle ? Random.uniform(k[2], count: cells * cells) : []
 
         // Colours: random hues and saturations; the foreground is then
         // darkened or lightened until its luma differs from the background's
@@ -103,6 +109,10 @@ public struct SyntheticDataset: Dataset {
         let angle = 2 * Double.pi * u[15]
         let px = 2.0 / Double(size)
         let cosT = cos(theta), sinT = sin(theta)
+        let rot45 = (cos(Double.pi / 4), sin(Double.pi / 4))
+        let diag = (cos(diagonal + theta * 0.3), sin(diagonal + theta * 0.3))
+        let half = (cos(theta * 0.5), sin(theta * 0.5))
+        let offset = (0.45 * r * cos(angle), 0.45 * r * sin(angle))
 
         var pixels = [UInt8](repeating: 0, count: n * 3)
         for y in 0..<size {
@@ -112,51 +122,51 @@ public struct SyntheticDataset: Dataset {
                 let dx = gx - cx, dy = gy - cy
                 let lx = cosT * dx + sinT * dy, ly = -sinT * dx + cosT * dy
                 let a: Double
-                switch name {
-                case "circle": a = cover(len(lx, ly) - r, px)
-                case "square": a = cover(box(lx, ly, 0.8 * r, 0.8 * r), px)
-                case "triangle": a = cover(triangle(lx, -ly - 0.15 * r, 1.1 * r), px)
-                case "ring": a = cover(abs(len(lx, ly) - 0.8 * r) - 0.2 * r, px)
-                case "cross": a = cover(min(box(lx, ly, r, 0.28 * r), box(lx, ly, 0.28 * r, r)), px)
-                case "diamond":
-                    let (rx, ry) = rot(lx, ly, Double.pi / 4)
+                switch pattern {
+                case .circle: a = cover(len(lx, ly) - r, px)
+                case .square: a = cover(box(lx, ly, 0.8 * r, 0.8 * r), px)
+                case .triangle: a = cover(triangle(lx, -ly - 0.15 * r, 1.1 * r), px)
+                case .ring: a = cover(abs(len(lx, ly) - 0.8 * r) - 0.2 * r, px)
+                case .cross: a = cover(min(box(lx, ly, r, 0.28 * r), box(lx, ly, 0.28 * r, r)), px)
+                case .diamond:
+                    let (rx, ry) = rot(lx, ly, rot45)
                     a = cover(box(rx, ry, 0.72 * r, 0.72 * r), px)
-                case "frame":
+                case .frame:
                     let b = 0.85 * r
                     a = cover(max(box(lx, ly, b, b), -box(lx, ly, 0.55 * b, 0.55 * b)), px)
-                case "x-cross":
-                    let (rx, ry) = rot(lx, ly, Double.pi / 4)
+                case .xCross:
+                    let (rx, ry) = rot(lx, ly, rot45)
                     a = cover(min(box(rx, ry, r, 0.25 * r), box(rx, ry, 0.25 * r, r)), px)
-                case "target":
+                case .target:
                     let d = len(lx, ly)
                     a = cover(min(abs(d - r) - 0.13 * r, min(abs(d - 0.58 * r) - 0.13 * r, d - 0.2 * r)), px)
-                case "crescent":
-                    let (ox, oy) = (0.45 * r * cos(angle), 0.45 * r * sin(angle))
+                case .crescent:
+                    let (ox, oy) = offset
                     a = cover(max(len(lx, ly) - r, -(len(lx - ox, ly - oy) - 0.8 * r)), px)
-                case "stripes-h":
+                case .stripesH:
                     a = wave(sin(2 * .pi * ((-sinT * gx + cosT * gy) / period + phase)))
-                case "stripes-v":
+                case .stripesV:
                     a = wave(sin(2 * .pi * ((cosT * gx + sinT * gy) / period + phase)))
-                case "stripes-diag":
-                    let (rx, _) = rot(gx, gy, diagonal + theta * 0.3)
+                case .stripesDiag:
+                    let (rx, _) = rot(gx, gy, diag)
                     a = wave(sin(2 * .pi * (rx / period + phase)))
-                case "checker":
-                    let (rx, ry) = rot(gx, gy, theta * 0.5)
+                case .checker:
+                    let (rx, ry) = rot(gx, gy, half)
                     a = wave(sin(2 * .pi * (rx / period + phase)) * sin(2 * .pi * (ry / period + phase2)) * 2)
-                case "dots":
+                case .dots:
                     let fx = fract(gx / period + phase) - 0.5, fy = fract(gy / period + phase2) - 0.5
                     a = cover(len(fx, fy) * period - 0.27 * period, px)
-                case "grid":
+                case .grid:
                     let fx = abs(fract(gx / period + phase) - 0.5), fy = abs(fract(gy / period + phase2) - 0.5)
                     a = cover(min(0.5 - fx, 0.5 - fy) * period - 0.5 * px, px)
-                case "waves":
+                case .waves:
                     let v = gy + 0.35 * period * sin(2 * .pi * (gx / (1.6 * period) + phase2))
                     a = wave(sin(2 * .pi * (v / (1.3 * period) + phase)))
-                case "speckle":
+                case .speckle:
                     a = speckle[(y / 2) * cells + x / 2] > 0.65 ? 1 : 0
-                case "halves":
+                case .halves:
                     a = cover(-(ly), px * 1.5)
-                default: // "gradient": a smooth ramp along a random direction
+                case .gradient: // a smooth ramp along a random direction
                     a = min(1, max(0, 0.5 + 0.5 * (cos(angle) * gx + sin(angle) * gy)))
                 }
                 let o = (y * size + x) * 3
@@ -180,8 +190,9 @@ public struct SyntheticDataset: Dataset {
     @inline(__always) private func wave(_ s: Double) -> Double { min(1, max(0, 0.5 + 2.5 * s)) }
     @inline(__always) private func len(_ x: Double, _ y: Double) -> Double { (x * x + y * y).squareRoot() }
     @inline(__always) private func fract(_ x: Double) -> Double { x - x.rounded(.down) }
-    @inline(__always) private func rot(_ x: Double, _ y: Double, _ t: Double) -> (Double, Double) {
-        (cos(t) * x + sin(t) * y, -sin(t) * x + cos(t) * y)
+    /// Rotates (x, y) into a frame turned by the angle whose (cos, sin) is `cs`.
+    @inline(__always) private func rot(_ x: Double, _ y: Double, _ cs: (Double, Double)) -> (Double, Double) {
+        (cs.0 * x + cs.1 * y, -cs.1 * x + cs.0 * y)
     }
     /// Signed distance to an axis-aligned box of half-sizes (bx, by).
     @inline(__always) private func box(_ x: Double, _ y: Double, _ bx: Double, _ by: Double) -> Double {

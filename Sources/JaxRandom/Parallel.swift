@@ -3,9 +3,11 @@ import Foundation
 
 /// Fan-out for the samplers: JaxRandom does not depend on Tensors, so it has
 /// its own copy of the `parallelChunks` pattern (Sources/Tensors/Parallel.swift).
-enum RandomThreads {
-    /// Ways to split large draws: the active processor count.
-    static let count: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+public enum RandomThreads {
+    /// Ways to split large draws (at least 64K values per thread). Defaults to
+    /// the active processor count; `cnx` may set it with `Threads.count`.
+    /// The values drawn never depend on it.
+    nonisolated(unsafe) public static var count: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
 }
 
 /// A pointer handed to `concurrentChunks` bodies that write disjoint ranges.

@@ -45,22 +45,28 @@ public enum Random {
     }
 
     /// `jax.random.truncated_normal(key, lower, upper, (count,))`, float32:
-    /// `u = uniform(key, erf(lower/√2), erf(upper/√2))`, `sqrt2 · erf_inv(u)`,
+    /// `u = uniform(key, erf(lower·(1/√2)), erf(upper·(1/√2)))`, `sqrt2 · erf_inv(u)`,
     /// clipped to `[nextafter(lower, +inf), nextafter(upper, -inf)]`.
-    /// The erf bounds use XLA's float32 erf; for (-2, 2) they are
-    /// ±0x3F745A18 as prng.json records (the case every initializer uses).
+    /// The erf bounds use XLA's float32 erf and XLA's reciprocal multiply; for
+    /// (-2, 2) they are ±0x3F745A18 as prng.json records (the case every
+    /// initializer uses); other bounds are checked against jax 0.10.2 in
+    /// JAXExtraVectorsTests.
     /// Requires `lower < upper`.
     public static func truncatedNormal(_ key: PRNGKey, count: Int, lower: Float, upper: Float) -> [Float] {
         precondition(lower < upper, "truncatedNormal needs lower < upper, got \(lower) and \(upper)")
         let sqrt2 = Float(bitPattern: 0x3FB5_04F3)
-        // lower / sqrt2 in float32, as jnp does with a float32 constant.
-        let a = XLAMath.erf(lower / sqrt2), b = XLAMath.erf(upper / sqrt2)
+        // XLA:CPU compiles `lower / sqrt2` as `lower * float32(1/sqrt2)` (0x3F3504F3);
+        // a true division differs by an ulp for e.g. 1.5 (checked against jax 0.10.2).
+        let invSqrt2 = Float(bitPattern: 0x3F35_04F3)
+        let a = XLAMath.erf(lower * invSqrt2), b = XLAMath.erf(upper * invSqrt2)
         let clipLo = SIMD16<Float>(repeating: lower.nextUp), clipHi = SIMD16<Float>(repeating: upper.nextDown)
         return makeArray(count: count) { range, out in
             forEachBlock(range) { base, lanes in
                 let u = uniform16(key, base: base, minval: a, maxval: b)
                 let z = XLAMath.erfInv(u) * sqrt2
-                store(z.clamped(lowerBound: clipLo, upperBound: clipHi), to: out.base + base, lanes: lanes)
+                // np.clip: min(max(z, lo), hi) (as selects: pointwiseMin/Max were not inlined here).
+                let zl = z.replacing(with: clipLo, where: z .< clipLo)
+                store(zl.replacing(with: clipHi, where: zl .> clipHi), to: out.base + base, lanes: lanes)
             }
         }
     }
@@ -76,7 +82,7 @@ public enum Random {
     /// `rounds = ceil(3 ln n / ln(2^32 - 1))` (1 for n < 1625); each round
     /// `key, sub = split(key)` and a stable sort of the array by `bits(sub, n)`.
     public static func permutation(_ key: PRNGKey, n: Int) -> [Int] {
-        precondition(n >= 0, "permutation size must be >= 0, got \(n)")
+        precondition(n >= 0 && n <= Int(UInt32.max), "permutation size must be in 0...2^32-1, got \(n)")
         var x = Array(0..<n)
         let rounds = Int((3 * _log(Double(max(1, n))) / _log(Double(UInt32.max))).rounded(.up))
         var k = key
@@ -84,9 +90,10 @@ public enum Random {
             let sub = k.splitKey(1)
             k = k.splitKey(0)
             let b = bits(sub, count: n)
-            // Stable: ties in the sort keys keep their order (index breaks them).
-            let order = (0..<n).sorted { b[$0] != b[$1] ? b[$0] < b[$1] : $0 < $1 }
-            x = order.map { x[$0] }
+            // Stable sort by the bits: sort (bits << 32 | position), so equal bits keep their order.
+            var packed = (0..<n).map { UInt64(b[$0]) << 32 | UInt64($0) }
+            packed.sort()
+            x = packed.map { x[Int($0 & 0xFFFF_FFFF)] }
         }
         return x
     }
@@ -139,7 +146,7 @@ public enum Random {
         let u01 = XLAMath.asFloat((b &>> 9) | 0x3F80_0000) - 1
         let lo = SIMD16<Float>(repeating: minval)
         let v = lo.addingProduct(u01, SIMD16<Float>(repeating: maxval - minval))
-        return pointwiseMax(lo, v)
+        return v.replacing(with: lo, where: v .< lo)    // max(lo, v)
     }
 }
 

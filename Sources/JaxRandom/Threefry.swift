@@ -94,8 +94,9 @@ enum Threefry {
         return (a, b)
     }
 
-    /// Lane offsets 0..15.
-    static let iota = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+    /// Lane offsets 0..15 (computed, not a stored global, so hot loops need no lazy-init check).
+    @inline(__always)
+    static var iota: SIMD16<UInt32> { SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) }
 
     /// 32-bit random bits for the 16 flat indices `base ..< base + 16`
     /// (partitionable `random_bits`): element i is `y0 ^ y1` of

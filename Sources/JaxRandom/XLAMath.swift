@@ -98,8 +98,15 @@ enum XLAMath {
         let lg = log1p(x * -x)                    // == -w
         let lt = lg .> -5
         let wLt = V(repeating: -2.5) - lg
-        let wGe = (-lg).squareRoot() - 3
-        let w = wGe.replacing(with: wLt, where: lt)
+        // The w >= 5 branch needs |x| > 0.9966; most blocks have no such lane, and
+        // SIMD squareRoot lowers to one sqrtf call per lane, so take it only when needed.
+        var w = wLt
+        if any(.!lt) {
+            var wGe = V.zero
+            let nlg = -lg
+            for l in 0..<16 { wGe[l] = nlg[l].squareRoot() - 3 }
+            w = wGe.replacing(with: wLt, where: lt)
+        }
         var p = splat(0xB951_F09B).replacing(with: f(0x32F1_6588), where: lt)
         p = splat(0x38D3_B56B).replacing(with: f(0x34B8_4B36), where: lt).addingProduct(p, w)
         p = splat(0x3AB0_DC72).replacing(with: f(0xB66C_7357), where: lt).addingProduct(p, w)

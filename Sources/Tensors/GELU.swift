@@ -11,33 +11,11 @@
 // That is what `erfcV16` computes (Horner, coefficient lists as in XLA), so
 // GELU keeps full relative accuracy on the negative tail instead of
 // computing 1 - erf(z) with cancellation. exp is Cephes' expf with the
-// magic-number rounding trick. `erfV16` is XLA's float32 rational erf (the
-// HLO `erf` op, notes/swift-kernels.md). Everything works on SIMD16
-// vectors; a tail shorter than 16 goes through the same vector code via a
-// zero-padded temporary, so every element sees identical arithmetic.
-
-/// XLA's float32 erf on 16 lanes.
-@inline(__always)
-func erfV16(_ x0: V16) -> V16 {
-    let clampV: Float = 3.832506856900711
-    let x = pointwiseMax(pointwiseMin(x0, V16(repeating: clampV)), V16(repeating: -clampV))
-    let x2 = x * x
-    // Numerator: odd powers (alpha), highest first.
-    var p = V16(repeating: 0.00022905065861350646)
-    p = V16(repeating: 0.0034082910107109506).addingProduct(p, x2)
-    p = V16(repeating: 0.050955695062380861).addingProduct(p, x2)
-    p = V16(repeating: 0.18520832239976145).addingProduct(p, x2)
-    p = V16(repeating: 1.128379143519084).addingProduct(p, x2)
-    // Denominator: even powers (beta), highest first.
-    var q = V16(repeating: -1.1791602954361697e-7)
-    q = V16(repeating: 2.3547966471313185e-5).addingProduct(q, x2)
-    q = V16(repeating: 0.0010179625278914885).addingProduct(q, x2)
-    q = V16(repeating: 0.014070470171167667).addingProduct(q, x2)
-    q = V16(repeating: 0.11098505178285362).addingProduct(q, x2)
-    q = V16(repeating: 0.49746925110067538).addingProduct(q, x2)
-    q = V16(repeating: 1).addingProduct(q, x2)
-    return x * p / q
-}
+// magic-number rounding trick. (XLA's rational erf from
+// notes/swift-kernels.md is the HLO `erf` op, which `lax.erfc` does not use.)
+// Everything works on SIMD16 vectors; a tail shorter than 16 goes through
+// the same vector code via a zero-padded temporary, so every element sees
+// identical arithmetic.
 
 /// Cephes expf on 16 lanes (relative error ~1e-7 over [-87, 88]).
 @inline(__always)
@@ -63,41 +41,71 @@ func expV16(_ x0: V16) -> V16 {
     return e * unsafeBitCast(bits, to: V16.self)
 }
 
-/// Horner evaluation `((c0 * x + c1) * x + c2) ...`, highest power first.
+// Cephes erfc polynomials, coefficients as in XLA's chlo decomposition.
+/// T(x^2) for erfc on |x| < 1 (Horner, highest power first, as XLA's polynomial materialisation).
 @inline(__always)
-private func horner(_ x: V16, _ c: [Float]) -> V16 {
-    var p = V16(repeating: c[0])
-    for i in 1..<c.count { p = V16(repeating: c[i]).addingProduct(p, x) }
+private func erfcT(_ x: V16) -> V16 {
+    var p = V16(repeating: 7.853861353153693E-5)
+    p = V16(repeating: -8.010193625184903E-4).addingProduct(p, x)
+    p = V16(repeating: 5.188327685732524E-3).addingProduct(p, x)
+    p = V16(repeating: -2.685381193529856E-2).addingProduct(p, x)
+    p = V16(repeating: 1.128358514861418E-1).addingProduct(p, x)
+    p = V16(repeating: -3.761262582423300E-1).addingProduct(p, x)
+    p = V16(repeating: 1.128379165726710E+0).addingProduct(p, x)
     return p
 }
 
-// Cephes erfc coefficients, as in XLA's chlo decomposition.
-private let erfcT: [Float] = [7.853861353153693E-5, -8.010193625184903E-4, 5.188327685732524E-3,
-                              -2.685381193529856E-2, 1.128358514861418E-1, -3.761262582423300E-1,
-                              1.128379165726710E+0]
-private let erfcP: [Float] = [2.326819970068386E-2, -1.387039388740657E-1, 3.687424674597105E-1,
-                              -5.824733027278666E-1, 6.210004621745983E-1, -4.944515323274145E-1,
-                              3.404879937665872E-1, -2.741127028184656E-1, 5.638259427386472E-1]
-private let erfcR: [Float] = [-1.047766399936249E+1, 1.297719955372516E+1, -7.495518717768503E+0,
-                              2.921019019210786E+0, -1.015265279202700E+0, 4.218463358204948E-1,
-                              -2.820767439740514E-1, 5.641895067754075E-1]
-
-/// XLA's float32 erfc (Cephes) on 16 lanes.
+/// P(1/x^2) for erfc on 1 <= |x| < 2 (Horner, highest power first, as XLA's polynomial materialisation).
 @inline(__always)
-func erfcV16(_ x: V16) -> V16 {
+private func erfcP(_ x: V16) -> V16 {
+    var p = V16(repeating: 2.326819970068386E-2)
+    p = V16(repeating: -1.387039388740657E-1).addingProduct(p, x)
+    p = V16(repeating: 3.687424674597105E-1).addingProduct(p, x)
+    p = V16(repeating: -5.824733027278666E-1).addingProduct(p, x)
+    p = V16(repeating: 6.210004621745983E-1).addingProduct(p, x)
+    p = V16(repeating: -4.944515323274145E-1).addingProduct(p, x)
+    p = V16(repeating: 3.404879937665872E-1).addingProduct(p, x)
+    p = V16(repeating: -2.741127028184656E-1).addingProduct(p, x)
+    p = V16(repeating: 5.638259427386472E-1).addingProduct(p, x)
+    return p
+}
+
+/// R(1/x^2) for erfc on |x| >= 2 (Horner, highest power first, as XLA's polynomial materialisation).
+@inline(__always)
+private func erfcR(_ x: V16) -> V16 {
+    var p = V16(repeating: -1.047766399936249E+1)
+    p = V16(repeating: 1.297719955372516E+1).addingProduct(p, x)
+    p = V16(repeating: -7.495518717768503E+0).addingProduct(p, x)
+    p = V16(repeating: 2.921019019210786E+0).addingProduct(p, x)
+    p = V16(repeating: -1.015265279202700E+0).addingProduct(p, x)
+    p = V16(repeating: 4.218463358204948E-1).addingProduct(p, x)
+    p = V16(repeating: -2.820767439740514E-1).addingProduct(p, x)
+    p = V16(repeating: 5.641895067754075E-1).addingProduct(p, x)
+    return p
+}
+
+/// XLA's float32 erfc (Cephes) on 16 lanes, and `exp(-x*x)`, which it
+/// computes on the way (the GELU gradient needs it too).
+@inline(__always)
+func erfcAndGaussV16(_ x: V16) -> (erfc: V16, gauss: V16) {
     let one = V16(repeating: 1)
     let ax = unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: V16.self)
     let xsq = x * x
     // |x| < 1: 1 - x T(x^2).
-    let small = one - x * horner(xsq, erfcT)
+    let small = one - x * erfcT(xsq)
     // |x| >= 1: exp(-x^2) / |x| * P or R of 1/x^2.
     let r = one / xsq
-    let poly = horner(r, erfcP).replacing(with: horner(r, erfcR), where: ax .>= 2)
-    var big = expV16(-xsq) * (one / ax) * poly
+    let poly = erfcP(r).replacing(with: erfcR(r), where: ax .>= 2)
+    let gauss = expV16(-xsq)
+    var big = gauss * (one / ax) * poly
     big = big.replacing(with: 0, where: -xsq .< -88.72283905206835)
     big = big.replacing(with: 2 - big, where: x .< 0)
-    return big.replacing(with: small, where: ax .< 1)
+    return (big.replacing(with: small, where: ax .< 1), gauss)
 }
+
+/// XLA's float32 erfc (Cephes) on 16 lanes.
+@inline(__always)
+func erfcV16(_ x: V16) -> V16 { erfcAndGaussV16(x).erfc }
 
 /// GELU on 16 lanes: 0.5 * x * erfc(-x * sqrt(0.5)).
 @inline(__always)
@@ -106,12 +114,15 @@ private func geluV16(_ x: V16) -> V16 {
     return (V16(repeating: 0.5) * x) * erfcV16(z)
 }
 
-/// GELU derivative times dy on 16 lanes.
+/// GELU derivative times dy on 16 lanes, as JAX differentiates
+/// `0.5 * x * erfc(z)`, z = -x sqrt(0.5), with erfc'(z) = -2/sqrt(pi) exp(-z^2):
+/// dy * (0.5 erfc(z) + x * (sqrt(0.5)/sqrt(pi)) * exp(-z^2)).
 @inline(__always)
 private func geluGradV16(_ dy: V16, _ x: V16) -> V16 {
     let z = x * V16(repeating: -0.70710677)
-    let cdf = V16(repeating: 0.5) * erfcV16(z)
-    let pdf = expV16(V16(repeating: -0.5) * x * x) * V16(repeating: 0.3989422804014327)  // 1/sqrt(2 pi)
+    let (erfc, gauss) = erfcAndGaussV16(z)
+    let cdf = V16(repeating: 0.5) * erfc
+    let pdf = gauss * V16(repeating: 0.3989422804014327)  // sqrt(0.5)/sqrt(pi) = 1/sqrt(2 pi)
     return dy * cdf.addingProduct(x, pdf)
 }
 

@@ -58,7 +58,8 @@ public func patchConvForward(_ x: Tensor, weight: Tensor, bias: Tensor, stride: 
     let (oh, padTop) = samePatchGeometry(h, stride: s)
     let (ow, padLeft) = samePatchGeometry(w, stride: s)
     let m = b * oh * ow, kk = s * s * c
-    var cols = [Float](repeating: 0, count: m * kk)
+    // im2col writes every element (zeros at padded positions), so no zero fill.
+    var cols = [Float](unsafeUninitializedCapacity: m * kk) { _, initialized in initialized = m * kk }
     return x.withPointer { px in
         cols.withUnsafeMutableBufferPointer { pc in
             im2col(px, pc.baseAddress!, b: b, h: h, w: w, c: c, s: s,
@@ -80,6 +81,20 @@ public func patchConvForward(_ x: Tensor, weight: Tensor, bias: Tensor, stride: 
 /// input positions (dx), `dW = colsᵀ · dy`, `db = sum dy`.
 public func patchConvBackward(_ dy: Tensor, x: Tensor, weight: Tensor, stride: Int)
     -> (dx: Tensor, dWeight: Tensor, dBias: Tensor) {
+    let g = patchConvGradients(dy, x: x, weight: weight, stride: stride, inputGradient: true)
+    return (g.dx!, g.dWeight, g.dBias)
+}
+
+/// Patchify conv parameter gradients only (the stem: nothing needs the
+/// gradient of the input image, so the `dy · Wᵀ` GEMM and col2im are skipped).
+public func patchConvWeightGradients(_ dy: Tensor, x: Tensor, weight: Tensor, stride: Int)
+    -> (dWeight: Tensor, dBias: Tensor) {
+    let g = patchConvGradients(dy, x: x, weight: weight, stride: stride, inputGradient: false)
+    return (g.dWeight, g.dBias)
+}
+
+private func patchConvGradients(_ dy: Tensor, x: Tensor, weight: Tensor, stride: Int, inputGradient: Bool)
+    -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor) {
     let (b, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let s = stride
     let cout = weight.shape[3]
@@ -87,7 +102,8 @@ public func patchConvBackward(_ dy: Tensor, x: Tensor, weight: Tensor, stride: I
     let (ow, padLeft) = samePatchGeometry(w, stride: s)
     precondition(dy.shape == [b, oh, ow, cout], "patchConvBackward: dy \(dy.shape) is not [\(b), \(oh), \(ow), \(cout)]")
     let m = b * oh * ow, kk = s * s * c
-    var cols = [Float](repeating: 0, count: m * kk)
+    // im2col writes every element (zeros at padded positions), so no zero fill.
+    var cols = [Float](unsafeUninitializedCapacity: m * kk) { _, initialized in initialized = m * kk }
     return dy.withPointer { pdy in
         cols.withUnsafeMutableBufferPointer { pcb in
             let pc = pcb.baseAddress!
@@ -99,6 +115,8 @@ public func patchConvBackward(_ dy: Tensor, x: Tensor, weight: Tensor, stride: I
                           a: pc, lda: kk, b: pdy, ldb: cout, beta: 0, c: pdw, ldc: cout)
                 }
             }
+            let db = Tensor(shape: [cout], scalars: columnSums(pdy, rows: m, cols: cout))
+            if !inputGradient { return (nil, dW, db) }
             // dcols = dy · Wᵀ, reusing the cols buffer.
             weight.withPointer { pw in
                 sgemm(transA: false, transB: true, m: m, n: kk, k: cout,
@@ -125,7 +143,6 @@ public func patchConvBackward(_ dy: Tensor, x: Tensor, weight: Tensor, stride: I
                     }
                 }
             }
-            let db = Tensor(shape: [cout], scalars: columnSums(pdy, rows: m, cols: cout))
             return (dx, dW, db)
         }
     }

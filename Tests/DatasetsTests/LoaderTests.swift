@@ -149,3 +149,69 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(bb.errors.failures, [DecodeFailure(path: "f3", reason: "data: cannot decode f3: gone")])
     }
 }
+
+final class SummaryTests: XCTestCase {
+    func testSummaryAndPreview() throws {
+        let data = try SyntheticDataset.splits(classes: 4, size: 24, trainCount: 40, valCount: 8, key: PRNGKey(seed: 1))
+        let bb = BatchBuilder(data: data, imageSize: 20, augment: .convnext, dataKey: PRNGKey(seed: 2))
+        let s = bb.summary()
+        XCTAssertEqual(s.trainCount, 40); XCTAssertEqual(s.valCount, 8)
+        XCTAssertEqual(s.trainClassCounts, [10, 10, 10, 10])
+        XCTAssertEqual(s.imageSize, [24, 24])
+        XCTAssertTrue(s.decodeErrors.isEmpty)
+        let p = bb.previewImages(.train, count: 6, augment: true, key: PRNGKey(3, 4))
+        XCTAssertEqual(p.images.count, 6)
+        XCTAssertEqual(p.labels, ["circle", "square", "triangle", "ring", "circle", "square"])
+        XCTAssertTrue(p.images.allSatisfy { $0.width == 20 && $0.height == 20 })
+        XCTAssertEqual(p.images, bb.previewImages(.train, count: 6, augment: true, key: PRNGKey(3, 4)).images)
+        let e = bb.previewImages(.val, count: 2, augment: false, key: PRNGKey(0, 0))
+        XCTAssertEqual(e.images[0], CenterCrop.apply(try data.val.image(at: 0), size: 20, cropFraction: 0.875))
+    }
+}
+
+final class CacheTests: XCTestCase {
+    func testCachedDatasetMatchesBaseAndRespectsBudget() throws {
+        let base = try SyntheticDataset(classes: 3, size: 16, count: 12, key: PRNGKey(seed: 8))
+        let cached = CachedDataset(base, maxBytes: 5 * 16 * 16 * 3)
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        Threads.count = 4
+        var out = [RGBImage?](repeating: nil, count: 24)
+        out.withUnsafeMutableBufferPointer { b in
+            let p = UncheckedSendable(b)
+            parallelFor(24) { i in p.value[i] = try? cached.image(at: i % 12) }
+        }
+        for i in 0..<24 { XCTAssertEqual(out[i], try base.image(at: i % 12)) }
+        XCTAssertEqual(cached.count, 12); XCTAssertEqual(cached.label(at: 4), 1)
+        // A wrapped ImageFolder still reports its skipped files.
+        struct Skipping: Dataset {
+            let count = 1; let classNames = ["a", "b"]
+            var imageSize: (height: Int, width: Int)? { nil }
+            func label(at i: Int) -> Int { 0 }
+            func image(at i: Int) throws -> RGBImage { RGBImage(width: 2, height: 2) }
+            var loadFailures: [DecodeFailure] { [DecodeFailure(path: "x.jpg", reason: "bad")] }
+        }
+        XCTAssertEqual(CachedDataset(Skipping(), maxBytes: 0).loadFailures.map(\.path), ["x.jpg"])
+    }
+}
+
+final class BuilderLifetimeTests: XCTestCase {
+    func testBuildersMadePerStepShareErrorsAndAgree() throws {
+        struct Broken: Dataset {
+            let count = 4; let classNames = ["a", "b"]
+            var imageSize: (height: Int, width: Int)? { (4, 4) }
+            func label(at i: Int) -> Int { i % 2 }
+            func image(at i: Int) throws -> RGBImage {
+                if i == 1 { throw DatasetError.decodeFailed(path: "one", reason: "bad") }
+                return RGBImage(width: 4, height: 4, fill: (UInt8(i), 0, 0))
+            }
+        }
+        let splits = DataSplits(name: "b", train: Broken(), val: Broken())
+        let a = BatchBuilder(data: splits, imageSize: 4, augment: .light, dataKey: PRNGKey(1, 2))
+        _ = a.batch(.val, epoch: 0, index: 0, size: 4)
+        let b = BatchBuilder(data: splits, imageSize: 4, augment: .light, dataKey: PRNGKey(1, 2))
+        XCTAssertEqual(b.errors.failures.count, 1)
+        XCTAssertEqual(b.summary().decodeErrors.map(\.path), ["sample 1"])
+        XCTAssertEqual(a.batch(.train, epoch: 5, index: 1, size: 2), b.batch(.train, epoch: 5, index: 1, size: 2))
+    }
+}

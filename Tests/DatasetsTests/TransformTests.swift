@@ -182,5 +182,8 @@ final class TransformTests: XCTestCase {
         let data = try JSONEncoder().encode(c)
         XCTAssertEqual(try JSONDecoder().decode(AugmentConfig.self, from: data), c)
         XCTAssertTrue(c.parameters.contains { $0.name == "mix.cutmixalpha" && $0.value == "1.0" })
+        c.setAll(false)
+        XCTAssertFalse(c.crop.enabled || c.flip.enabled || c.randAugment.enabled || c.erasing.enabled || c.mix.enabled)
+        XCTAssertEqual(c.labelSmoothing, 0.1)
     }
 }

@@ -80,6 +80,21 @@ final class GoldenFlaxTests: XCTestCase {
         XCTAssertEqual(checked, 4)
     }
 
+    /// Head dropout (rate 0.25) on the train rngs: Flax `Dropout_0` draws
+    /// `bernoulli(fold_in(dropout, sha1_u32("Dropout_0" \x01)), 0.75, [4, 64])`;
+    /// small_alt.safetensors `head_dropout/mask_kept` holds the mask Flax used.
+    func testHeadDropoutMask() throws {
+        let small = try G.dict(Golden.json("small_model.json"))
+        let dropout = try G.key(try G.dict(try G.dict(small["train"])["rngs"])["dropout"])
+        let file = try MiniSafeTensors(url: try Golden.url("small_alt.safetensors"))
+        let (shape, kept) = try file.int32("head_dropout/mask_kept")
+        XCTAssertEqual(shape, [4, 64])
+        let key = FlaxRNG.moduleKey(dropout, path: ["Dropout_0"], counter: 1)
+        let mask = Random.bernoulli(key, count: 256, p: 1 - 0.25)
+        XCTAssertEqual(mask, kept.map { $0 != 0 })
+        XCTAssertEqual(mask.filter { !$0 }.count, 69)   // "head dropout at 0.25 drops 69 of 256 features"
+    }
+
     /// Every random kernel of the small model, compared with
     /// small_init_params.safetensors bit for bit.
     func testSmallInitKernelsBitExact() throws {
@@ -90,7 +105,7 @@ final class GoldenFlaxTests: XCTestCase {
         for name in file.names where name.hasSuffix("/kernel") {
             let (shape, want) = try file.float32(name)
             let got = initKernel(paramsKey, path: name, shape: shape)
-            XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern), name)
+            assertBitsEqual(got, want, name)
             checked += 1
         }
         // Stem, 3 downsamples, 5 blocks x 3 kernels, Head.
@@ -120,6 +135,17 @@ final class GoldenFlaxTests: XCTestCase {
     }
 }
 
+/// Bit-exact comparison that reports how many values differ and the first one,
+/// instead of printing whole tensors.
+func assertBitsEqual(_ got: [Float], _ want: [Float], _ name: String, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(got.count, want.count, name, file: file, line: line)
+    let diff = zip(got, want).enumerated().filter { $0.element.0.bitPattern != $0.element.1.bitPattern }
+    if let first = diff.first {
+        XCTFail("\(name): \(diff.count) of \(want.count) values differ; first at \(first.offset): "
+                + "\(first.element.0) vs \(first.element.1)", file: file, line: line)
+    }
+}
+
 /// Just enough of the safetensors format for the test: an 8-byte little-endian
 /// header length, a JSON header of `name -> {dtype, shape, data_offsets}`, data.
 struct MiniSafeTensors {
@@ -137,13 +163,23 @@ struct MiniSafeTensors {
     var names: [String] { header.keys.filter { $0 != "__metadata__" }.sorted() }
 
     func float32(_ name: String) throws -> (shape: [Int], values: [Float]) {
+        let (shape, words) = try raw32(name, dtype: "F32")
+        return (shape, words.map { Float(bitPattern: $0) })
+    }
+
+    func int32(_ name: String) throws -> (shape: [Int], values: [Int32]) {
+        let (shape, words) = try raw32(name, dtype: "I32")
+        return (shape, words.map { Int32(bitPattern: $0) })
+    }
+
+    private func raw32(_ name: String, dtype: String) throws -> (shape: [Int], values: [UInt32]) {
         let entry = try G.dict(header[name])
-        XCTAssertEqual(entry["dtype"] as? String, "F32")
+        XCTAssertEqual(entry["dtype"] as? String, dtype)
         let shape = try G.list(entry["shape"]).map { try G.int($0) }
         let offsets = try G.list(entry["data_offsets"]).map { try G.int($0) }
         let bytes = data.subdata(in: (start + offsets[0])..<(start + offsets[1]))
         let values = bytes.withUnsafeBytes { raw in
-            (0..<(bytes.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            (0..<(bytes.count / 4)).map { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) }
         }
         return (shape, values)
     }

@@ -38,12 +38,6 @@ enum G {
 
 /// sha256 of the little-endian float32 bytes, as golden digests record it.
 func sha256F32LE(_ values: [Float]) -> String {
-    var bytes = [UInt8]()
-    bytes.reserveCapacity(values.count * 4)
-    for v in values {
-        let b = v.bitPattern.littleEndian
-        bytes.append(UInt8(b & 0xFF)); bytes.append(UInt8(b >> 8 & 0xFF))
-        bytes.append(UInt8(b >> 16 & 0xFF)); bytes.append(UInt8(b >> 24))
-    }
-    return SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    let le = values.map { $0.bitPattern.littleEndian }
+    return le.withUnsafeBytes { SHA256.hash(data: $0) }.map { String(format: "%02x", $0) }.joined()
 }

@@ -136,8 +136,10 @@ final class GoldenPRNGTests: XCTestCase {
         func bits(_ name: String) throws -> UInt32 { try G.hex(try G.dict(k[name])["bits"]) }
         let sqrt2 = Float(bitPattern: try bits("sqrt2_f32"))
         XCTAssertEqual(sqrt2, Float(2.0.squareRoot()))
-        XCTAssertEqual(XLAMath.erf(-2 / sqrt2).bitPattern, try bits("a_erf_lower_over_sqrt2"))
-        XCTAssertEqual(XLAMath.erf(2 / sqrt2).bitPattern, try bits("b_erf_upper_over_sqrt2"))
+        let invSqrt2 = Float(bitPattern: 0x3F35_04F3)   // XLA's float32(1/sqrt2)
+        XCTAssertEqual(invSqrt2, 1 / sqrt2)
+        XCTAssertEqual(XLAMath.erf(-2 * invSqrt2).bitPattern, try bits("a_erf_lower_over_sqrt2"))
+        XCTAssertEqual(XLAMath.erf(2 * invSqrt2).bitPattern, try bits("b_erf_upper_over_sqrt2"))
         XCTAssertEqual(Float(-2).nextUp.bitPattern, try bits("clip_low"))
         XCTAssertEqual(Float(2).nextDown.bitPattern, try bits("clip_high"))
         XCTAssertEqual(Float(-1).nextUp.bitPattern, try bits("normal_uniform_low"))

@@ -83,6 +83,15 @@ final class PropertyTests: XCTestCase {
         for n in [1, 15, 16, 17, 33] {
             XCTAssertEqual(Random.truncatedNormal(key, count: n, lower: -2, upper: 2), Array(long.prefix(n)))
         }
+        // One thread gives the same values as many.
+        let saved = RandomThreads.count
+        RandomThreads.count = 1
+        let single = Random.truncatedNormal(key, count: 300_001, lower: -2, upper: 2)
+        RandomThreads.count = 3
+        let three = Random.truncatedNormal(key, count: 300_001, lower: -2, upper: 2)
+        RandomThreads.count = saved
+        XCTAssertEqual(single, long)
+        XCTAssertEqual(three, long)
         let bits = Random.bits(key, count: 300_001)
         XCTAssertEqual(bits[300_000], Random.bits(key, count: 300_001).last)
         for i in [0, 17, 65_536, 150_000, 300_000] {

@@ -40,6 +40,9 @@ final class PatchConvTests: XCTestCase {
             checkGradient(g.dBias, at: bd, "patch db \(h)x\(w)") { conv(xd, wd, $0) }
             // Padded input positions do not exist; every real input gets a gradient.
             XCTAssertEqual(g.dx.shape, x.shape)
+            let wOnly = patchConvWeightGradients(r, x: x, weight: wt, stride: s)
+            XCTAssertEqual(wOnly.dWeight, g.dWeight)
+            XCTAssertEqual(wOnly.dBias, g.dBias)
         }
     }
 }

@@ -3,10 +3,20 @@ import XCTest
 
 final class DenseAndGEMMTests: XCTestCase {
     /// All four transpose combinations of the sgemm wrapper, with alpha/beta
-    /// and leading dimensions larger than the logical width.
+    /// and leading dimensions larger than the logical width, under both
+    /// threading strategies (M = 200 is large enough to be split in rows).
     func testSgemmTransposeVariantsMatchNaive() {
+        let saved = Threads.gemm
+        defer { Threads.gemm = saved }
+        for mode in [GEMMThreading.openBLAS, .splitRows] {
+            Threads.gemm = mode
+            for m in [5, 200] { sgemmVariants(m: m, mode: mode) }
+        }
+    }
+
+    private func sgemmVariants(m: Int, mode: GEMMThreading) {
         var rng = TestRNG(1)
-        let (m, n, k) = (5, 7, 3)
+        let (n, k) = (7, 3)
         for transA in [false, true] {
             for transB in [false, true] {
                 let lda = (transA ? m : k) + 2, ldb = (transB ? k : n) + 1, ldc = n + 3
@@ -34,7 +44,7 @@ final class DenseAndGEMMTests: XCTestCase {
                         }
                         let want = 0.5 * s + 2 * Double(c0[i * ldc + j])
                         XCTAssertEqual(Double(c[i * ldc + j]), want, accuracy: 1e-5,
-                                       "transA \(transA) transB \(transB) at (\(i), \(j))")
+                                       "\(mode) m \(m) transA \(transA) transB \(transB) at (\(i), \(j))")
                     }
                     // Padding columns of C are untouched.
                     for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j]) }
@@ -56,6 +66,27 @@ final class DenseAndGEMMTests: XCTestCase {
             assertClose(y0.scalars, Ref.dense(x.doubles, m: m, k: k, w.doubles, n: n, nil),
                         rtol: 1e-6, atol: 1e-6, "dense without bias")
         }
+    }
+
+    /// Dense at a size where both GEMM strategies take their threaded path:
+    /// the two agree with the naive product and with each other.
+    func testDenseLargeMBothThreadingStrategies() {
+        var rng = TestRNG(4)
+        let x = rng.tensor([3, 100, 17]), w = rng.tensor([17, 9]), b = rng.tensor([9]), dy = rng.tensor([3, 100, 9])
+        let saved = Threads.gemm
+        defer { Threads.gemm = saved }
+        var results: [(Tensor, Tensor, Tensor)] = []
+        for mode in [GEMMThreading.openBLAS, .splitRows] {
+            Threads.gemm = mode
+            let y = denseForward(x, weight: w, bias: b)
+            assertClose(y.scalars, Ref.dense(x.doubles, m: 300, k: 17, w.doubles, n: 9, b.doubles),
+                        rtol: 1e-6, atol: 1e-6, "dense \(mode)")
+            let g = denseBackward(dy, x: x, weight: w)
+            results.append((y, g.dx, g.dWeight))
+        }
+        XCTAssert(allClose(results[0].0, results[1].0, rtol: 1e-6, atol: 1e-6))
+        XCTAssert(allClose(results[0].1, results[1].1, rtol: 1e-6, atol: 1e-6))
+        XCTAssert(allClose(results[0].2, results[1].2, rtol: 1e-5, atol: 1e-5))
     }
 
     func testDenseBackwardMatchesFiniteDifferences() {
