@@ -133,7 +133,6 @@ enum Launch {
     }
 
     static func interactive(_ workbench: Workbench) -> Int32 {
-        LineShell(workbench: workbench, renderer: TextRenderer(width: terminalWidth, color: colorAllowed),
-                  output: StandardOutput()).run()
+        Repl(workbench: workbench, color: colorAllowed).run()
     }
 }
