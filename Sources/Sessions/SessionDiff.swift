@@ -41,8 +41,9 @@ public struct SessionDiff: Sendable {
         public var normB: Double
         /// ‖b − a‖.
         public var distance: Double
-        /// ‖b − a‖ / ‖a‖ (infinity when ‖a‖ = 0 and they differ, 0 when equal).
-        public var relative: Double
+        /// ‖b − a‖ / ‖a‖; 0 when equal, nil when ‖a‖ = 0 and they differ
+        /// (e.g. biases that start at zero: `distance` says how far they moved).
+        public var relative: Double?
     }
 
     /// Counters and step-related values, always listed.
@@ -90,7 +91,7 @@ public struct SessionDiff: Sendable {
             }
             let d = sd.squareRoot(), n = sx.squareRoot()
             parameters.append(Parameter(path: path, count: x.count, normA: n, normB: sy.squareRoot(), distance: d,
-                                        relative: d == 0 ? 0 : (n > 0 ? d / n : .infinity)))
+                                        relative: d == 0 ? 0 : (n > 0 ? d / n : nil)))
         }
         for path in pb.paths where pa[path] == nil { unmatched.append(path) }
         return SessionDiff(steps: steps, settings: settings, parameters: parameters, unmatched: unmatched)

@@ -166,12 +166,13 @@ final class SessionStoreTests: XCTestCase {
         let diff = SessionDiff.compare(.init(label: "a", live: a), .init(label: "b", live: b))
         XCTAssertEqual(diff.steps.first { $0.name == "mini_steps" }.map { [$0.a, $0.b] }, ["0", "3"])
         XCTAssertEqual(diff.parameters.count, a.params!.count)
-        XCTAssertTrue(diff.parameters.allSatisfy { $0.relative > 0 }, "one update moves every parameter")
+        XCTAssertTrue(diff.parameters.allSatisfy { $0.distance > 0 && ($0.relative ?? 1) > 0 }, "one update moves every parameter")
+        XCTAssertTrue(diff.parameters.contains { $0.relative == nil && $0.normA == 0 }, "zero-initialised biases have no relative distance")
         let head = try XCTUnwrap(diff.parameters.first { $0.path == "Head/kernel" })
         let x = a.params!["Head/kernel"]!.scalars, y = b.params!["Head/kernel"]!.scalars
         let d = zip(x, y).reduce(0.0) { $0 + Double($1.1 - $1.0) * Double($1.1 - $1.0) }.squareRoot()
         let n = x.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        XCTAssertEqual(head.relative, d / n, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(head.relative), d / n, accuracy: 1e-12)
         XCTAssertTrue(diff.settings.contains { $0.name == "keys.dropout" }, "each step moves the dropout key")
         a.optimizer?.accumulate = 4
         XCTAssertTrue(SessionDiff.compare(.init(label: "a", live: a), .init(label: "b", live: b)).settings.contains { $0.name == "optimizer.accumulate" })

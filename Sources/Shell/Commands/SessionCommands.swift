@@ -12,6 +12,7 @@ enum SessionCommands {
                     arguments: [ArgumentSpec("name", .string, "a session name (or a path containing '/')")],
                     mutates: false) { invocation, context in
             let name = invocation.argument(0)!
+            guard name != "live" else { throw ShellError("'live' means the live session in `session diff`: choose another name") }
             let url = try location(name, context)
             let state = context.state
             let transcript = liveTranscript(context.workbench)
@@ -67,7 +68,7 @@ enum SessionCommands {
                                 rows: rows))
         },
         CommandSpec(["session", "diff"], summary: "Compare two sessions: settings, steps, and each parameter's relative L2 distance",
-                    help: "A and B are saved session names (or paths); `.` or `live` means the live session. Relative distance is ‖B − A‖ / ‖A‖ per parameter — e.g. save before and after `train steps 100` to see what 100 steps changed.",
+                    help: "A and B are saved session names (or paths); `.` or `live` means the live session. Relative distance is ‖B − A‖ / ‖A‖ per parameter (blank where ‖A‖ = 0, e.g. biases that start at zero) — e.g. save before and after `train steps 100` to see what 100 steps changed.",
                     arguments: [ArgumentSpec("a", .string, "a session name, or . / live"),
                                 ArgumentSpec("b", .string, "a session name, or . / live")],
                     flags: [FlagSpec("top", .int, "show only the N parameters that moved most (relative)", default: "all")],
@@ -86,13 +87,13 @@ enum SessionCommands {
             var params = diff.parameters
             if let top = invocation.int("top") {
                 guard top >= 1 else { throw ShellError("--top must be at least 1") }
-                params = Array(params.sorted { $0.relative > $1.relative }.prefix(top))
+                params = Array(params.sorted { ($0.relative ?? -1, $0.distance) > ($1.relative ?? -1, $1.distance) }.prefix(top))
             }
             if !params.isEmpty {
                 results.append(.table(Table(title: "parameters (relative L2 distance ‖B − A‖ / ‖A‖)",
                                             columns: [.init("path"), .init("count"), .init("‖A‖"), .init("‖B‖"), .init("‖B − A‖"), .init("relative")],
                                             rows: params.map { [.string($0.path), .int($0.count), .double($0.normA), .double($0.normB),
-                                                                .double($0.distance), .double($0.relative)] },
+                                                                .double($0.distance), $0.relative.map { .double($0) } ?? .null] },
                                             footer: [.string("all"), .int(diff.parameters.reduce(0) { $0 + $1.count }), .null, .null, .null,
                                                      .double(diff.totalRelative)])))
             } else if a.state.params == nil || b.state.params == nil {
