@@ -29,8 +29,13 @@ public struct SavedSession: Sendable {
     }
 
     /// A one-line description of the model, e.g. `convnext_tiny` or `convnext 1,1,2,1 x 16,32,48,64`.
+    public var modelDescription: String { manifest.modelDescription }
+}
+
+extension SessionManifest {
+    /// A one-line description of the model, e.g. `convnext_tiny` or `convnext 1,1,2,1 x 16,32,48,64`.
     public var modelDescription: String {
-        guard let c = manifest.model else { return "no model" }
+        guard let c = model else { return "no model" }
         if let v = c.variantName { return "convnext_\(v)" }
         return "convnext \(c.depths.map(String.init).joined(separator: ",")) x \(c.dims.map(String.init).joined(separator: ","))"
     }

@@ -83,6 +83,7 @@ public struct SessionStore: Sendable {
             do { try fm.createDirectory(at: url, withIntermediateDirectories: true) } catch {
                 throw SessionError("cannot create \(url.path): \(error.localizedDescription)")
             }
+            Self.syncDirectory(url.deletingLastPathComponent())
         }
         let existing = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
         let number = (existing.compactMap(Self.versionNumber).max() ?? 0) + 1
@@ -199,45 +200,8 @@ public struct SessionStore: Sendable {
     public func load(_ url: URL, name: String) throws -> SavedSession {
         func fail(_ what: String) -> SessionError { SessionError("session '\(name)': \(what)") }
         let fm = FileManager.default
-        var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else {
-            throw fail("not found (no directory \(url.path)); `session list` shows the saved ones")
-        }
-        guard let pointerData = fm.contents(atPath: url.appendingPathComponent(Self.pointerName).path) else {
-            throw fail("\(url.path) has no CURRENT file: it is not a saved cnx session (or its first save never finished)")
-        }
-        let pointer: SessionPointer
-        do { pointer = try SessionJSON.decoder().decode(SessionPointer.self, from: pointerData) } catch {
-            throw fail("CURRENT is damaged (\(SessionJSON.describe(error))); the session cannot be found")
-        }
-        guard Self.versionNumber(pointer.version) != nil else {
-            throw fail("CURRENT names '\(pointer.version)', which is not a version directory (expected v000001 …)")
-        }
-        let dir = url.appendingPathComponent(pointer.version)
-        guard let manifestData = fm.contents(atPath: dir.appendingPathComponent(Self.manifestName).path) else {
-            throw fail("\(pointer.version)/manifest.json is missing")
-        }
-
-        // Format version first, so a newer cnx's session is named as such.
-        let probe: ManifestProbe
-        do { probe = try SessionJSON.decoder().decode(ManifestProbe.self, from: manifestData) } catch {
-            if Checksum.sha256(manifestData) != pointer.manifestSHA256 {
-                throw fail("manifest.json does not match its checksum in CURRENT (damaged or edited) and is unreadable: \(SessionJSON.describe(error))")
-            }
-            throw fail("manifest.json is unreadable: \(SessionJSON.describe(error))")
-        }
-        guard probe.format == Self.format else { throw fail("manifest.json has format '\(probe.format)', expected '\(Self.format)'") }
-        guard probe.formatVersion <= Self.formatVersion else {
-            throw fail("it was written in session format version \(probe.formatVersion) (by cnx \(probe.cnxVersion ?? "?")); this cnx reads format version \(Self.formatVersion) and older: upgrade cnx to load it")
-        }
-        guard probe.formatVersion >= 1 else { throw fail("manifest.json has format version \(probe.formatVersion); versions start at 1") }
-        guard Checksum.sha256(manifestData) == pointer.manifestSHA256 else {
-            throw fail("manifest.json does not match its checksum in CURRENT (damaged or edited)")
-        }
-        let manifest: SessionManifest
-        do { manifest = try SessionJSON.decoder().decode(SessionManifest.self, from: manifestData) } catch {
-            throw fail("manifest.json is unreadable: \(SessionJSON.describe(error))")
-        }
+        let (version, manifest, manifestBytes) = try readManifest(url, name: name)
+        let dir = url.appendingPathComponent(version)
 
         // Every file: present, the recorded size, the recorded SHA-256.
         var contents: [String: Data] = [:]
@@ -246,7 +210,7 @@ public struct SessionStore: Sendable {
                 throw fail("manifest.json lists a file named '\(file.name)', which is not a plain file name")
             }
             guard let data = fm.contents(atPath: dir.appendingPathComponent(file.name).path) else {
-                throw fail("\(file.name) is missing from \(pointer.version)")
+                throw fail("\(file.name) is missing from \(version)")
             }
             guard data.count == file.bytes else {
                 throw fail("\(file.name) is \(data.count) bytes but the manifest records \(file.bytes) (\(data.count < file.bytes ? "truncated" : "grown")): the file is damaged")
@@ -313,8 +277,57 @@ public struct SessionStore: Sendable {
             }
             transcript[c].images = transcript[c].images.map { TranscriptImage(title: $0.title, file: dir.appendingPathComponent($0.file).path) }
         }
-        return SavedSession(url: url, version: pointer.version, manifest: manifest, state: state, transcript: transcript,
-                            bytes: manifest.files.reduce(manifestData.count) { $0 + $1.bytes })
+        return SavedSession(url: url, version: version, manifest: manifest, state: state, transcript: transcript,
+                            bytes: manifest.files.reduce(manifestBytes) { $0 + $1.bytes })
+    }
+
+    /// Follows `CURRENT` and reads the manifest it names: checks the
+    /// pointer, the manifest's format version, its SHA-256 and its shape (not
+    /// the other files). Returns the version directory's name, the manifest
+    /// and the manifest's size in bytes.
+    public func readManifest(_ url: URL, name: String) throws -> (version: String, manifest: SessionManifest, bytes: Int) {
+        func fail(_ what: String) -> SessionError { SessionError("session '\(name)': \(what)") }
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else {
+            throw fail("not found (no directory \(url.path)); `session list` shows the saved ones")
+        }
+        guard let pointerData = fm.contents(atPath: url.appendingPathComponent(Self.pointerName).path) else {
+            throw fail("\(url.path) has no CURRENT file: it is not a saved cnx session (or its first save never finished)")
+        }
+        let pointer: SessionPointer
+        do { pointer = try SessionJSON.decoder().decode(SessionPointer.self, from: pointerData) } catch {
+            throw fail("CURRENT is damaged (\(SessionJSON.describe(error))); the session cannot be found")
+        }
+        guard Self.versionNumber(pointer.version) != nil else {
+            throw fail("CURRENT names '\(pointer.version)', which is not a version directory (expected v000001 …)")
+        }
+        let dir = url.appendingPathComponent(pointer.version)
+        guard let manifestData = fm.contents(atPath: dir.appendingPathComponent(Self.manifestName).path) else {
+            throw fail("\(pointer.version)/manifest.json is missing")
+        }
+
+        // Format version first, so a newer cnx's session is named as such.
+        let probe: ManifestProbe
+        do { probe = try SessionJSON.decoder().decode(ManifestProbe.self, from: manifestData) } catch {
+            if Checksum.sha256(manifestData) != pointer.manifestSHA256 {
+                throw fail("manifest.json does not match its checksum in CURRENT (damaged or edited) and is unreadable: \(SessionJSON.describe(error))")
+            }
+            throw fail("manifest.json is unreadable: \(SessionJSON.describe(error))")
+        }
+        guard probe.format == Self.format else { throw fail("manifest.json has format '\(probe.format)', expected '\(Self.format)'") }
+        guard probe.formatVersion <= Self.formatVersion else {
+            throw fail("it was written in session format version \(probe.formatVersion) (by cnx \(probe.cnxVersion ?? "?")); this cnx reads format version \(Self.formatVersion) and older: upgrade cnx to load it")
+        }
+        guard probe.formatVersion >= 1 else { throw fail("manifest.json has format version \(probe.formatVersion); versions start at 1") }
+        guard Checksum.sha256(manifestData) == pointer.manifestSHA256 else {
+            throw fail("manifest.json does not match its checksum in CURRENT (damaged or edited)")
+        }
+        do {
+            return (pointer.version, try SessionJSON.decoder().decode(SessionManifest.self, from: manifestData), manifestData.count)
+        } catch {
+            throw fail("manifest.json is unreadable: \(SessionJSON.describe(error))")
+        }
     }
 
     /// The tensor names in `file` must be exactly `names`.
@@ -360,12 +373,15 @@ public struct SessionStore: Sendable {
     public struct Listing: Sendable {
         public var name: String
         public var url: URL
-        /// nil when the session could not be read; then `problem` says why.
-        public var session: SavedSession?
+        /// nil when the manifest could not be read; then `problem` says why.
+        public var manifest: SessionManifest?
+        /// Bytes of all files of the current version.
+        public var bytes: Int
         public var problem: String?
     }
 
-    /// Every session directory under `directory` (sorted by name), each fully checked.
+    /// Every session directory under `directory`, sorted by name. Reads each
+    /// manifest (checked against its SHA-256), not the tensors: `load` checks those.
     public func list(in directory: URL) -> [Listing] {
         let fm = FileManager.default
         guard let entries = try? fm.contentsOfDirectory(atPath: directory.path) else { return [] }
@@ -373,8 +389,11 @@ public struct SessionStore: Sendable {
             let url = directory.appendingPathComponent(entry)
             var isDir: ObjCBool = false
             guard !entry.hasPrefix("."), fm.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else { return nil }
-            do { return Listing(name: entry, url: url, session: try load(url, name: entry), problem: nil) } catch {
-                return Listing(name: entry, url: url, session: nil, problem: String(describing: error))
+            do {
+                let (_, manifest, bytes) = try readManifest(url, name: entry)
+                return Listing(name: entry, url: url, manifest: manifest, bytes: manifest.files.reduce(bytes) { $0 + $1.bytes }, problem: nil)
+            } catch {
+                return Listing(name: entry, url: url, manifest: nil, bytes: 0, problem: String(describing: error))
             }
         }
     }

@@ -198,10 +198,12 @@ final class SessionCommandsTests: XCTestCase {
     func testListAndDiff() throws {
         let wb = workbench()
         run(smallSetup + "\nsession save before\ntrain steps 3\nsession save after", wb)
+        try FileManager.default.createDirectory(at: sessionURL("junk"), withIntermediateDirectories: true)
         let list = run("session list", wb)[0]
         guard case .table(let t)? = list.result else { return XCTFail("expected a table") }
-        XCTAssertEqual(t.rows.map { $0[0] }, [.string("after"), .string("before")])
-        XCTAssertEqual(t.rows.map { $0[3] }, [.int(3), .int(0)])
+        XCTAssertEqual(t.rows.map { $0[0] }, [.string("after"), .string("before"), .string("junk")])
+        XCTAssertEqual(t.rows.map { $0[3] }, [.int(3), .int(0), .null])
+        XCTAssertTrue(TextRenderer.cell(t.rows[2][2]).contains("no CURRENT"), TextRenderer.cell(t.rows[2][2]))
         XCTAssertEqual(t.rows[0][2], .string("convnext 1,1,2,1 x 16,32,48,64"))
 
         let diff = run("session diff before after", wb)[0]

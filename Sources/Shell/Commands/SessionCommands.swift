@@ -57,11 +57,11 @@ enum SessionCommands {
             let listings = SessionStore().list(in: dir)
             if listings.isEmpty { return .message("no saved sessions in \(dir.path) (save one with `session save NAME`)") }
             let rows: [[JSONValue]] = listings.map { l in
-                guard let s = l.session else {
+                guard let m = l.manifest else {
                     return [.string(l.name), .string("-"), .string("damaged: \(l.problem ?? "?")"), .null, .null]
                 }
-                return [.string(l.name), .string(ISO8601DateFormatter().string(from: s.manifest.created)), .string(s.modelDescription),
-                        .int(s.state.counters.miniSteps), .int(s.bytes)]
+                return [.string(l.name), .string(ISO8601DateFormatter().string(from: m.created)), .string(m.modelDescription),
+                        .int(m.counters.miniSteps), .int(l.bytes)]
             }
             return .table(Table(title: "saved sessions in \(dir.path)",
                                 columns: [.init("name"), .init("date"), .init("model"), .init("step"), .init("size", unit: "B")],
