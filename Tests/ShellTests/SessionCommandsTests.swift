@@ -285,4 +285,21 @@ final class SessionCommandsTests: XCTestCase {
         XCTAssertEqual(loaded.state.history.count, loaded.state.counters.miniSteps, "counters and metrics from one step boundary")
         XCTAssertLessThanOrEqual(loaded.state.counters.miniSteps, 12)
     }
+
+    func testUnsavedWorkIsTrackedFromTheLastSaveOrLoad() throws {
+        let wb = workbench()
+        XCTAssertFalse(SessionCommands.hasUnsavedWork(wb), "a fresh session has nothing to lose")
+        run("rng show", wb)
+        XCTAssertFalse(SessionCommands.hasUnsavedWork(wb), "read-only commands change nothing")
+        run(smallSetup, wb)
+        XCTAssertTrue(SessionCommands.hasUnsavedWork(wb))
+        run("session save u\nsession list", wb)
+        XCTAssertFalse(SessionCommands.hasUnsavedWork(wb))
+        XCTAssertNotNil(runCommands("optim adamw --lr -1", workbench: wb)[0].error)
+        XCTAssertFalse(SessionCommands.hasUnsavedWork(wb), "a failed command changes nothing")
+        run("train steps 1", wb)
+        XCTAssertTrue(SessionCommands.hasUnsavedWork(wb))
+        run("session load u", wb)
+        XCTAssertFalse(SessionCommands.hasUnsavedWork(wb))
+    }
 }

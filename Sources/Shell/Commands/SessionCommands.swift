@@ -17,6 +17,8 @@ enum SessionCommands {
             let state = context.state
             let transcript = liveTranscript(context.workbench)
             let report = try SessionStore().save(state, transcript: transcript, name: name, to: url, cnxVersion: CNXVersion.string)
+            // A save during a job is a snapshot: the job's further steps are still unsaved.
+            if context.workbench.runningJob == nil { TranscriptCarry.shared.markSaved(context.workbench, atCell: context.workbench.nextCellNumber - 1) }
             var fields: [(String, JSONValue)] = [
                 ("session", .string(name)), ("path", .string(url.path)), ("version", .string(report.version)),
                 ("mini_steps", .int(state.counters.miniSteps)), ("optimizer_steps", .int(state.counters.optimizerSteps)),
@@ -38,7 +40,9 @@ enum SessionCommands {
             let saved = try SessionStore().load(url, name: name)
             let state = try saved.makeState()
             context.state = state
-            TranscriptCarry.shared.set(context.workbench, cells: saved.transcript, fromCell: context.workbench.nextCellNumber - 1)
+            let cellNumber = context.workbench.nextCellNumber - 1
+            TranscriptCarry.shared.set(context.workbench, cells: saved.transcript, fromCell: cellNumber)
+            TranscriptCarry.shared.markSaved(context.workbench, atCell: cellNumber)
             var fields: [(String, JSONValue)] = [
                 ("session", .string(name)), ("saved", .string(ISO8601DateFormatter().string(from: saved.manifest.created))),
                 ("model", .string(saved.modelDescription)), ("mini_steps", .int(state.counters.miniSteps)),
@@ -132,6 +136,19 @@ enum SessionCommands {
     ]
 
     // MARK: Helpers
+
+    /// Whether leaving would lose work: a job is running, or a command that
+    /// changes the session succeeded after the last save or load.
+    static func hasUnsavedWork(_ workbench: Workbench) -> Bool {
+        if workbench.runningJob != nil { return true }
+        let since = TranscriptCarry.shared.savedCell(workbench) ?? 0
+        return workbench.cells.contains { cell in
+            guard cell.number > since, cell.ok, cell.result != nil,
+                  let tokens = (try? Tokenizer.commands(cell.command))?.first,
+                  let invocation = try? workbench.registry.resolve(tokens, text: cell.command) else { return false }
+            return invocation.spec.mutates
+        }
+    }
 
     static func location(_ name: String, _ context: CommandContext) throws -> URL {
         try SessionLocation.resolve(name, workingDirectory: context.workbench.workingDirectory)
@@ -231,27 +248,48 @@ enum SessionCommands {
     }
 }
 
-/// The transcript a workbench carries from a loaded session (the workbench's
-/// own cells continue after it). Kept beside the workbench, keyed by it,
-/// because the transcript is not part of the state a job computes on.
+/// What a workbench carries about sessions: the transcript of a loaded
+/// session (the workbench's own cells continue after it) and the cell of the
+/// last save or load (for "unsaved work"). Kept beside the workbench, keyed
+/// by it, because neither is part of the state a job computes on.
 final class TranscriptCarry: @unchecked Sendable {
     static let shared = TranscriptCarry()
     private struct Entry {
         weak var workbench: Workbench?
-        var cells: [TranscriptCell]
-        var fromCell: Int
+        /// The loaded session's transcript and the cell of the load (nil when nothing was loaded).
+        var carried: (cells: [TranscriptCell], fromCell: Int)?
+        /// The cell of the last save or load.
+        var savedCell: Int?
     }
     private let lock = NSLock()
     private var entries: [Entry] = []
 
-    func set(_ workbench: Workbench, cells: [TranscriptCell], fromCell: Int) {
+    private func update(_ workbench: Workbench, _ change: (inout Entry) -> Void) {
         lock.withLock {
-            entries.removeAll { $0.workbench == nil || $0.workbench === workbench }
-            entries.append(Entry(workbench: workbench, cells: cells, fromCell: fromCell))
+            entries.removeAll { $0.workbench == nil }
+            if let i = entries.firstIndex(where: { $0.workbench === workbench }) {
+                change(&entries[i])
+            } else {
+                var e = Entry(workbench: workbench)
+                change(&e)
+                entries.append(e)
+            }
         }
     }
 
+    func set(_ workbench: Workbench, cells: [TranscriptCell], fromCell: Int) {
+        update(workbench) { $0.carried = (cells, fromCell) }
+    }
+
+    func markSaved(_ workbench: Workbench, atCell cell: Int) {
+        update(workbench) { $0.savedCell = cell }
+    }
+
     func get(_ workbench: Workbench) -> (cells: [TranscriptCell], fromCell: Int)? {
-        lock.withLock { entries.first { $0.workbench === workbench }.map { ($0.cells, $0.fromCell) } }
+        lock.withLock { entries.first { $0.workbench === workbench }?.carried }
+    }
+
+    func savedCell(_ workbench: Workbench) -> Int? {
+        lock.withLock { entries.first { $0.workbench === workbench }?.savedCell }
     }
 }
