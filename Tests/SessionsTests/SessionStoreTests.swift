@@ -67,6 +67,15 @@ final class SessionStoreTests: XCTestCase {
         XCTAssertEqual(loaded.manifest.formatVersion, SessionStore.formatVersion)
         XCTAssertEqual(loaded.manifest.tensors.optimizerState?.counts, s.optimizerState!.flattened().filter {
             if case .count = $0.leaf { return true } else { return false } }.count)
+        // The manifest records every file's size and SHA-256, and the optimizer state's leaves.
+        XCTAssertEqual(Set(loaded.manifest.files.map(\.name)), ["params.safetensors", "optimizer.safetensors", "ema.safetensors"])
+        for f in loaded.manifest.files {
+            let data = try Data(contentsOf: dir.appendingPathComponent("run/v000001/\(f.name)"))
+            XCTAssertEqual(f.bytes, data.count)
+            XCTAssertEqual(f.sha256, Checksum.sha256(data))
+        }
+        XCTAssertEqual(loaded.manifest.tensors.optimizerState?.names, s.optimizerState!.flattened().map(\.name))
+        XCTAssertTrue(loaded.manifest.tensors.optimizerState!.names.contains { $0.hasPrefix("acc/") }, "MultiSteps accumulators are saved")
         let made = try loaded.makeState()
         XCTAssertEqual(made.data?.source, s.data?.source)
         XCTAssertEqual(made.data?.augment, s.data?.augment)

@@ -302,4 +302,21 @@ final class SessionCommandsTests: XCTestCase {
         run("session load u", wb)
         XCTAssertFalse(SessionCommands.hasUnsavedWork(wb))
     }
+
+    func testAStepInProgressIsNotSavedAndTheResultSaysSo() throws {
+        let wb = workbench()
+        run(smallSetup + "\ntrain steps 2\nstep forward", wb)
+        XCTAssertNotNil(wb.snapshot.pending)
+        let save = run("session save p", wb)[0]
+        guard case .record(let r)? = save.result else { return XCTFail("expected a record") }
+        XCTAssertTrue(TextRenderer.cell(r["not_saved"] ?? .null).contains("step 3 at stage 'forward'"), "\(r)")
+        let other = workbench()
+        run("session load p", other)
+        XCTAssertNil(other.snapshot.pending)
+        XCTAssertEqual(other.snapshot.counters, wb.snapshot.counters, "a stepped step moves nothing until its update")
+        // Finishing the step in both gives the same result.
+        run("step", wb)
+        run("step", other)
+        assertSameTraining(other.snapshot, wb.snapshot)
+    }
 }
