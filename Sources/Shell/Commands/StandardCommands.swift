@@ -11,6 +11,7 @@ public enum StandardCommands {
         all += DataCommands.all
         all += TrainCommands.all
         all += ReplCommands.all
+        all += SessionCommands.all
         return CommandRegistry(all)
     }
 }
