@@ -7,13 +7,13 @@ import Foundation
 public enum Notebook {
     /// The notebook's JSON. Cells still running (no result, no error) are left out.
     public static func make(title: String, cells: [TranscriptCell], notes: [String] = []) throws -> Data {
-        var nbCells: [JSONTree] = []
+        var nbCells: [JSONValue] = []
         let heading = (["# \(title)", ""] + notes).joined(separator: "\n")
         nbCells.append(.object([("cell_type", .string("markdown")), ("id", .string("title")),
                                 ("metadata", .object([])), ("source", lines(heading))]))
         var used = Set<String>()
         for cell in cells {
-            var outputs: [JSONTree] = []
+            var outputs: [JSONValue] = []
             if !cell.text.isEmpty {
                 outputs.append(.object([("output_type", .string("stream")), ("name", .string("stdout")),
                                         ("text", lines(cell.text + "\n"))]))
@@ -41,7 +41,7 @@ public enum Notebook {
                 ("source", lines(cell.command)), ("outputs", .array(outputs)),
             ]))
         }
-        let notebook = JSONTree.object([
+        let notebook = JSONValue.object([
             ("nbformat", .int(4)), ("nbformat_minor", .int(5)),
             ("metadata", .object([
                 ("kernelspec", .object([("name", .string("cnx")), ("display_name", .string("cnx")), ("language", .string("cnx"))])),
@@ -53,8 +53,8 @@ public enum Notebook {
     }
 
     /// nbformat's multi-line string: a list of lines, each but the last ending in "\n".
-    static func lines(_ text: String) -> JSONTree {
-        var out: [JSONTree] = []
+    static func lines(_ text: String) -> JSONValue {
+        var out: [JSONValue] = []
         var current = ""
         for ch in text {
             current.append(ch)

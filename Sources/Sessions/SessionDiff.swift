@@ -110,10 +110,10 @@ public struct SessionDiff: Sendable {
         func add<T: Encodable>(_ prefix: String, _ value: T?) {
             guard let value else { out.append((prefix, "none")); return }
             guard let bytes = try? SessionJSON.encoder(pretty: false).encode(value),
-                  let tree = try? SessionJSON.decoder().decode(JSONTree.self, from: bytes) else { return }
+                  let tree = try? SessionJSON.decoder().decode(JSONValue.self, from: bytes) else { return }
             walk(prefix, tree)
         }
-        func walk(_ prefix: String, _ t: JSONTree) {
+        func walk(_ prefix: String, _ t: JSONValue) {
             switch t {
             case .object(let pairs):
                 if pairs.isEmpty { out.append((prefix, "{}")) }
@@ -130,11 +130,12 @@ public struct SessionDiff: Sendable {
         return out
     }
 
-    static func text(_ t: JSONTree) -> String {
+    static func text(_ t: JSONValue) -> String {
         switch t {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
         case .int(let i): return String(i)
+        case .float(let f): return String(f)
         case .double(let d): return String(d)
         case .string(let s): return s
         case .array(let items): return "[" + items.map(text).joined(separator: ",") + "]"

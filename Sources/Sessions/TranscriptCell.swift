@@ -11,14 +11,14 @@ public struct TranscriptCell: Codable, Sendable, Equatable {
     /// The error line, when the command failed.
     public var error: String?
     /// The structured result (the `--json` form).
-    public var result: JSONTree?
+    public var result: JSONValue?
     /// The result rendered as text.
     public var text: String
     /// PNG images the command produced.
     public var images: [TranscriptImage]
     public var seconds: Double
 
-    public init(number: Int, command: String, ok: Bool, error: String? = nil, result: JSONTree? = nil,
+    public init(number: Int, command: String, ok: Bool, error: String? = nil, result: JSONValue? = nil,
                 text: String = "", images: [TranscriptImage] = [], seconds: Double = 0) {
         self.number = number
         self.command = command

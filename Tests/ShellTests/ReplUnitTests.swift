@@ -1,4 +1,5 @@
 import Foundation
+import Sessions
 import XCTest
 @testable import Shell
 import Training

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import SafeTensors
+import Sessions
 import Tensors
 import Training
 

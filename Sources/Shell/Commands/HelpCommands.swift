@@ -1,3 +1,5 @@
+import Sessions
+
 /// `help` and `help CMD`: generated from the registry, so they never drift.
 enum HelpCommands {
     static let all: [CommandSpec] = [

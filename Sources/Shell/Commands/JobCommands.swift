@@ -1,4 +1,5 @@
 import Foundation
+import Sessions
 
 /// `jobs`, `status`, `wait`, `stop`: watching and controlling the running job.
 enum JobCommands {

@@ -1,6 +1,7 @@
 import Foundation
 import Optimizers
 import SafeTensors
+import Sessions
 import Tensors
 import Training
 

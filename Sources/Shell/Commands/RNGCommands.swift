@@ -1,4 +1,5 @@
 import JaxRandom
+import Sessions
 
 /// `rng …`: the session's key tree, as a teaching tool (issue 4).
 enum RNGCommands {

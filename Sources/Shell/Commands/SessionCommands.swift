@@ -182,7 +182,7 @@ enum SessionCommands {
 
     static func transcriptCell(_ cell: Cell) -> TranscriptCell {
         TranscriptCell(number: cell.number, command: cell.command, ok: cell.ok, error: cell.error,
-                       result: cell.result.map { tree($0.json) },
+                       result: cell.result.map(\.json),
                        text: cell.result.map { TextRenderer(width: 100, color: false).render($0) } ?? "",
                        images: cell.result.map(images) ?? [], seconds: cell.seconds)
     }
@@ -192,20 +192,6 @@ enum SessionCommands {
         case .image(let i): return [TranscriptImage(title: i.title, file: i.path)]
         case .group(let items): return items.flatMap(images)
         default: return []
-        }
-    }
-
-    static func tree(_ v: JSONValue) -> JSONTree {
-        switch v {
-        case .null: return .null
-        case .bool(let b): return .bool(b)
-        case .int(let i): return .int(i)
-        // A float as the double of its shortest decimal (0.1, not 0.10000000149011612).
-        case .float(let f): return .double(f.isFinite ? Double(f.description)! : Double(f))
-        case .double(let d): return .double(d)
-        case .string(let s): return .string(s)
-        case .array(let items): return .array(items.map(tree))
-        case .object(let pairs): return .object(pairs.map { ($0.0, tree($0.1)) })
         }
     }
 

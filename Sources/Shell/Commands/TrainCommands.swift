@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Models
 import SafeTensors
+import Sessions
 import Tensors
 import Training
 

@@ -1,4 +1,5 @@
 import Foundation
+import Sessions
 
 /// Renders command results as text for a person: aligned tables with
 /// thousands separators, records, plots and sparklines, image notes.

@@ -1,3 +1,5 @@
+import Sessions
+
 /// `history`: this session's cells, numbered like the prompt (`In [n]`).
 enum HistoryCommand {
     static let spec = CommandSpec(["history"], summary: "List this session's cells: number, command, outcome, time",

@@ -1,3 +1,5 @@
+import Sessions
+
 /// What a command returns (DESIGN.md principle 5). Front ends render it: the
 /// shell as aligned text for a person, `--json` as one JSON object per command.
 /// Tests assert on these values, not on text.

@@ -1,4 +1,5 @@
 import Foundation
+import Sessions
 
 /// Where a front end writes: standard output for results, standard error for
 /// errors and progress. Tests capture both.

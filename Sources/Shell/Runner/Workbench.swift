@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Sessions
 import Training
 
 /// One executed command of a session: what was typed, what came back, and how long it took.
