@@ -292,3 +292,22 @@ final class ReplBannerTests: XCTestCase {
         XCTAssertTrue(line.contains("not initialised yet"), line)
     }
 }
+
+final class ReplUnsavedWorkTests: XCTestCase {
+    func testTheExitQuestionCountsBackgroundCommandsAndNamesARunningJob() throws {
+        let workbench = Workbench()
+        XCTAssertNil(workbench.unsavedWorkQuestion, "a fresh session has nothing to lose")
+        workbench.execute([Token("help")], text: "help")
+        XCTAssertNil(workbench.unsavedWorkQuestion, "read-only commands change nothing")
+        workbench.execute([Token("sleep"), Token("5"), Token("&")], text: "sleep 5 &")
+        let running = try XCTUnwrap(workbench.unsavedWorkQuestion)
+        XCTAssertTrue(running.hasPrefix("unsaved work (1 command, never saved; job 1 (sleep 5 &, "), running)
+        XCTAssertTrue(running.contains(") is running and would be stopped): "), running)
+        let job = try XCTUnwrap(workbench.cancelRunningJob())
+        XCTAssertNotNil(job.wait(seconds: 5))
+        XCTAssertEqual(workbench.unsavedWorkQuestion,
+                       "unsaved work (1 command, never saved): save with `session save NAME`, or exit anyway? [y/N] ",
+                       "`CMD &` counts as CMD")
+        XCTAssertTrue(workbench.hasUnsavedWork)
+    }
+}
