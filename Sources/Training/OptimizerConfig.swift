@@ -33,6 +33,25 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// The seed recipe's optimizer: its epochs turned into optimizer steps
+    /// for a training set of `datasetSize` images (`Recipe.scheduleSteps`).
+    public init(recipe: Recipe, datasetSize: Int) throws {
+        let (warmup, decay) = try recipe.scheduleSteps(datasetSize: datasetSize)
+        peakLearningRate = recipe.peakLearningRate
+        initLearningRate = recipe.initLearningRate
+        endLearningRate = recipe.endLearningRate
+        warmupSteps = warmup
+        decaySteps = max(decay, warmup + 1)
+        weightDecay = recipe.weightDecay
+        b1 = recipe.b1
+        b2 = recipe.b2
+        eps = recipe.eps
+        decayExclude = recipe.decayExclude
+        accumulate = recipe.accumulationSteps
+        emaDecay = recipe.emaDecay
+        clipNorm = recipe.clipNorm
+    }
+
     /// Checks every value; throws one line naming the bad one.
     public func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw WorkbenchError("optim adamw: \(message)") } }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// Drives the real `cnx` binary through a pseudo-terminal: what a person
 /// types, what they see. Each test is a few seconds at most, with timeouts.
@@ -30,6 +31,25 @@ final class ReplTerminalTests: XCTestCase {
             let after = String(text.dropFirst(mark))
             guard let r = after.range(of: "^C") else { return false }
             return after[r.upperBound...].contains(prompt)
+        }
+    }
+
+    /// The exit question's ending (`unsaved work (…): save with …, or exit anyway? [y/N]`).
+    static let exitQuestion = "or exit anyway? [y/N] "
+
+    /// Leaves with Ctrl-D and checks the exit status is 0. With `unsaved`
+    /// work the shell asks first and the answer is `y`; without, it must
+    /// leave at once (a question would make `waitForExit` time out and fail).
+    func leave(_ t: PseudoTerminal, unsaved: Bool, file: StaticString = #filePath, line: UInt = #line) {
+        let mark = t.plainText.count
+        t.type(PseudoTerminal.ctrlD)
+        if unsaved {
+            t.expect(Self.exitQuestion, after: mark, file: file, line: line)
+            t.type("y\r")
+        }
+        XCTAssertEqual(t.waitForExit(file: file, line: line), 0, file: file, line: line)
+        if !unsaved {
+            XCTAssertFalse(t.plainText.dropFirst(mark).contains(Self.exitQuestion), "nothing to lose, no question", file: file, line: line)
         }
     }
 
@@ -69,8 +89,7 @@ final class ReplTerminalTests: XCTestCase {
         t.type("status\r")
         t.expect("In [9]: ")
         XCTAssertEqual(number(after: "  steps      ", in: t.plainText), stopped + 2)
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: true)
     }
 
     func testASecondCtrlCSaysWhyTheStepRunsToItsEnd() throws {
@@ -97,8 +116,7 @@ final class ReplTerminalTests: XCTestCase {
         XCTAssertTrue(t.isRunning, "a second Ctrl-C never ends the shell")
         t.type("status\r")
         t.expect("In [7]: ")
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: true)
     }
 
     func testStatusAnswersWhileTrainingRunsInTheBackground() throws {
@@ -118,8 +136,7 @@ final class ReplTerminalTests: XCTestCase {
         t.expect("stopping job 1 (train steps 5000 &")
         t.type("wait\r")
         t.expect("stopped by request after step ", timeout: 30)
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: true)
     }
 
     func testTypingHelpShowsTheCommandList() throws {
@@ -129,8 +146,7 @@ final class ReplTerminalTests: XCTestCase {
         t.expect("In [2]: ")
         XCTAssertTrue(t.plainText.contains("Out[1]:"))
         XCTAssertTrue(t.plainText.contains("sleep"), "the list names the registered commands")
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: false)
     }
 
     func testTabCompletesCommandsAndFlagValues() throws {
@@ -170,8 +186,7 @@ final class ReplTerminalTests: XCTestCase {
         t.type("params export --naming t\t")
         t.expect("In [2]: params export --naming timm ")
         interrupt(t, then: "In [2]: ")
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: true)
     }
 
     func testUpArrowRecallsALineFromThePreviousRun() throws {
@@ -189,8 +204,7 @@ final class ReplTerminalTests: XCTestCase {
         second.type(PseudoTerminal.up + PseudoTerminal.up + "\r")
         // Up twice: `quit` then `help sleep`, which runs again.
         second.expect("Wait SECONDS as a job")
-        second.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(second.waitForExit(), 0)
+        leave(second, unsaved: false)
     }
 
     func testCtrlRSearchesHistory() throws {
@@ -204,8 +218,7 @@ final class ReplTerminalTests: XCTestCase {
         t.type("\r")
         t.expect("Out[3]:")
         t.expect("the recalled command's output") { $0.components(separatedBy: "usage    sleep SECONDS").count == 3 }
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: false)
     }
 
     func testCtrlCDuringWaitStopsTheBackgroundJob() throws {
@@ -218,8 +231,7 @@ final class ReplTerminalTests: XCTestCase {
         t.expect("interrupted: job 1 (sleep 30 &) stopped after step ")
         t.expect("Out[2]: stopped at step ")
         t.expect("In [3]: ")
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: true)
     }
 
     func testCtrlCDiscardsAHalfTypedLineAndTheShellSurvives() throws {
@@ -231,8 +243,7 @@ final class ReplTerminalTests: XCTestCase {
         t.expect("Stop the running job")
         XCTAssertFalse(t.plainText.contains("unknown command 'unknownthing'"), "the discarded line never ran")
         XCTAssertTrue(t.isRunning)
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: false)
     }
 
     func testCtrlCStopsAForegroundJobAndNamesTheStep() throws {
@@ -247,8 +258,7 @@ final class ReplTerminalTests: XCTestCase {
         // The session is consistent and usable: a mutating command runs.
         t.type("sleep 0.1\r")
         t.expect("slept 0.1 s")
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: true)
     }
 
     func testStatusAnswersWhileABackgroundJobRuns() throws {
@@ -275,8 +285,7 @@ final class ReplTerminalTests: XCTestCase {
         t.type("wait\r")
         t.expect("stopped at step ")
         XCTAssertLessThan(Date().timeIntervalSince(started), 20)
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: true)
     }
 
     func testBackgroundJobEndIsAnnouncedAboveThePrompt() throws {
@@ -288,14 +297,12 @@ final class ReplTerminalTests: XCTestCase {
         // The half-typed line survives the announcement.
         t.type("p stop\r")
         t.expect("Stop the running job")
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: true)
     }
 
     func testCtrlDOnAnEmptyLineExitsWithStatusZero() throws {
         let t = try start()
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: false)
         let after = try XCTUnwrap(t.localModes)
         XCTAssertEqual(after & tcflag_t(ICANON | ECHO), tcflag_t(ICANON | ECHO), "the terminal is cooked and echoing again")
     }
@@ -320,8 +327,7 @@ final class ReplTerminalTests: XCTestCase {
         t.expect("In [2]: ")
         t.type("nosuchcommand\r")
         t.expect("In [3]: ")
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: false)
         XCTAssertFalse(t.text.contains("\u{1B}[3"), "no colour (SGR 3x) sequences")
         XCTAssertFalse(t.text.contains("\u{1B}[1m"), "no bold")
         XCTAssertFalse(t.text.contains("m\u{1B}[0m") || t.text.contains("\u{1B}[0m"), "no resets")
@@ -330,16 +336,14 @@ final class ReplTerminalTests: XCTestCase {
     func testColourIsUsedWithoutNoColor() throws {
         let t = try PseudoTerminal(directory: directory)
         t.expect("a coloured prompt") { _ in t.text.contains("\u{1B}[32mIn [") }
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: false)
     }
 
     func testNonASCIIInputRoundTrips() throws {
         let t = try start()
         t.type("help été\r")
         t.expect("no command 'été'")
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: false)
     }
 
     func testLongOutputIsPagedOnASmallTerminal() throws {
@@ -366,16 +370,14 @@ final class ReplTerminalTests: XCTestCase {
         }
         t.expect("Wait until the background job ends", after: mark)
         t.expect("In [3]: ", after: mark)
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: false)
     }
 
     func testNonASCIIInputWorksWithoutALocale() throws {
         let t = try start(["NO_COLOR": "1", "LANG": "", "LC_ALL": ""])
         t.type("help naïve\r")
         t.expect("no command 'naïve'")
-        t.type(PseudoTerminal.ctrlD)
-        XCTAssertEqual(t.waitForExit(), 0)
+        leave(t, unsaved: false)
     }
 
     func testMagics() throws {
@@ -394,7 +396,77 @@ final class ReplTerminalTests: XCTestCase {
         t.type("y\r")
         t.expect("fresh session")
         t.expect("a new prompt numbered from 1") { $0.components(separatedBy: "fresh session").last!.contains("In [1]: ") }
+        leave(t, unsaved: false)
+    }
+
+    func testExitAsksAboutUnsavedWorkAndNoKeepsTheSession() throws {
+        let t = try start()
+        t.type("sleep 0.1\r")
+        t.expect("slept 0.1 s")
+        t.expect("In [2]: ")
         t.type(PseudoTerminal.ctrlD)
+        t.expect("unsaved work (1 command, never saved): save with `session save NAME`, or exit anyway? [y/N] ")
+        let kept = t.plainText.count
+        t.type("n\r")
+        t.expect("kept the session", after: kept)
+        t.expect("the prompt again") { $0.dropFirst(kept).contains("kept the session\nIn [2]: ") }
+        XCTAssertTrue(t.isRunning, "N keeps the shell")
+        // Still usable; `quit` asks the same, and a bare Enter means no too.
+        t.type("sleep 0.1\r")
+        t.expect("In [3]: ")
+        t.type("quit\r")
+        t.expect("the question again") { $0.dropFirst(kept).contains("(2 commands, never saved)") }
+        let asked = t.plainText.count
+        t.type("\r")
+        t.expect("the prompt again") { $0.dropFirst(asked).contains("kept the session\nIn [3]: ") }
+        XCTAssertTrue(t.isRunning)
+        XCTAssertEqual(t.count(Self.exitQuestion), 2)
+        t.type("exit\r")
+        t.expect("the third question") { _ in t.count(Self.exitQuestion) == 3 }
+        t.type("y\r")
         XCTAssertEqual(t.waitForExit(), 0)
+    }
+
+    func testAfterASaveExitDoesNotAsk() throws {
+        let t = try start()
+        t.type("model build atto --classes 4 --image-size 32; model init\r")
+        t.expect("In [3]: ", timeout: 30)
+        t.type("session save first\r")
+        t.expect("session saved")
+        t.expect("In [4]: ")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("sessions/first/CURRENT").path))
+        // Tab completes the saved session's name.
+        t.type("session load f\t")
+        t.expect("In [4]: session load first ")
+        t.type("\r")
+        t.expect("session loaded")
+        t.expect("In [5]: ")
+        leave(t, unsaved: false)
+    }
+
+    /// `make run`'s flow: a script replayed with --echo on a terminal draws
+    /// its training bar in place, then leaves the person at the prompt with
+    /// the script's state live. A copy of the tour with fewer steps.
+    func testRunInteractiveReplaysTheTourThenPrompts() throws {
+        let tour = try String(contentsOf: Golden.repoRoot.appendingPathComponent("examples/tour.cnx"), encoding: .utf8)
+        XCTAssertTrue(tour.contains("\ntrain steps 900\n"), "the tour trains 900 steps; update this test with it")
+        let short = tour.replacingOccurrences(of: "\ntrain steps 900\n", with: "\ntrain steps 12\n")
+        try short.write(to: directory.appendingPathComponent("tour.cnx"), atomically: true, encoding: .utf8)
+        let t = try PseudoTerminal(arguments: ["run", "tour.cnx", "--echo", "--interactive"], directory: directory,
+                                   environment: ["NO_COLOR": "1"])
+        t.expect("the in-place training bar", timeout: 60) { $0.contains("train steps 12: ") && $0.contains("12/12 [") }
+        t.expect("session saved", timeout: 60)
+        let script = try XCTUnwrap(t.plainText.range(of: "session saved"))
+        // Every tour command got a cell: the prompt goes on from the last one.
+        let cells = short.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
+        t.expect("In [\(cells + 1)]: ", timeout: 30)
+        XCTAssertLessThan(script.lowerBound, t.plainText.range(of: "In [\(cells + 1)]: ")!.lowerBound, "the prompt comes after the script")
+        XCTAssertTrue(t.plainText.contains("In [1]: data synthetic --batch 64"), "--echo shows each command")
+        XCTAssertGreaterThan(t.text.components(separatedBy: "\r\u{1B}[Ktrain steps 12: ").count, 2, "the bar is redrawn in place")
+        t.type("status\r")
+        t.expect("In [\(cells + 2)]: ")
+        XCTAssertEqual(number(after: "  steps      ", in: t.plainText), 12, "the tour's trained steps are live")
+        // The tour saved itself last: leaving asks nothing.
+        leave(t, unsaved: false)
     }
 }

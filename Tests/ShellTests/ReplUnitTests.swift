@@ -1,6 +1,7 @@
 import Foundation
 import Sessions
 import XCTest
+import Models
 @testable import Shell
 import Training
 
@@ -31,6 +32,16 @@ final class ReplProgressBarTests: XCTestCase {
         for width in [60, 100, 150] {
             XCTAssertEqual(ProgressBar(completed: 1, total: 3, elapsed: 1).render(width: width).count, width)
         }
+    }
+
+    func testScriptProgressInPlaceIsTheBarAfterTheCommand() {
+        let line = ProgressLines.bar(command: "train steps 300", completed: 120, total: 300, elapsed: 12, detail: "loss=0.52", width: 100)
+        XCTAssertTrue(line.hasPrefix("train steps 300:  40%|"), line)
+        XCTAssertTrue(line.hasSuffix("| 120/300 [00:12<00:18, 10.0 it/s, loss=0.52]"), line)
+        XCTAssertEqual(line.count, 99, "one column short of the width, so the terminal never wraps it")
+        let narrow = ProgressLines.bar(command: "train steps 300", completed: 120, total: 300, elapsed: 12,
+                                       detail: "loss=0.52 lr=0.004 a long detail", width: 50)
+        XCTAssertEqual(narrow.count, 49, "cut to the width")
     }
 
     func testThrottleAllowsTenRedrawsPerSecond() {
@@ -111,6 +122,58 @@ final class ReplCompletionTests: XCTestCase {
         let blocks = complete("show layerscale BottleneckConvNeXtBlock_01")
         XCTAssertEqual(blocks, ["BottleneckConvNeXtBlock_01_01", "BottleneckConvNeXtBlock_01_02"])
         XCTAssertTrue(complete("show grads ").contains("Head"))
+    }
+
+    func testSessionNamesAreSavedSessionFolders() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cnx-complete-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["tour", "tiny-run", "half"] {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("sessions/\(name)"), withIntermediateDirectories: true)
+        }
+        // `half` has no CURRENT: its first save never finished, so it is no session.
+        for name in ["tour", "tiny-run"] {
+            _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("sessions/\(name)/CURRENT").path, contents: Data("{}".utf8))
+        }
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("sessions/notes.txt").path, contents: Data())
+        let workbench = Workbench(workingDirectory: dir)
+        let complete = { (text: String) in
+            Completer(registry: workbench.registry, workingDirectory: dir).complete(text, snapshot: workbench.snapshot).candidates
+        }
+        XCTAssertEqual(complete("session load "), ["tiny-run", "tour"])
+        XCTAssertEqual(complete("session load to"), ["tour"])
+        XCTAssertEqual(complete("session export t"), ["tiny-run", "tour"])
+        XCTAssertEqual(complete("session diff "), ["live", "tiny-run", "tour"], "diff's sides may be the live session")
+        XCTAssertEqual(complete("session diff tour ti"), ["tiny-run"], "the second side too")
+        XCTAssertEqual(complete("session load sessions/h"), ["sessions/half/"], "a word with '/' is a path: folders")
+        XCTAssertEqual(complete("session export tour --ipynb "), ["sessions/"], "the flag's value is a file path")
+        XCTAssertEqual(Completer(registry: workbench.registry, workingDirectory: URL(fileURLWithPath: "/nonexistent"))
+                        .complete("session load ").candidates, [], "no sessions folder, no names")
+    }
+
+    func testParameterPathsOfTheLiveModel() throws {
+        let workbench = Workbench()
+        let complete = { (text: String) in
+            Completer(registry: workbench.registry, workingDirectory: workbench.workingDirectory)
+                .complete(text, snapshot: workbench.snapshot).candidates
+        }
+        XCTAssertEqual(complete("show opt "), [], "no model, no paths")
+        workbench.execute(try Tokenizer.commands("model build atto --classes 10")[0], text: "model build atto --classes 10")
+        let config = try XCTUnwrap(workbench.snapshot.modelConfig)
+        let paths = try ConvNeXt(config: config).parameterSpecs().map(\.path)
+        XCTAssertGreaterThan(paths.count, 20)
+        XCTAssertEqual(complete("show opt "), paths.sorted(), "every parameter path")
+        let head = paths.filter { $0.hasPrefix("Head") }
+        XCTAssertFalse(head.isEmpty)
+        XCTAssertEqual(complete("show opt Head"), head.sorted())
+        let one = try XCTUnwrap(paths.first { $0.hasSuffix("Stem_Conv/kernel") })
+        XCTAssertEqual(complete("show opt \(one.dropLast(2))"), [one], "a unique path completes in full")
+        // grads and update filter by module name or path: both complete.
+        for command in ["show grads", "show update"] {
+            let words = complete("\(command) Head")
+            XCTAssertTrue(words.contains("Head"), "\(command): the module name")
+            XCTAssertTrue(Set(head).isSubset(of: words), "\(command): the full paths")
+        }
+        XCTAssertFalse(complete("show layerscale Head").contains { $0.contains("/") }, "other block arguments keep module names only")
     }
 
     func testProvidersComeFirst() {
@@ -228,5 +291,24 @@ final class ReplBannerTests: XCTestCase {
         let line = Banner.lines(workbench.snapshot)[1]
         XCTAssertTrue(line.hasPrefix("  model      atto, 10 classes, "), line)
         XCTAssertTrue(line.contains("not initialised yet"), line)
+    }
+}
+
+final class ReplUnsavedWorkTests: XCTestCase {
+    func testTheExitQuestionCountsBackgroundCommandsAndNamesARunningJob() throws {
+        let workbench = Workbench()
+        XCTAssertNil(workbench.unsavedWorkQuestion, "a fresh session has nothing to lose")
+        workbench.execute([Token("help")], text: "help")
+        XCTAssertNil(workbench.unsavedWorkQuestion, "read-only commands change nothing")
+        workbench.execute([Token("sleep"), Token("5"), Token("&")], text: "sleep 5 &")
+        let running = try XCTUnwrap(workbench.unsavedWorkQuestion)
+        XCTAssertTrue(running.hasPrefix("unsaved work (1 command, never saved; job 1 (sleep 5 &, "), running)
+        XCTAssertTrue(running.contains(") is running and would be stopped): "), running)
+        let job = try XCTUnwrap(workbench.cancelRunningJob())
+        XCTAssertNotNil(job.wait(seconds: 5))
+        XCTAssertEqual(workbench.unsavedWorkQuestion,
+                       "unsaved work (1 command, never saved): save with `session save NAME`, or exit anyway? [y/N] ",
+                       "`CMD &` counts as CMD")
+        XCTAssertTrue(workbench.hasUnsavedWork)
     }
 }

@@ -135,18 +135,7 @@ enum OptimCommands {
             var recipe = Recipe.seed
             let size = context.state.data?.splits.train.count ?? Recipe.imageNetTrainSize
             if let data = context.state.data { recipe.batchSize = data.batchSize }
-            let (w, d) = try recipe.scheduleSteps(datasetSize: size)
-            var c = OptimizerConfig()
-            c.peakLearningRate = recipe.peakLearningRate
-            c.initLearningRate = recipe.initLearningRate
-            c.endLearningRate = recipe.endLearningRate
-            c.warmupSteps = w
-            c.decaySteps = max(d, w + 1)
-            c.weightDecay = recipe.weightDecay
-            c.decayExclude = recipe.decayExclude
-            c.accumulate = recipe.accumulationSteps
-            c.emaDecay = recipe.emaDecay
-            c.clipNorm = recipe.clipNorm
+            let c = try OptimizerConfig(recipe: recipe, datasetSize: size)
             context.state.optimizer = c
             context.state.resetOptimizerState()
             if var data = context.state.data {

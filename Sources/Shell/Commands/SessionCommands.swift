@@ -140,14 +140,21 @@ enum SessionCommands {
     /// Whether leaving would lose work: a job is running, or a command that
     /// changes the session succeeded after the last save or load.
     static func hasUnsavedWork(_ workbench: Workbench) -> Bool {
-        if workbench.runningJob != nil { return true }
+        workbench.runningJob != nil || unsavedCommands(workbench) > 0
+    }
+
+    /// How many commands that changed the session succeeded after the last
+    /// save or load (all of them when nothing was saved or loaded).
+    static func unsavedCommands(_ workbench: Workbench) -> Int {
         let since = TranscriptCarry.shared.savedCell(workbench) ?? 0
-        return workbench.cells.contains { cell in
+        return workbench.cells.filter { cell in
             guard cell.number > since, cell.ok, cell.result != nil,
-                  let tokens = (try? Tokenizer.commands(cell.command))?.first,
-                  let invocation = try? workbench.registry.resolve(tokens, text: cell.command) else { return false }
+                  var tokens = (try? Tokenizer.commands(cell.command))?.first else { return false }
+            // `CMD &` ran CMD in the background: judge CMD.
+            if let last = tokens.last, last.text == "&", !last.quoted { tokens.removeLast() }
+            guard let invocation = try? workbench.registry.resolve(tokens, text: cell.command) else { return false }
             return invocation.spec.mutates
-        }
+        }.count
     }
 
     static func location(_ name: String, _ context: CommandContext) throws -> URL {

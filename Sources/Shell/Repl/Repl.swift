@@ -96,9 +96,16 @@ public final class Repl {
         return 0
     }
 
+    /// Whether to leave: at once when nothing would be lost or standard input
+    /// is not a terminal (nobody to ask); otherwise only on `y`. Ctrl-D at the
+    /// question (end of input) leaves too, so a closed terminal never loops.
     private func confirmExit() -> Bool {
-        guard workbench.hasUnsavedWork else { return true }
-        return ask("The session has unsaved work. Leave anyway? [y/N] ") ?? true
+        guard isatty(0) != 0, let question = workbench.unsavedWorkQuestion else { return true }
+        guard ask(paint(question, "33")) ?? true else {
+            out("kept the session")
+            return false
+        }
+        return true
     }
 
     // MARK: - Cells
@@ -264,9 +271,11 @@ public final class Repl {
 
     /// Asks a yes/no question on the terminal; nil at end of input, false on Ctrl-C.
     private func ask(_ question: String) -> Bool? {
-        out(question, newline: false)
-        editor.restoreTerminal()  // cooked and echoing while the answer is typed
+        // Cooked and echoing while the answer is typed; before the question
+        // shows, so an answer typed as soon as it appears is read as a line.
+        editor.restoreTerminal()
         defer { editor.holdTypeAhead() }
+        out(question, newline: false)
         var answer: [UInt8] = []
         while true {
             var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
