@@ -10,6 +10,7 @@ public enum StandardCommands {
         all += OptimCommands.all
         all += DataCommands.all
         all += TrainCommands.all
+        all += BenchCommands.all
         return CommandRegistry(all)
     }
 }
