@@ -34,6 +34,8 @@ public enum Benchmark {
         /// Kernel threads (`Threads.count`, also OpenBLAS and JaxRandom) for
         /// the run; nil keeps the current setting.
         public var threads: Int?
+        /// How GEMMs use the cores for the run; nil keeps `Threads.gemm`.
+        public var gemm: GEMMThreading?
         /// The root key's seed (parameters, dropout, data).
         public var seed: Int64 = 42
 
@@ -68,6 +70,8 @@ public enum Benchmark {
         /// Kernel and OpenBLAS threads during the run.
         public var threads: Int
         public var blasThreads: Int
+        /// GEMM threading during the run.
+        public var gemm: GEMMThreading
         public var parameters: Int
         /// Images per step (the batch; 0 for `init`).
         public var images: Int
@@ -106,7 +110,7 @@ public enum Benchmark {
     /// Times `settings.steps` whole train steps (after `warmup`), by stage.
     public static func train(_ settings: Settings, progress: Progress = { _, _, _ in true }) throws -> Report {
         try settings.validate()
-        return try withThreads(settings.threads) {
+        return try withThreads(settings.threads, gemm: settings.gemm) {
             let reset = ProcessMemory.resetPeak()
             let (model, params) = try build(settings)
             try checkMemory(model, settings, train: true)
@@ -142,7 +146,7 @@ public enum Benchmark {
     /// Times `settings.steps` inference forwards (`ConvNeXt.logits`) after `warmup`.
     public static func infer(_ settings: Settings, progress: Progress = { _, _, _ in true }) throws -> Report {
         try settings.validate()
-        return try withThreads(settings.threads) {
+        return try withThreads(settings.threads, gemm: settings.gemm) {
             let reset = ProcessMemory.resetPeak()
             let (model, params) = try build(settings)
             try checkMemory(model, settings, train: false)
@@ -170,7 +174,7 @@ public enum Benchmark {
     /// (what `model build` + `model init` do), `steps` times after `warmup`.
     public static func initialize(_ settings: Settings, progress: Progress = { _, _, _ in true }) throws -> Report {
         try settings.validate()
-        return try withThreads(settings.threads) {
+        return try withThreads(settings.threads, gemm: settings.gemm) {
             let reset = ProcessMemory.resetPeak()
             let config = try ConvNeXtConfig.variant(settings.model, classes: settings.classes, imageSize: settings.imageSize)
             let key = try KeyTree(seed: settings.seed).key(KeyTree.params)
@@ -250,21 +254,26 @@ public enum Benchmark {
         return out
     }
 
-    /// Runs `body` with the kernel thread counts set to `threads` (if given), then restores them.
-    static func withThreads<T>(_ threads: Int?, _ body: () throws -> T) rethrows -> T {
-        guard let threads else { return try body() }
-        let saved = (Threads.count, RandomThreads.count)
-        Threads.count = threads
-        RandomThreads.count = threads
+    /// Runs `body` with the kernel thread counts and GEMM threading set (where given), then restores them.
+    static func withThreads<T>(_ threads: Int?, gemm: GEMMThreading?, _ body: () throws -> T) rethrows -> T {
+        let saved = (Threads.count, RandomThreads.count, Threads.gemm)
+        if let threads {
+            Threads.count = threads
+            RandomThreads.count = threads
+        }
+        if let gemm { Threads.gemm = gemm }
         defer {
-            Threads.count = saved.0
-            RandomThreads.count = saved.1
+            if threads != nil {
+                Threads.count = saved.0
+                RandomThreads.count = saved.1
+            }
+            Threads.gemm = saved.2
         }
         return try body()
     }
 
     static func report(_ kind: String, _ s: Settings, _ model: ConvNeXt, images: Int, phases: [Phase], reset: Bool) -> Report {
-        Report(kind: kind, settings: s, threads: Threads.count, blasThreads: BLASThreads.count,
+        Report(kind: kind, settings: s, threads: Threads.count, blasThreads: BLASThreads.count, gemm: Threads.gemm,
                parameters: model.parameterCount, images: images, phases: phases,
                peakResidentBytes: ProcessMemory.peakResidentBytes(), peakWasReset: reset)
     }

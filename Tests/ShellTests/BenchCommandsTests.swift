@@ -1,4 +1,7 @@
 import Foundation
+import JaxRandom
+import Models
+import Tensors
 import XCTest
 @testable import Shell
 
@@ -88,5 +91,16 @@ final class BenchCommandsTests: XCTestCase {
         XCTAssertEqual(cells[0].error, "bench: --batch must be at least 1, got 0")
         XCTAssertEqual(cells[1].error, "bench: --steps must be at least 1, got 0")
         XCTAssertNotNil(cells[2].error)
+    }
+
+    /// `bench infer` times `ConvNeXt.logits`, which skips the forward cache
+    /// and activation statistics: its logits must be the train-free forward's, bit for bit.
+    func testLeanLogitsEqualTheRecordingForward() throws {
+        let model = try ConvNeXt(config: ConvNeXtConfig(depths: [1, 1, 2, 1], dims: [16, 32, 48, 64], classes: 10, imageSize: 32))
+        let params = model.initialize(paramsKey: PRNGKey(seed: 3))
+        let x = Tensor(shape: [2, 32, 32, 3], scalars: Random.normal(PRNGKey(seed: 4), count: 2 * 32 * 32 * 3))
+        let recorded = model.forward(x, params: params, train: false, rngs: nil)
+        XCTAssertEqual(recorded.cache.blockRecords.count, 5)
+        XCTAssertEqual(model.logits(x, params: params).scalars, recorded.logits.scalars)
     }
 }

@@ -24,6 +24,8 @@ enum BenchCommands {
         FlagSpec("warmup", .int, "untimed steps first", default: "1"),
         FlagSpec("threads", .int, "kernel threads for the run (OpenBLAS and Dispatch)", default: "the current count"),
         FlagSpec("seed", .int, "root key seed of the private model and data", default: "42"),
+        FlagSpec("gemm", .choice(["split-rows", "openblas"]), "GEMM threading: rows split over single-threaded OpenBLAS calls, or OpenBLAS's own threads",
+                 default: "split-rows"),
     ]
 
     static let all: [CommandSpec] = [
@@ -45,7 +47,7 @@ enum BenchCommands {
         },
         CommandSpec(["bench", "init"],
                     summary: "Time `model build` + `model init` of a variant (seconds)",
-                    flags: flags) { invocation, context in
+                    flags: [flags[0], flags[1], flags[4], flags[5], flags[6], flags[7]]) { invocation, context in
             let settings = try settings(invocation)
             startBench(context, "init", settings) { try Benchmark.initialize(settings, progress: $0) }
             return .empty
@@ -72,6 +74,7 @@ enum BenchCommands {
         if let w = invocation.int("warmup") { s.warmup = w }
         if invocation.has("threads") { s.threads = invocation.int("threads") }
         if let seed = invocation.int("seed") { s.seed = Int64(seed) }
+        if let g = invocation.string("gemm") { s.gemm = g == "openblas" ? .openBLAS : .splitRows }
         try s.validate()
         return s
     }
@@ -102,7 +105,7 @@ enum BenchCommands {
         if r.images > 0 { fields += [("batch", .int(s.batch))] }
         fields += [("image_size", .int(s.imageSize)), ("steps", .int(s.steps)), ("warmup", .int(s.warmup)),
                    ("threads", .int(r.threads)), ("blas_threads", .int(r.blasThreads)),
-                   ("gemm", .string(Threads.gemm == .splitRows ? "split-rows" : "openblas")),
+                   ("gemm", .string(r.gemm == .splitRows ? "split-rows" : "openblas")),
                    ("parameters", .int(r.parameters))]
         if r.images > 0 {
             let ips = r.imagesPerSecond, ipsData = r.imagesPerSecondWithData
