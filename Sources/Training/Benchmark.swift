@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Datasets
 import Dispatch
 import Foundation
@@ -77,6 +80,10 @@ public enum Benchmark {
         public var images: Int
         /// The timed steps' phases, in order.
         public var phases: [Phase]
+        /// Process CPU seconds (user + system, all threads) of each timed
+        /// step's in-step phases: on a shared machine this moves much less
+        /// with the load than wall time does.
+        public var cpuSeconds: [Double]
         /// The process's peak resident memory after the run (VmHWM), and
         /// whether the peak was reset before it (so it is this run's peak,
         /// floored at what the process held when it started).
@@ -96,6 +103,11 @@ public enum Benchmark {
         /// Images per second of each timed step (empty for `init`).
         public var imagesPerSecond: [Double] {
             images == 0 ? [] : stepSeconds.map { Double(images) / max($0, 1e-12) }
+        }
+
+        /// Images per CPU-second of each timed step (empty for `init`).
+        public var imagesPerCPUSecond: [Double] {
+            images == 0 ? [] : cpuSeconds.map { Double(images) / max($0, 1e-12) }
         }
 
         public var imagesPerSecondWithData: [Double] {
@@ -121,11 +133,13 @@ public enum Benchmark {
             state.optimizer = OptimizerConfig()
             let builder = try dataBuilder(settings, dataKey: try state.dataKey())
             var phases = ["data", "forward", "loss", "backward", "update"].map { Phase(name: $0, seconds: [], inStep: $0 != "data") }
+            var cpu: [Double] = []
             let total = settings.warmup + settings.steps
             for i in 0..<total {
                 var t = [now()]
                 let batch = padLabels(builder.batch(.train, epoch: 0, index: i, size: settings.batch), classes: settings.classes)
                 t.append(now())
+                let c0 = cpuNow()
                 try TrainEngine.forward(&state, batch: batch)
                 t.append(now())
                 try TrainEngine.loss(&state)
@@ -134,12 +148,14 @@ public enum Benchmark {
                 t.append(now())
                 try TrainEngine.update(&state)
                 t.append(now())
+                let c1 = cpuNow()
                 if i >= settings.warmup {
                     for p in phases.indices { phases[p].seconds.append(t[p + 1] - t[p]) }
+                    cpu.append(c1 - c0)
                 }
                 if !progress(i + 1, total, t[5] - t[0]) { throw stopped(i + 1, total) }
             }
-            return report("train", settings, model, images: settings.batch, phases: phases, reset: reset)
+            return report("train", settings, model, images: settings.batch, phases: phases, cpu: cpu, reset: reset)
         }
     }
 
@@ -152,21 +168,23 @@ public enum Benchmark {
             try checkMemory(model, settings, train: false)
             let builder = try dataBuilder(settings, dataKey: PRNGKey(seed: settings.seed).split(4)[3])
             var phases = [Phase(name: "data", seconds: [], inStep: false), Phase(name: "forward", seconds: [], inStep: true)]
+            var cpu: [Double] = []
             let total = settings.warmup + settings.steps
             for i in 0..<total {
                 let t0 = now()
                 let batch = builder.batch(.val, epoch: 0, index: i, size: settings.batch)
-                let t1 = now()
+                let t1 = now(), c0 = cpuNow()
                 let logits = model.logits(batch.x, params: params)
-                let t2 = now()
+                let t2 = now(), c1 = cpuNow()
                 precondition(logits.shape == [settings.batch, settings.classes], "logits shape \(logits.shape)")
                 if i >= settings.warmup {
                     phases[0].seconds.append(t1 - t0)
                     phases[1].seconds.append(t2 - t1)
+                    cpu.append(c1 - c0)
                 }
                 if !progress(i + 1, total, t2 - t0) { throw stopped(i + 1, total) }
             }
-            return report("infer", settings, model, images: settings.batch, phases: phases, reset: reset)
+            return report("infer", settings, model, images: settings.batch, phases: phases, cpu: cpu, reset: reset)
         }
     }
 
@@ -180,22 +198,24 @@ public enum Benchmark {
             let key = try KeyTree(seed: settings.seed).key(KeyTree.params)
             var phases = [Phase(name: "build", seconds: [], inStep: true), Phase(name: "init", seconds: [], inStep: true)]
             var model: ConvNeXt?
+            var cpu: [Double] = []
             let total = settings.warmup + settings.steps
             for i in 0..<total {
-                let t0 = now()
+                let t0 = now(), c0 = cpuNow()
                 let m = try ConvNeXt(config: config)
                 let t1 = now()
                 let params = m.initialize(paramsKey: key)
-                let t2 = now()
+                let t2 = now(), c1 = cpuNow()
                 precondition(params.count > 0)
                 model = m
                 if i >= settings.warmup {
                     phases[0].seconds.append(t1 - t0)
                     phases[1].seconds.append(t2 - t1)
+                    cpu.append(c1 - c0)
                 }
                 if !progress(i + 1, total, t2 - t0) { throw stopped(i + 1, total) }
             }
-            return report("init", settings, model!, images: 0, phases: phases, reset: reset)
+            return report("init", settings, model!, images: 0, phases: phases, cpu: cpu, reset: reset)
         }
     }
 
@@ -209,6 +229,14 @@ public enum Benchmark {
     // MARK: - Pieces
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    /// Process CPU time, user + system, of all threads (getrusage), in seconds.
+    static func cpuNow() -> Double {
+        var ru = rusage()
+        getrusage(__rusage_who_t(0), &ru)  // RUSAGE_SELF
+        let user = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) * 1e-6
+        return user + Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) * 1e-6
+    }
 
     static func stopped(_ done: Int, _ total: Int) -> WorkbenchError {
         WorkbenchError("bench stopped after \(done) of \(total) steps; nothing was measured (the session is unchanged)")
@@ -272,9 +300,9 @@ public enum Benchmark {
         return try body()
     }
 
-    static func report(_ kind: String, _ s: Settings, _ model: ConvNeXt, images: Int, phases: [Phase], reset: Bool) -> Report {
+    static func report(_ kind: String, _ s: Settings, _ model: ConvNeXt, images: Int, phases: [Phase], cpu: [Double], reset: Bool) -> Report {
         Report(kind: kind, settings: s, threads: Threads.count, blasThreads: BLASThreads.count, gemm: Threads.gemm,
-               parameters: model.parameterCount, images: images, phases: phases,
+               parameters: model.parameterCount, images: images, phases: phases, cpuSeconds: cpu,
                peakResidentBytes: ProcessMemory.peakResidentBytes(), peakWasReset: reset)
     }
 }

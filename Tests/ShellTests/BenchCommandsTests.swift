@@ -63,8 +63,8 @@ final class BenchCommandsTests: XCTestCase {
                                 source: "bench.cnx")
         XCTAssertEqual(status, 0, output.stderr.joined(separator: "\n"))
         XCTAssertEqual(output.stdout.count, 3)
-        for (line, keys) in zip(output.stdout, [["img_s", "img_s_min", "img_s_max", "step_s", "phase_s", "peak_rss_mib", "load_avg"],
-                                                 ["step_s", "phase_s", "peak_rss_mib"],
+        for (line, keys) in zip(output.stdout, [["img_s", "img_s_min", "img_s_max", "step_s", "cpu_s", "img_per_cpu_s", "phase_s", "peak_rss_mib", "load_avg"],
+                                                 ["step_s", "cpu_s", "phase_s", "peak_rss_mib"],
                                                  ["write_s", "read_s", "mb", "peak_rss_mib"]]) {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             let result = object?["result"] as? [String: Any], fields = result?["fields"] as? [String: Any]

@@ -115,6 +115,9 @@ enum BenchCommands {
         let step = r.stepSeconds
         fields += [("step_s", round(Benchmark.median(step), 1e4)), ("step_s_min", round(step.min()!, 1e4)),
                    ("step_s_max", round(step.max()!, 1e4))]
+        let cpu = r.cpuSeconds
+        fields.append(("cpu_s", round(Benchmark.median(cpu), 1e4)))
+        if r.images > 0 { fields.append(("img_per_cpu_s", round(Benchmark.median(r.imagesPerCPUSecond), 100))) }
         fields.append(("phase_s", .object(r.phases.map { ($0.name, round(Benchmark.median($0.seconds), 1e6)) })))
         fields.append(("phase_share", .object(r.phases.filter(\.inStep).map {
             ($0.name, round(Benchmark.median($0.seconds) / max(Benchmark.median(step), 1e-12), 1000))
