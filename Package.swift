@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensors", "JaxRandom", "SafeTensors"], swiftSettings: kernelFlags),
         .target(name: "Optimizers", dependencies: ["Tensors"], swiftSettings: kernelFlags + [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
         .target(name: "Datasets", dependencies: ["Tensors", "JaxRandom", "CImageCodecs"], swiftSettings: kernelFlags),
-        .target(name: "Training", dependencies: ["Tensors", "JaxRandom", "Models", "Optimizers", "Datasets"]),
+        .target(name: "Training", dependencies: ["Tensors", "JaxRandom", "Models", "Optimizers", "Datasets"], swiftSettings: kernelFlags),
         .target(name: "Sessions", dependencies: [
             "Tensors", "JaxRandom", "SafeTensors", "Models", "Optimizers", "Training",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -54,7 +54,7 @@ let package = Package(
             .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
         .executableTarget(name: "cnx", dependencies: [
-            "Shell",
+            "Shell", "Tensors", "JaxRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "KernelBench", dependencies: ["Tensors", "JaxRandom"],

@@ -70,7 +70,10 @@ public enum PNGCodec {
     /// Writes an RGB image as a PNG file atomically (temporary file, then rename).
     public static func write(_ img: RGBImage, to url: URL) throws {
         let bytes = try encode(img)
-        do { try Data(bytes).write(to: url, options: .atomic) } catch {
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(bytes).write(to: url, options: .atomic)
+        } catch {
             throw DatasetError.writeFailed(path: url.path, reason: "\(error.localizedDescription)")
         }
     }

@@ -78,6 +78,8 @@ public struct KeyTree: Sendable, Codable, Equatable {
     public static let dropout = "dropout"
     /// Name of the stochastic-depth stream (carried forward across steps).
     public static let stochasticDepth = "stochastic_depth"
+    /// Name of the data-order and augmentation key.
+    public static let data = "data"
     /// Name of the key a train step uses for `stream`: `step/dropout`, `step/stochastic_depth`.
     public static func stepKeyName(_ stream: String) -> String { "step/" + stream }
 
@@ -93,8 +95,11 @@ public struct KeyTree: Sendable, Codable, Equatable {
         self.seed(seed)
     }
 
-    /// Resets the tree: `root = PRNGKey(seed)` and
-    /// `params, dropout, stochastic_depth = split(root, 3)`; step 0.
+    /// Resets the tree: `root = PRNGKey(seed)`,
+    /// `params, dropout, stochastic_depth = split(root, 3)`, and the data
+    /// key (data order and augmentations) `data = split(root, 4)[3]` — the
+    /// seed's `train_rng`. With the partitionable threefry `split(k, n)[i]`
+    /// does not depend on `n`, so the three recipe keys are unchanged by it. Step 0.
     public mutating func seed(_ seed: Int64) {
         let root = PRNGKey(seed: seed)
         seedValue = seed
@@ -104,6 +109,8 @@ public struct KeyTree: Sendable, Codable, Equatable {
             entries.append(Entry(name: name, key: root.splitKey(i), parent: Self.root, parentKey: root,
                                  derivation: .split(index: i, count: 3), step: nil, uses: 0))
         }
+        entries.append(Entry(name: Self.data, key: root.splitKey(3), parent: Self.root, parentKey: root,
+                             derivation: .split(index: 3, count: 4), step: nil, uses: 0))
     }
 
     /// Names of all keys, in creation order.

@@ -11,6 +11,8 @@ public enum AtomicFile {
     /// over `url`, and fsyncs the directory.
     public static func write(_ data: Data, to url: URL) throws {
         let dir = url.deletingLastPathComponent()
+        // A missing folder is made, like `mkdir -p`: writing `out/preview.png` just works.
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         func fail(_ what: String) -> AtomicFileError {
             AtomicFileError(description: "\(url.path): \(what): \(String(cString: strerror(errno)))")

@@ -72,11 +72,10 @@ public struct WorkbenchState: Sendable {
         return data
     }
 
-    /// The data-order and augmentation key: the seed's `train_rng`,
-    /// `split(root, 4)[3]` (with the partitionable threefry a 4-way split
-    /// extends the 3-way one, so params/dropout/stochastic_depth are unchanged).
+    /// The data-order and augmentation key (`data` in the key tree: the
+    /// seed's `train_rng`, `split(root, 4)[3]`).
     public func dataKey() throws -> PRNGKey {
-        try keys.key(KeyTree.root).splitKey(3)
+        try keys.key(KeyTree.data)
     }
 
     /// Forgets training progress tied to the current parameters or optimizer

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import JaxRandom
 import Shell
+import Tensors
 
 /// The executable: argument parsing and the entry point only.
 @main
@@ -27,6 +29,9 @@ struct OutputOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print each command (In [n]: …) before its output.")
     var echo = false
+
+    @Option(name: .long, help: "Threads for kernels, OpenBLAS and random-number generation (default: all cores).")
+    var threads: Int?
 }
 
 extension CNX {
@@ -41,7 +46,7 @@ extension CNX {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            try Launch.checkCPU()
+            try Launch.configure(output)
             let workbench = Workbench()
             if let commands {
                 throw ExitCode(Launch.runner(workbench, output).run(commands, source: "-c"))
@@ -69,7 +74,7 @@ extension CNX {
         var interactive = false
 
         func run() throws {
-            try Launch.checkCPU()
+            try Launch.configure(output)
             let text: String
             do {
                 text = try String(contentsOfFile: file, encoding: .utf8)
@@ -104,6 +109,19 @@ enum Launch {
         return 100
     }
 
+    /// Process-wide settings, before any command runs.
+    static func configure(_ output: OutputOptions) throws {
+        try checkCPU()
+        // glibc returns big freed blocks to the kernel; keeping them avoids
+        // page-faulting every activation in again each step (notes in MemoryTuning).
+        _ = MemoryTuning.keepFreedMemory()
+        if let t = output.threads {
+            guard t >= 1 else { throw ValidationError("--threads must be at least 1") }
+            Threads.count = t
+            RandomThreads.count = t
+        }
+    }
+
     static func runner(_ workbench: Workbench, _ output: OutputOptions) -> ScriptRunner {
         let progress = ProgressLines(inPlace: isatty(2) != 0) { text in
             FileHandle.standardError.write(Data(text.utf8))
@@ -115,7 +133,6 @@ enum Launch {
     }
 
     static func interactive(_ workbench: Workbench) -> Int32 {
-        LineShell(workbench: workbench, renderer: TextRenderer(width: terminalWidth, color: colorAllowed),
-                  output: StandardOutput()).run()
+        Repl(workbench: workbench, color: colorAllowed).run()
     }
 }

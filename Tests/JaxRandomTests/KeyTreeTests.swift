@@ -5,7 +5,10 @@ import XCTest
 final class KeyTreeTests: XCTestCase {
     func testSeedMakesThreeWaySplit() throws {
         let tree = KeyTree(seed: 42)
-        XCTAssertEqual(tree.names, ["root", "params", "dropout", "stochastic_depth"])
+        XCTAssertEqual(tree.names, ["root", "params", "dropout", "stochastic_depth", "data"])
+        // The seed's train_rng (golden/README.md): split(root, 4)[3].
+        XCTAssertEqual(try tree.key("data"), PRNGKey(3_134_548_294, 894_150_801))
+        XCTAssertEqual(try tree.entry("data").lineage, "split(root, 4)[3]")
         XCTAssertEqual(try tree.key("root"), PRNGKey(0, 42))
         // prng.json brief_usage split3 (the dev numbers in golden/README.md).
         XCTAssertEqual(try tree.key("params"), PRNGKey(1_832_780_943, 270_669_613))

@@ -3,14 +3,14 @@ import JaxRandom
 /// `rng …`: the session's key tree, as a teaching tool (issue 4).
 enum RNGCommands {
     static let all: [CommandSpec] = [
-        CommandSpec(["rng", "seed"], summary: "Reset the key tree: root = PRNGKey(N); params, dropout, stochastic_depth = split(root, 3)",
+        CommandSpec(["rng", "seed"], summary: "Reset the key tree: root = PRNGKey(N); params, dropout, stochastic_depth = split(root, 3); data = split(root, 4)[3]",
                     help: "Seeds are 64-bit integers; as in JAX with x64 off, only the low 32 bits survive (PRNGKey(2**32+17) == PRNGKey(17)).",
                     arguments: [ArgumentSpec("seed", .int, "the seed, e.g. 42")]) { invocation, context in
             guard let seed = Int64(invocation.argument(0)!) ?? invocation.intArgument(0).map(Int64.init) else {
                 throw ShellError("seed must be a 64-bit integer, got '\(invocation.argument(0)!)'")
             }
             context.state.keys.seed(seed)
-            return .group([.message("seeded \(seed): root = PRNGKey(\(seed)); params, dropout, stochastic_depth = split(root, 3)"),
+            return .group([.message("seeded \(seed): root = PRNGKey(\(seed)); params, dropout, stochastic_depth = split(root, 3); data = split(root, 4)[3]"),
                            .table(table(context.state.keys))])
         },
         CommandSpec(["rng", "show"], summary: "The key tree: each key's name, lineage, words (hex) and uses",

@@ -10,6 +10,8 @@ public enum StandardCommands {
         all += OptimCommands.all
         all += DataCommands.all
         all += TrainCommands.all
+        all += ReplCommands.all
+        all += SessionCommands.all
         all += BenchCommands.all
         return CommandRegistry(all)
     }

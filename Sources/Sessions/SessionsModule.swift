@@ -1,5 +1,0 @@
-/// The `Sessions` module (see DESIGN.md's layout). Its public API is added by its issue.
-public enum SessionsModule {
-    /// The module's name, for diagnostics.
-    public static let name = "Sessions"
-}
