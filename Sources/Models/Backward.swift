@@ -39,12 +39,10 @@ extension ConvNeXt {
                 var dy = d
                 if let keep = b.keep { dy = dropPathBackward(dy, keep: keep, scale: b.keepScale) }
                 let ls = layerScaleBackward(dy, x: b.branch, gamma: p("\(m)/LayerScale_0/scale"))
-                // Conv_2's input gradient first; then GELU's output (recomputed,
-                // bit-identical to the forward) and its gradient in one pass,
-                // then Conv_2's weight gradient from that output.
-                let dG = denseInputGradient(ls.dx, weight: p("\(m)/Conv_2/kernel"), inputShape: b.hidden.shape)
-                let (g, dHidden) = geluForwardBackward(dG, x: b.hidden)
-                let fc2 = denseParameterGradients(ls.dx, x: g)
+                // Recompute GELU output and LN output (bit-identical to the forward).
+                let g = geluForward(b.hidden)
+                let fc2 = denseBackward(ls.dx, x: g, weight: p("\(m)/Conv_2/kernel"))
+                let dHidden = geluBackward(fc2.dx, x: b.hidden)
                 let lnScale = p("\(m)/LayerNorm_0/scale")
                 let n = layerNormForward(b.depthwise, scale: lnScale, bias: p("\(m)/LayerNorm_0/bias"), epsilon: eps)
                 let fc1 = denseBackward(dHidden, x: n.y, weight: p("\(m)/Conv_1/kernel"))

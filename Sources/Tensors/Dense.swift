@@ -28,35 +28,17 @@ public func denseForward(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
 /// Dense backward: `dx = dy · Wᵀ` [M, K], `dW = xᵀ · dy` [K, N], `db = sum_m dy` [N].
 public func denseBackward(_ dy: Tensor, x: Tensor, weight: Tensor)
     -> (dx: Tensor, dWeight: Tensor, dBias: Tensor) {
-    let dx = denseInputGradient(dy, weight: weight, inputShape: x.shape)
-    let (dW, db) = denseParameterGradients(dy, x: x)
-    return (dx, dW, db)
-}
-
-/// The input half of `denseBackward`: `dx = dy · Wᵀ`, shaped `inputShape`
-/// (`[..., K]`). Needs no input, so a caller can make the input afterwards
-/// (the ConvNeXt backward fuses GELU's recompute with its gradient that way).
-public func denseInputGradient(_ dy: Tensor, weight: Tensor, inputShape: [Int]) -> Tensor {
     let k = weight.shape[0], n = weight.shape[1]
-    let m = dy.leadingCount
-    precondition(dy.lastDim == n && inputShape.last == k && Tensor.count(of: inputShape) == m * k,
-                 "denseInputGradient: dy \(dy.shape) does not match input \(inputShape) and weight \(weight.shape)")
+    let m = x.leadingCount
+    precondition(dy.lastDim == n && dy.leadingCount == m,
+                 "denseBackward: dy \(dy.shape) does not match x \(x.shape) and weight \(weight.shape)")
     return dy.withPointer { pdy in
-        weight.withPointer { pw in
-            Tensor.build(inputShape) { pdx in
+        let dx = weight.withPointer { pw in
+            Tensor.build(x.shape) { pdx in
                 sgemm(transA: false, transB: true, m: m, n: k, k: n,
                       a: pdy, lda: n, b: pw, ldb: n, beta: 0, c: pdx, ldc: k)
             }
         }
-    }
-}
-
-/// The parameter half of `denseBackward`: `dW = xᵀ · dy` [K, N] and `db = sum_m dy` [N].
-public func denseParameterGradients(_ dy: Tensor, x: Tensor) -> (dWeight: Tensor, dBias: Tensor) {
-    let k = x.lastDim, n = dy.lastDim
-    let m = x.leadingCount
-    precondition(dy.leadingCount == m, "denseParameterGradients: dy \(dy.shape) does not match x \(x.shape)")
-    return dy.withPointer { pdy in
         let dW = x.withPointer { px in
             Tensor.build([k, n]) { pdw in
                 sgemm(transA: true, transB: false, m: k, n: n, k: m,
@@ -64,6 +46,6 @@ public func denseParameterGradients(_ dy: Tensor, x: Tensor) -> (dWeight: Tensor
             }
         }
         let db = Tensor(shape: [n], scalars: columnSums(pdy, rows: m, cols: n))
-        return (dW, db)
+        return (dx, dW, db)
     }
 }

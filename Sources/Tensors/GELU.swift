@@ -176,38 +176,3 @@ public func geluBackward(_ dy: Tensor, x: Tensor) -> Tensor {
         }
     }
 }
-
-/// GELU forward and backward in one pass: `y = gelu(x)` and
-/// `dx = dy * gelu'(x)`, sharing one erfc and exp per element. The same
-/// lane arithmetic as `geluForward` and `geluBackward`, so the same bits.
-/// (The ConvNeXt backward recomputes `gelu(hidden)` for the second Dense's
-/// weight gradient right where it needs GELU's gradient.)
-public func geluForwardBackward(_ dy: Tensor, x: Tensor) -> (y: Tensor, dx: Tensor) {
-    precondition(dy.shape == x.shape, "geluForwardBackward: dy \(dy.shape) is not \(x.shape)")
-    let n = x.count
-    var dx = Tensor.zeros([0])
-    let y = x.withPointer { px in
-        dy.withPointer { pd in
-            Tensor.build(x.shape) { py in
-                dx = Tensor.build(x.shape) { pdx in
-                    let blocks = (n + 15) / 16
-                    parallelChunks(blocks, minChunk: 1024) { range in
-                        for blk in range {
-                            let i = blk &* 16
-                            let xv = loadTail(px, i, n)
-                            let z = xv * V16(repeating: -0.70710677)  // float32(sqrt(0.5))
-                            let (erfc, gauss) = erfcAndGaussV16(z)
-                            // geluV16: (0.5 x) erfc(z).
-                            storeTail((V16(repeating: 0.5) * xv) * erfc, py, i, n)
-                            // geluGradV16: dy (0.5 erfc(z) + x exp(-z^2)/sqrt(2 pi)).
-                            let cdf = V16(repeating: 0.5) * erfc
-                            let pdf = gauss * V16(repeating: 0.3989422804014327)
-                            storeTail(loadTail(pd, i, n) * cdf.addingProduct(xv, pdf), pdx, i, n)
-                        }
-                    }
-                }
-            }
-        }
-    }
-    return (y, dx)
-}
