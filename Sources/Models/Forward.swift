@@ -26,6 +26,14 @@ extension ConvNeXt {
     ///   the model has any stochastic layer.
     /// - Returns: logits `[B, classes]` and what `backward` needs.
     public func forward(_ x: Tensor, params: TensorTree, train: Bool, rngs: ApplyRNGs?) -> (logits: Tensor, cache: ForwardCache) {
+        forward(x, params: params, train: train, rngs: rngs, record: true)
+    }
+
+    /// The forward pass; with `record` false (inference) no block activation
+    /// is kept and no statistics are taken, so each block's temporaries are
+    /// freed as the pass goes on. The logits are the same bits either way:
+    /// the same kernels run on the same values in the same order.
+    func forward(_ x: Tensor, params: TensorTree, train: Bool, rngs: ApplyRNGs?, record: Bool) -> (logits: Tensor, cache: ForwardCache) {
         precondition(x.rank == 4 && x.shape[3] == 3, "input must be NHWC [B, H, W, 3], got \(x.shape)")
         let c = config
         let batch = x.shape[0]
@@ -53,8 +61,10 @@ extension ConvNeXt {
                 // LayerNorm_s, then the 2x2/2 downsample conv.
                 let ln = Self.stageNormName(stage: s), ds = Self.downsampleName(stage: s)
                 let n = layerNormForward(h, scale: p("\(bb)/\(ln)/scale"), bias: p("\(bb)/\(ln)/bias"), epsilon: eps)
-                stage.norm = ForwardCache.Norm(input: h, mean: n.mean, rstd: n.rstd)
-                stage.normOutput = n.y
+                if record {
+                    stage.norm = ForwardCache.Norm(input: h, mean: n.mean, rstd: n.rstd)
+                    stage.normOutput = n.y
+                }
                 h = patchConvForward(n.y, weight: p("\(bb)/\(ds)/kernel"), bias: p("\(bb)/\(ds)/bias"), stride: 2)
             }
             for info in allBlocks where info.stage == s {
@@ -66,7 +76,7 @@ extension ConvNeXt {
                 let g = geluForward(hidden)
                 let branch = denseForward(g, weight: p("\(m)/Conv_2/kernel"), bias: p("\(m)/Conv_2/bias"))
                 var y = layerScaleForward(branch, gamma: p("\(m)/LayerScale_0/scale"))
-                let branchStats = ActivationStatistics(y)
+                let branchStats = record ? ActivationStatistics(y) : nil
                 // Stochastic depth: whole samples dropped, kept ones scaled by float32(1/keep_prob).
                 var keep: [Bool]? = nil
                 let scale = Self.keepScale(rate: info.dropPathRate)
@@ -74,10 +84,14 @@ extension ConvNeXt {
                     keep = Self.stochasticDepthMask(rngs.stochasticDepth, block: info.name, rate: info.dropPathRate, batch: batch)
                     if let keep { y = dropPathForward(y, keep: keep, scale: scale) }
                 }
-                stage.blocks.append(ForwardCache.Block(input: h, depthwise: dw, hidden: hidden, branch: branch,
-                                                       keep: keep, keepScale: scale))
+                if record {
+                    stage.blocks.append(ForwardCache.Block(input: h, depthwise: dw, hidden: hidden, branch: branch,
+                                                           keep: keep, keepScale: scale))
+                }
                 h = add(h, y)
-                records.append(BlockRecord(block: info, output: ActivationStatistics(h), branch: branchStats, kept: keep))
+                if let branchStats {
+                    records.append(BlockRecord(block: info, output: ActivationStatistics(h), branch: branchStats, kept: keep))
+                }
             }
             stages.append(stage)
         }
@@ -105,6 +119,6 @@ extension ConvNeXt {
 
     /// Forward in eval mode, logits only.
     public func logits(_ x: Tensor, params: TensorTree) -> Tensor {
-        forward(x, params: params, train: false, rngs: nil).logits
+        forward(x, params: params, train: false, rngs: nil, record: false).logits
     }
 }

@@ -146,7 +146,7 @@ public enum TrainEngine {
         var details: [StepDetail.Parameter] = []
         var updateSq = 0.0, weightSq = 0.0
         for (path, old) in params {
-            let u = applies ? norm(difference(newParams[path]!, old)) : 0, w = norm(old)
+            let u = applies ? differenceNorm(newParams[path]!, old) : 0, w = norm(old)
             updateSq += Double(u) * Double(u)
             weightSq += Double(w) * Double(w)
             details.append(.init(path: path, gradNorm: norm(grads[path]!), updateNorm: u, weightNorm: w, decayed: mask.contains(path)))
@@ -243,14 +243,20 @@ public enum TrainEngine {
         }
     }
 
-    static func difference(_ a: Tensor, _ b: Tensor) -> Tensor {
-        var out = a
-        out.scalars.withUnsafeMutableBufferPointer { o in
+    /// `norm(difference(a, b))` without the intermediate tensor: the same
+    /// float32 differences, accumulated in the same order in Double.
+    static func differenceNorm(_ a: Tensor, _ b: Tensor) -> Float {
+        precondition(a.count == b.count, "differenceNorm of \(a.shape) and \(b.shape)")
+        return a.scalars.withUnsafeBufferPointer { p in
             b.scalars.withUnsafeBufferPointer { q in
-                for i in 0..<o.count { o[i] -= q[i] }
+                var s = 0.0
+                for i in 0..<p.count {
+                    let d: Float = p[i] - q[i]
+                    s += Double(d) * Double(d)
+                }
+                return Float(s.squareRoot())
             }
         }
-        return out
     }
 
     /// Accuracy against the argmax of the (possibly mixed, smoothed) labels.

@@ -12,6 +12,7 @@ public enum StandardCommands {
         all += TrainCommands.all
         all += ReplCommands.all
         all += SessionCommands.all
+        all += BenchCommands.all
         return CommandRegistry(all)
     }
 }
