@@ -1,6 +1,7 @@
 import Foundation
 import JaxRandom
 import Models
+import Sessions
 import Tensors
 import XCTest
 @testable import Shell

@@ -3,6 +3,7 @@ import Foundation
 import JaxRandom
 import Models
 import SafeTensors
+import Sessions
 import Tensors
 import Training
 
