@@ -24,7 +24,7 @@ enum DataCommands {
             return .record(describe(setup))
         },
         CommandSpec(["data", "imagefolder"], summary: "Use images in DIR/<class>/<file> (.jpg/.jpeg/.png); classes sorted by name",
-                    help: "Without --val, a tenth of each class (in file order) is held out for validation. Undecodable files are skipped and listed by `data errors`.",
+                    help: "Without --val there is no held-out set: evaluation uses the training images (give --val DIR for a real validation score). Undecodable files are skipped and listed by `data errors`.",
                     arguments: [ArgumentSpec("dir", .path, "the training folder")],
                     flags: [FlagSpec("val", .path, "a validation folder with the same classes"), batchFlag]) { invocation, context in
             let source = DataSource.imageFolder(train: context.workbench.url(for: invocation.argument(0)!).path,
@@ -46,7 +46,10 @@ enum DataCommands {
         },
         CommandSpec(["data", "errors"], summary: "Files that failed to decode (skipped, never fatal)", mutates: false) { _, context in
             let data = try context.state.requireData()
+            // Without --val both splits are the same folder: list each file once.
+            var seen = Set<String>()
             let skipped = [data.splits.train, data.splits.val].compactMap { $0 as? ImageFolder }.flatMap(\.skipped)
+                .filter { seen.insert($0.path).inserted }
             if skipped.isEmpty { return .message("no decode errors") }
             return .table(Table(title: "\(skipped.count) files skipped", columns: [.init("file"), .init("reason")],
                                 rows: skipped.map { [.string($0.path), .string($0.reason)] }))
