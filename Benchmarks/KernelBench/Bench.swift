@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import JaxRandom
 import Tensors
 
 /// Times each ConvNeXt kernel at ConvNeXt-Tiny shapes (batch 16, 224x224
@@ -78,6 +79,7 @@ enum KernelBench {
         if let i = arguments.firstIndex(of: "--only"), i + 1 < arguments.count { only = arguments[i + 1] }
         if let i = arguments.firstIndex(of: "--threads"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) {
             Threads.count = n
+            RandomThreads.count = n
         }
         let quick = arguments.contains("--quick")
         reps = quick ? 2 : 5
@@ -132,6 +134,12 @@ enum KernelBench {
                 bench("dense 4C->C bwd" + tag, hText, 2 * gemmFlops, "GFLOP/s") { _ = denseBackward(dy, x: h, weight: w2) }
             }
             Threads.gemm = saved
+        }
+        do {  // ConvNeXt-Tiny's init draws 28.6M truncated normals (XLA's erf_inv, bit-exact with JAX).
+            let n = 28_589_128
+            bench("truncated_normal init", "[\(n)]", 4 * Double(n), "GB/s") {
+                _ = Random.truncatedNormal(PRNGKey(seed: 42), count: n, lower: -2, upper: 2)
+            }
         }
         print(String(format: "total %.1f s", now() - t0))
     }
