@@ -16,7 +16,12 @@ import Tensors
 /// back; the shell's `step …` commands run them one at a time.
 public enum TrainEngine {
     /// Stage 1: take the batch and run the forward pass.
-    public static func forward(_ state: inout WorkbenchState, batchSize: Int? = nil, batch given: Batch? = nil) throws {
+    ///
+    /// The batch is `given`, or the one at the data cursor: from `loader` when
+    /// it has prefetched exactly that batch (same bytes, built ahead on
+    /// another thread), else built here.
+    public static func forward(_ state: inout WorkbenchState, batchSize: Int? = nil, batch given: Batch? = nil,
+                               loader: DataLoader? = nil) throws {
         if let pending = state.pending {
             throw WorkbenchError("step \(pending.step) is already at '\(pending.stage.rawValue)': continue it with `step`, or drop it with `step abort`")
         }
@@ -37,7 +42,11 @@ public enum TrainEngine {
             let size = batchSize ?? data.batchSize
             try checkBatch(size, model: model, data: data)
             let builder = data.builder(imageSize: model.config.imageSize, dataKey: try state.dataKey())
-            batch = builder.batch(.train, epoch: cursor.epoch, index: cursor.batch, size: size)
+            if let loader, loader.batchSize == size, let (ready, at) = loader.next(), at == cursor {
+                batch = ready
+            } else {
+                batch = builder.batch(.train, epoch: cursor.epoch, index: cursor.batch, size: size)
+            }
             cursorAfter.advance(batchesPerEpoch: builder.batchesPerEpoch(.train, batchSize: size))
         }
         var keys = state.keys
@@ -165,8 +174,9 @@ public enum TrainEngine {
 
     /// One whole train step (the four stages); finishes a pending stepped step instead if there is one.
     @discardableResult
-    public static func trainStep(_ state: inout WorkbenchState, batchSize: Int? = nil, batch: Batch? = nil) throws -> StepMetrics {
-        if state.pending == nil { try forward(&state, batchSize: batchSize, batch: batch) }
+    public static func trainStep(_ state: inout WorkbenchState, batchSize: Int? = nil, batch: Batch? = nil,
+                                 loader: DataLoader? = nil) throws -> StepMetrics {
+        if state.pending == nil { try forward(&state, batchSize: batchSize, batch: batch, loader: loader) }
         if state.pending?.stage == .forward { try loss(&state) }
         if state.pending?.stage == .loss { try backward(&state) }
         return try update(&state)

@@ -248,14 +248,17 @@ enum TrainCommands {
         }
         let size = batch ?? data.batchSize
         guard size >= 1, size <= data.splits.train.count else { throw ShellError("--batch must be 1…\(data.splits.train.count)") }
-        _ = model
         context.startJob(total: steps) { state, control in
             var done = 0
             var lastGood = state
             let start = Date()
+            // Batches are built ahead on another thread, from the same keys and cursor.
+            let builder = data.builder(imageSize: model.config.imageSize, dataKey: try state.dataKey())
+            let loader = try? DataLoader(builder: builder, batchSize: size, start: state.counters.cursor, prefetch: 2)
+            defer { loader?.cancel() }
             while done < steps && !control.isCancelled {
                 do {
-                    let m = try TrainEngine.trainStep(&state, batchSize: size)
+                    let m = try TrainEngine.trainStep(&state, batchSize: size, loader: loader)
                     done += 1
                     lastGood = state
                     control.publish(state)
