@@ -219,8 +219,9 @@ struct JSONReader {
     }
 }
 
-/// Writes a JSON string literal with the escapes JSON requires.
-func jsonQuoted(_ s: String) -> String {
+/// Writes a JSON string literal with the escapes JSON requires. Shared by
+/// the safetensors header writer and `JSONValue` (command results, transcripts).
+public func jsonQuoted(_ s: String) -> String {
     var out = "\""
     for u in s.unicodeScalars {
         switch u {

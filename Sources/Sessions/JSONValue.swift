@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 
 /// A JSON value with ordered object keys: the payload of structured command
 /// results, of `--json` output, and of the transcripts sessions store
@@ -97,7 +98,7 @@ public indirect enum JSONValue: Sendable, Equatable, Codable {
         case .int(let i): out += String(i)
         case .float(let f): out += f.isFinite ? f.description : (f.isNaN ? "\"NaN\"" : (f > 0 ? "\"Infinity\"" : "\"-Infinity\""))
         case .double(let d): out += d.isFinite ? d.description : (d.isNaN ? "\"NaN\"" : (d > 0 ? "\"Infinity\"" : "\"-Infinity\""))
-        case .string(let s): JSONValue.writeString(s, to: &out)
+        case .string(let s): out += jsonQuoted(s)
         case .array(let items):
             out += "["
             for (i, item) in items.enumerated() {
@@ -109,33 +110,12 @@ public indirect enum JSONValue: Sendable, Equatable, Codable {
             out += "{"
             for (i, (key, value)) in pairs.enumerated() {
                 if i > 0 { out += "," }
-                JSONValue.writeString(key, to: &out)
+                out += jsonQuoted(key)
                 out += ":"
                 value.write(to: &out)
             }
             out += "}"
         }
-    }
-
-    private static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 }
 
