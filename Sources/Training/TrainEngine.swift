@@ -245,7 +245,8 @@ public enum TrainEngine {
         }
     }
 
-    static func norm(_ t: Tensor) -> Float {
+    /// The L2 norm of a tensor, accumulated in Double.
+    public static func norm(_ t: Tensor) -> Float {
         t.scalars.withUnsafeBufferPointer { p in
             var s = 0.0
             for v in p { s += Double(v) * Double(v) }

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Models
+import Optimizers
 import SafeTensors
 import Sessions
 import Tensors
@@ -86,7 +87,7 @@ enum TrainCommands {
             try TrainEngine.backward(&context.state)
             let p = context.state.pending!
             return .record(Record(title: "step \(p.step): backward done (next: step update)", [
-                ("gradients", .int(p.grads!.count)), ("global_norm", .float(globalNormOf(p.grads!)))]))
+                ("gradients", .int(p.grads!.count)), ("global_norm", .float(globalNorm(p.grads!)))]))
         },
         CommandSpec(["step", "update"], summary: "Finish the step: optimizer update, EMA, and commit keys, cursor and counters") { _, context in
             let m = try TrainEngine.update(&context.state)
@@ -145,7 +146,7 @@ enum TrainCommands {
             var rows: [(String, Float)]
             var title: String
             if let p = context.state.pending, let g = p.grads {
-                rows = g.map { ($0.key, normOf($0.value)) }
+                rows = g.map { ($0.key, TrainEngine.norm($0.value)) }
                 title = "gradients of step \(p.step) (in progress)"
             } else if let d = context.state.lastStep {
                 rows = d.parameters.map { ($0.path, $0.gradNorm) }
@@ -199,14 +200,6 @@ enum TrainCommands {
         if case .bool(let b) = v { return b ? "true" : "false" }
         if case .string(let s) = v { return s }
         return v.jsonText
-    }
-
-    static func normOf(_ t: Tensor) -> Float {
-        Float(t.scalars.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot())
-    }
-
-    static func globalNormOf(_ tree: TensorTree) -> Float {
-        Float(tree.reduce(0.0) { acc, kv in acc + Double(normOf(kv.value)) * Double(normOf(kv.value)) }.squareRoot())
     }
 
     static func droppedSummary(_ records: [Models.BlockRecord]) -> String {
