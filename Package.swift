@@ -15,7 +15,7 @@ let kernelFlags: [SwiftSetting] = [
 
 let package = Package(
     name: "cnx",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cnx", targets: ["cnx"]),
     ],
@@ -57,7 +57,7 @@ let package = Package(
             "Shell", "Tensors", "JaxRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "KernelBench", dependencies: ["Tensors", "JaxRandom"],
+        .executableTarget(name: "KernelBench", dependencies: ["Tensors", "JaxRandom", "CBLAS"],
                           path: "Benchmarks/KernelBench", swiftSettings: kernelFlags),
 
         // Tests mirror the modules.

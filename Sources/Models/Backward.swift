@@ -19,14 +19,16 @@ extension ConvNeXt {
         }
 
         // Head Dense, dropout, head LayerNorm, pool (reverse of forward).
-        let head = denseBackward(dLogits, x: cache.headInput, weight: p("Head/kernel"))
+        let head = OpProfile.time(.gemm) { denseBackward(dLogits, x: cache.headInput, weight: p("Head/kernel")) }
         put("Head", ("kernel", head.dWeight), ("bias", head.dBias))
         var d = head.dx
-        if let keep = cache.headKeep { d = dropoutBackward(d, keep: keep, scale: cache.headKeepScale) }
-        let hn = layerNormBackward(d, x: cache.headNorm.input, scale: p("LayerNorm_0/scale"),
-                                   mean: cache.headNorm.mean, rstd: cache.headNorm.rstd)
+        if let keep = cache.headKeep { d = OpProfile.time(.elementwise) { dropoutBackward(d, keep: keep, scale: cache.headKeepScale) } }
+        let hn = OpProfile.time(.layerNorm) {
+            layerNormBackward(d, x: cache.headNorm.input, scale: p("LayerNorm_0/scale"),
+                              mean: cache.headNorm.mean, rstd: cache.headNorm.rstd)
+        }
         put("LayerNorm_0", ("scale", hn.dScale), ("bias", hn.dBias))
-        d = globalAvgPoolBackward(hn.dx, inputShape: cache.featureShape)
+        d = OpProfile.time(.head) { globalAvgPoolBackward(hn.dx, inputShape: cache.featureShape) }
 
         let infos = blocks
         for s in cache.stages.indices.reversed() {
@@ -36,39 +38,45 @@ extension ConvNeXt {
                 let info = infos.first { $0.stage == s && $0.index == j }!
                 let m = "\(bb)/\(info.name)"
                 // out = h + dropPath(layerScale(branch)): the residual passes d through unchanged.
-                var dy = d
-                if let keep = b.keep { dy = dropPathBackward(dy, keep: keep, scale: b.keepScale) }
-                let ls = layerScaleBackward(dy, x: b.branch, gamma: p("\(m)/LayerScale_0/scale"))
-                // Recompute GELU output and LN output (bit-identical to the forward).
-                let g = geluForward(b.hidden)
-                let fc2 = denseBackward(ls.dx, x: g, weight: p("\(m)/Conv_2/kernel"))
-                let dHidden = geluBackward(fc2.dx, x: b.hidden)
+                let rb = OpProfile.time(.elementwise) {
+                    residualBranchBackward(d, branch: b.branch, gamma: p("\(m)/LayerScale_0/scale"),
+                                           keep: b.keep, keepScale: b.keepScale)
+                }
+                // Conv_2's input gradient first, so GELU's forward (recomputed,
+                // bit-identical) and its gradient come from one pass; then
+                // Conv_2's weight gradient from that GELU output.
+                let w2 = p("\(m)/Conv_2/kernel")
+                let dG = OpProfile.time(.gemm) { denseInputGradient(rb.dBranch, weight: w2, inputShape: b.hidden.shape) }
+                let (g, dHidden) = OpProfile.time(.gelu) { geluForwardAndBackward(dG, x: b.hidden) }
+                let fc2 = OpProfile.time(.gemm) { denseWeightGradient(rb.dBranch, x: g, weight: w2) }
                 let lnScale = p("\(m)/LayerNorm_0/scale")
-                let n = layerNormForward(b.depthwise, scale: lnScale, bias: p("\(m)/LayerNorm_0/bias"), epsilon: eps)
-                let fc1 = denseBackward(dHidden, x: n.y, weight: p("\(m)/Conv_1/kernel"))
-                let lnb = layerNormBackward(fc1.dx, x: b.depthwise, scale: lnScale, mean: n.mean, rstd: n.rstd)
-                let dwb = depthwiseConvBackward(lnb.dx, x: b.input, weight: p("\(m)/DepthWise_Conv_0/kernel"))
-                put("\(m)/LayerScale_0", ("scale", ls.dGamma))
+                let n = OpProfile.time(.layerNorm) { layerNormForward(b.depthwise, scale: lnScale, bias: p("\(m)/LayerNorm_0/bias"), epsilon: eps) }
+                let fc1 = OpProfile.time(.gemm) { denseBackward(dHidden, x: n.y, weight: p("\(m)/Conv_1/kernel")) }
+                let lnb = OpProfile.time(.layerNorm) { layerNormBackward(fc1.dx, x: b.depthwise, scale: lnScale, mean: n.mean, rstd: n.rstd) }
+                let dwb = OpProfile.time(.depthwise) { depthwiseConvBackward(lnb.dx, x: b.input, weight: p("\(m)/DepthWise_Conv_0/kernel")) }
+                put("\(m)/LayerScale_0", ("scale", rb.dGamma))
                 put("\(m)/Conv_2", ("kernel", fc2.dWeight), ("bias", fc2.dBias))
                 put("\(m)/Conv_1", ("kernel", fc1.dWeight), ("bias", fc1.dBias))
                 put("\(m)/LayerNorm_0", ("scale", lnb.dScale), ("bias", lnb.dBias))
                 put("\(m)/DepthWise_Conv_0", ("kernel", dwb.dWeight), ("bias", dwb.dBias))
-                d = add(d, dwb.dx)
+                d = OpProfile.time(.elementwise) { add(d, dwb.dx) }
             }
             if s > 0, let norm = stage.norm, let normOut = stage.normOutput {
                 let ds = Self.downsampleName(stage: s), ln = Self.stageNormName(stage: s)
-                let conv = patchConvBackward(d, x: normOut, weight: p("\(bb)/\(ds)/kernel"), stride: 2)
+                let conv = OpProfile.time(.downsample) { patchConvBackward(d, x: normOut, weight: p("\(bb)/\(ds)/kernel"), stride: 2) }
                 put("\(bb)/\(ds)", ("kernel", conv.dWeight), ("bias", conv.dBias))
-                let nb = layerNormBackward(conv.dx, x: norm.input, scale: p("\(bb)/\(ln)/scale"), mean: norm.mean, rstd: norm.rstd)
+                let nb = OpProfile.time(.layerNorm) { layerNormBackward(conv.dx, x: norm.input, scale: p("\(bb)/\(ln)/scale"), mean: norm.mean, rstd: norm.rstd) }
                 put("\(bb)/\(ln)", ("scale", nb.dScale), ("bias", nb.dBias))
                 d = nb.dx
             }
         }
         // Stem LayerNorm_0 and the 4x4/4 conv (the input gradient is not needed).
-        let sn = layerNormBackward(d, x: cache.stemNorm.input, scale: p("\(bb)/LayerNorm_0/scale"),
-                                   mean: cache.stemNorm.mean, rstd: cache.stemNorm.rstd)
+        let sn = OpProfile.time(.layerNorm) {
+            layerNormBackward(d, x: cache.stemNorm.input, scale: p("\(bb)/LayerNorm_0/scale"),
+                              mean: cache.stemNorm.mean, rstd: cache.stemNorm.rstd)
+        }
         put("\(bb)/LayerNorm_0", ("scale", sn.dScale), ("bias", sn.dBias))
-        let stem = patchConvBackward(sn.dx, x: cache.input, weight: p("\(bb)/Stem_Conv/kernel"), stride: 4)
+        let stem = OpProfile.time(.stem) { patchConvWeightGradients(sn.dx, x: cache.input, weight: p("\(bb)/Stem_Conv/kernel"), stride: 4) }
         put("\(bb)/Stem_Conv", ("kernel", stem.dWeight), ("bias", stem.dBias))
 
         var out = OrderedDictionary<String, Tensor>(minimumCapacity: grads.count)
@@ -79,8 +87,8 @@ extension ConvNeXt {
     /// Mean softmax cross-entropy with soft labels (`[B, classes]`), and its
     /// gradient with respect to the logits.
     public func loss(logits: Tensor, labels: Tensor) -> (loss: Float, dLogits: Tensor) {
-        let f = softmaxCrossEntropyForward(logits: logits, labels: labels)
-        return (f.loss, softmaxCrossEntropyBackward(probabilities: f.probabilities, labels: labels))
+        let f = OpProfile.time(.head) { softmaxCrossEntropyForward(logits: logits, labels: labels) }
+        return (f.loss, OpProfile.time(.head) { softmaxCrossEntropyBackward(probabilities: f.probabilities, labels: labels) })
     }
 
     /// Loss, logits and the gradient of every parameter for one batch.

@@ -47,8 +47,8 @@ extension ConvNeXt {
         }
 
         // Stem: 4x4/4 patchify conv (Flax SAME padding), then LayerNorm_0.
-        let stem = patchConvForward(x, weight: p("\(bb)/Stem_Conv/kernel"), bias: p("\(bb)/Stem_Conv/bias"), stride: 4)
-        let ln0 = layerNormForward(stem, scale: p("\(bb)/LayerNorm_0/scale"), bias: p("\(bb)/LayerNorm_0/bias"), epsilon: eps)
+        let stem = OpProfile.time(.stem) { patchConvForward(x, weight: p("\(bb)/Stem_Conv/kernel"), bias: p("\(bb)/Stem_Conv/bias"), stride: 4) }
+        let ln0 = OpProfile.time(.layerNorm) { layerNormForward(stem, scale: p("\(bb)/LayerNorm_0/scale"), bias: p("\(bb)/LayerNorm_0/bias"), epsilon: eps) }
         let stemNorm = ForwardCache.Norm(input: stem, mean: ln0.mean, rstd: ln0.rstd)
         var h = ln0.y
 
@@ -60,37 +60,54 @@ extension ConvNeXt {
             if s > 0 {
                 // LayerNorm_s, then the 2x2/2 downsample conv.
                 let ln = Self.stageNormName(stage: s), ds = Self.downsampleName(stage: s)
-                let n = layerNormForward(h, scale: p("\(bb)/\(ln)/scale"), bias: p("\(bb)/\(ln)/bias"), epsilon: eps)
+                let n = OpProfile.time(.layerNorm) { layerNormForward(h, scale: p("\(bb)/\(ln)/scale"), bias: p("\(bb)/\(ln)/bias"), epsilon: eps) }
                 if record {
                     stage.norm = ForwardCache.Norm(input: h, mean: n.mean, rstd: n.rstd)
                     stage.normOutput = n.y
                 }
-                h = patchConvForward(n.y, weight: p("\(bb)/\(ds)/kernel"), bias: p("\(bb)/\(ds)/bias"), stride: 2)
+                h = OpProfile.time(.downsample) { patchConvForward(n.y, weight: p("\(bb)/\(ds)/kernel"), bias: p("\(bb)/\(ds)/bias"), stride: 2) }
             }
             for info in allBlocks where info.stage == s {
                 let m = "\(bb)/\(info.name)"
                 // Residual branch: depthwise 7x7 -> LN -> Dense 4C -> GELU -> Dense C -> LayerScale.
-                let dw = depthwiseConvForward(h, weight: p("\(m)/DepthWise_Conv_0/kernel"), bias: p("\(m)/DepthWise_Conv_0/bias"))
-                let n = layerNormForward(dw, scale: p("\(m)/LayerNorm_0/scale"), bias: p("\(m)/LayerNorm_0/bias"), epsilon: eps)
-                let hidden = denseForward(n.y, weight: p("\(m)/Conv_1/kernel"), bias: p("\(m)/Conv_1/bias"))
-                let g = geluForward(hidden)
-                let branch = denseForward(g, weight: p("\(m)/Conv_2/kernel"), bias: p("\(m)/Conv_2/bias"))
-                var y = layerScaleForward(branch, gamma: p("\(m)/LayerScale_0/scale"))
-                let branchStats = record ? ActivationStatistics(y) : nil
+                let dw = OpProfile.time(.depthwise) { depthwiseConvForward(h, weight: p("\(m)/DepthWise_Conv_0/kernel"), bias: p("\(m)/DepthWise_Conv_0/bias")) }
+                let n = OpProfile.time(.layerNorm) { layerNormForward(dw, scale: p("\(m)/LayerNorm_0/scale"), bias: p("\(m)/LayerNorm_0/bias"), epsilon: eps) }
+                var hidden = OpProfile.time(.gemm) { denseForward(n.y, weight: p("\(m)/Conv_1/kernel"), bias: nil) }
+                // Conv_1's bias and GELU in one pass; `hidden` gets the bias
+                // (the backward keeps it), or becomes GELU's output in inference.
+                var branch: Tensor
+                if record {
+                    let g = OpProfile.time(.gelu) { biasGELUForward(&hidden, bias: p("\(m)/Conv_1/bias")) }
+                    branch = OpProfile.time(.gemm) { denseForward(g, weight: p("\(m)/Conv_2/kernel"), bias: nil) }
+                } else {
+                    OpProfile.time(.gelu) { biasGELUInPlace(&hidden, bias: p("\(m)/Conv_1/bias")) }
+                    branch = OpProfile.time(.gemm) { denseForward(hidden, weight: p("\(m)/Conv_2/kernel"), bias: nil) }
+                }
                 // Stochastic depth: whole samples dropped, kept ones scaled by float32(1/keep_prob).
                 var keep: [Bool]? = nil
                 let scale = Self.keepScale(rate: info.dropPathRate)
                 if train, let rngs {
                     keep = Self.stochasticDepthMask(rngs.stochasticDepth, block: info.name, rate: info.dropPathRate, batch: batch)
-                    if let keep { y = dropPathForward(y, keep: keep, scale: scale) }
                 }
-                if record {
-                    stage.blocks.append(ForwardCache.Block(input: h, depthwise: dw, hidden: hidden, branch: branch,
-                                                           keep: keep, keepScale: scale))
-                }
-                h = add(h, y)
-                if let branchStats {
-                    records.append(BlockRecord(block: info, output: ActivationStatistics(h), branch: branchStats, kept: keep))
+                // Conv_2's bias, LayerScale, stochastic depth and the residual add in one pass.
+                let gamma = p("\(m)/LayerScale_0/scale"), bias2 = p("\(m)/Conv_2/bias")
+                if record || keep != nil {
+                    let out = OpProfile.time(.elementwise) {
+                        residualBranchForward(h, branch: &branch, bias: bias2, gamma: gamma, keep: keep, keepScale: scale)
+                    }
+                    if record {
+                        // The branch after LayerScale, before stochastic depth.
+                        let branchStats = OpProfile.time(.statistics) { ActivationStatistics(branch, channelScale: gamma) }
+                        let outputStats = OpProfile.time(.statistics) { ActivationStatistics(out) }
+                        records.append(BlockRecord(block: info, output: outputStats, branch: branchStats, kept: keep))
+                        stage.blocks.append(ForwardCache.Block(input: h, depthwise: dw, hidden: hidden, branch: branch,
+                                                               keep: keep, keepScale: scale))
+                    }
+                    h = out
+                } else {
+                    OpProfile.time(.elementwise) {
+                        residualBranchForwardInPlace(&h, branch: &branch, bias: bias2, gamma: gamma)
+                    }
                 }
             }
             stages.append(stage)
@@ -98,8 +115,8 @@ extension ConvNeXt {
 
         // Head: global average pool -> LayerNorm_0 -> [Dropout_0] -> Head Dense.
         let featureShape = h.shape
-        let pooled = globalAvgPoolForward(h)
-        let hn = layerNormForward(pooled, scale: p("LayerNorm_0/scale"), bias: p("LayerNorm_0/bias"), epsilon: eps)
+        let pooled = OpProfile.time(.head) { globalAvgPoolForward(h) }
+        let hn = OpProfile.time(.layerNorm) { layerNormForward(pooled, scale: p("LayerNorm_0/scale"), bias: p("LayerNorm_0/bias"), epsilon: eps) }
         var headInput = hn.y
         var headKeep: [Bool]? = nil
         let headScale = Self.keepScale(rate: c.headDropout)
@@ -108,7 +125,7 @@ extension ConvNeXt {
             headInput = dropoutForward(hn.y, keep: keep, scale: headScale)
             headKeep = keep
         }
-        let logits = denseForward(headInput, weight: p("Head/kernel"), bias: p("Head/bias"))
+        let logits = OpProfile.time(.gemm) { denseForward(headInput, weight: p("Head/kernel"), bias: p("Head/bias")) }
         let cache = ForwardCache(inputShape: x.shape, train: train, input: x, stemNorm: stemNorm, stages: stages,
                                  featureShape: featureShape,
                                  headNorm: ForwardCache.Norm(input: pooled, mean: hn.mean, rstd: hn.rstd),

@@ -28,17 +28,34 @@ public func denseForward(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
 /// Dense backward: `dx = dy · Wᵀ` [M, K], `dW = xᵀ · dy` [K, N], `db = sum_m dy` [N].
 public func denseBackward(_ dy: Tensor, x: Tensor, weight: Tensor)
     -> (dx: Tensor, dWeight: Tensor, dBias: Tensor) {
+    let dx = denseInputGradient(dy, weight: weight, inputShape: x.shape)
+    let (dW, db) = denseWeightGradient(dy, x: x, weight: weight)
+    return (dx, dW, db)
+}
+
+/// The input half of Dense's backward: `dx = dy · Wᵀ`, shaped `inputShape`.
+public func denseInputGradient(_ dy: Tensor, weight: Tensor, inputShape: [Int]) -> Tensor {
     let k = weight.shape[0], n = weight.shape[1]
-    let m = x.leadingCount
-    precondition(dy.lastDim == n && dy.leadingCount == m,
-                 "denseBackward: dy \(dy.shape) does not match x \(x.shape) and weight \(weight.shape)")
+    let m = dy.leadingCount
+    precondition(dy.lastDim == n && Tensor.count(of: inputShape) == m * k,
+                 "denseInputGradient: dy \(dy.shape) does not match input \(inputShape) and weight \(weight.shape)")
     return dy.withPointer { pdy in
-        let dx = weight.withPointer { pw in
-            Tensor.build(x.shape) { pdx in
+        weight.withPointer { pw in
+            Tensor.build(inputShape) { pdx in
                 sgemm(transA: false, transB: true, m: m, n: k, k: n,
                       a: pdy, lda: n, b: pw, ldb: n, beta: 0, c: pdx, ldc: k)
             }
         }
+    }
+}
+
+/// The parameter half of Dense's backward: `dW = xᵀ · dy`, `db = sum_m dy`.
+public func denseWeightGradient(_ dy: Tensor, x: Tensor, weight: Tensor) -> (dWeight: Tensor, dBias: Tensor) {
+    let k = weight.shape[0], n = weight.shape[1]
+    let m = x.leadingCount
+    precondition(dy.lastDim == n && dy.leadingCount == m && x.lastDim == k,
+                 "denseWeightGradient: dy \(dy.shape) does not match x \(x.shape) and weight \(weight.shape)")
+    return dy.withPointer { pdy in
         let dW = x.withPointer { px in
             Tensor.build([k, n]) { pdw in
                 sgemm(transA: true, transB: false, m: k, n: n, k: m,
@@ -46,6 +63,6 @@ public func denseBackward(_ dy: Tensor, x: Tensor, weight: Tensor)
             }
         }
         let db = Tensor(shape: [n], scalars: columnSums(pdy, rows: m, cols: n))
-        return (dx, dW, db)
+        return (dW, db)
     }
 }

@@ -84,28 +84,47 @@ private func erfcR(_ x: V16) -> V16 {
     return p
 }
 
-/// XLA's float32 erfc (Cephes) on 16 lanes, and `exp(-x*x)`, which it
-/// computes on the way (the GELU gradient needs it too).
+/// XLA's float32 erfc (Cephes) on 16 lanes, and `exp(-x*x)` when `gauss`
+/// is true (the GELU gradient needs it; erfc computes it on the way for |x| >= 1).
+///
+/// XLA evaluates both branches for every element and selects; so do we,
+/// except that a branch no lane selects is skipped. Each lane's result is
+/// the same bits either way (the selected branch's arithmetic is unchanged).
+/// Small GELU inputs (|x| < sqrt(2), e.g. at initialisation) then skip the
+/// two divisions, the exp and both rational polynomials.
 @inline(__always)
-func erfcAndGaussV16(_ x: V16) -> (erfc: V16, gauss: V16) {
+func erfcAndGaussV16(_ x: V16, gauss wantGauss: Bool) -> (erfc: V16, gauss: V16) {
     let one = V16(repeating: 1)
     let ax = unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: V16.self)
     let xsq = x * x
+    let isSmall = ax .< 1
     // |x| < 1: 1 - x T(x^2).
-    let small = one - x * erfcT(xsq)
+    if all(isSmall) {
+        return (one - x * erfcT(xsq), wantGauss ? expV16(-xsq) : V16())
+    }
     // |x| >= 1: exp(-x^2) / |x| * P or R of 1/x^2.
     let r = one / xsq
-    let poly = erfcP(r).replacing(with: erfcR(r), where: ax .>= 2)
+    let isLarge = ax .>= 2
+    let poly: V16
+    if all(isLarge) {
+        poly = erfcR(r)
+    } else if !any(isLarge) {
+        poly = erfcP(r)
+    } else {
+        poly = erfcP(r).replacing(with: erfcR(r), where: isLarge)
+    }
     let gauss = expV16(-xsq)
     var big = gauss * (one / ax) * poly
     big = big.replacing(with: 0, where: -xsq .< -88.72283905206835)
     big = big.replacing(with: 2 - big, where: x .< 0)
-    return (big.replacing(with: small, where: ax .< 1), gauss)
+    if !any(isSmall) { return (big, gauss) }
+    let small = one - x * erfcT(xsq)
+    return (big.replacing(with: small, where: isSmall), gauss)
 }
 
 /// XLA's float32 erfc (Cephes) on 16 lanes.
 @inline(__always)
-func erfcV16(_ x: V16) -> V16 { erfcAndGaussV16(x).erfc }
+func erfcV16(_ x: V16) -> V16 { erfcAndGaussV16(x, gauss: false).erfc }
 
 /// GELU on 16 lanes: 0.5 * x * erfc(-x * sqrt(0.5)).
 @inline(__always)
@@ -120,10 +139,22 @@ private func geluV16(_ x: V16) -> V16 {
 @inline(__always)
 private func geluGradV16(_ dy: V16, _ x: V16) -> V16 {
     let z = x * V16(repeating: -0.70710677)
-    let (erfc, gauss) = erfcAndGaussV16(z)
+    let (erfc, gauss) = erfcAndGaussV16(z, gauss: true)
     let cdf = V16(repeating: 0.5) * erfc
     let pdf = gauss * V16(repeating: 0.3989422804014327)  // sqrt(0.5)/sqrt(pi) = 1/sqrt(2 pi)
     return dy * cdf.addingProduct(x, pdf)
+}
+
+/// GELU and its gradient times dy from one erfc: (gelu(x), dy * gelu'(x)),
+/// each the same bits as `geluV16` and `geluGradV16`.
+@inline(__always)
+private func geluAndGradV16(_ dy: V16, _ x: V16) -> (y: V16, dx: V16) {
+    let z = x * V16(repeating: -0.70710677)
+    let (erfc, gauss) = erfcAndGaussV16(z, gauss: true)
+    let y = (V16(repeating: 0.5) * x) * erfc
+    let cdf = V16(repeating: 0.5) * erfc
+    let pdf = gauss * V16(repeating: 0.3989422804014327)
+    return (y, dy * cdf.addingProduct(x, pdf))
 }
 
 /// Loads 16 lanes at `p + i`, zero-filling past `n`.
@@ -175,4 +206,82 @@ public func geluBackward(_ dy: Tensor, x: Tensor) -> Tensor {
             }
         }
     }
+}
+
+/// Conv_1's bias and GELU in one pass: `x += bias` (per channel of the last
+/// axis, in place: the Dense output the backward keeps) and returns
+/// `gelu(x)`. The same bits as `addBias` then `geluForward`.
+public func biasGELUForward(_ x: inout Tensor, bias: Tensor) -> Tensor {
+    let c = x.lastDim, rows = x.leadingCount
+    precondition(bias.shape == [c], "biasGELUForward: bias \(bias.shape) is not [\(c)]")
+    let shape = x.shape
+    return bias.withPointer { pb in
+        x.scalars.withUnsafeMutableBufferPointer { xb in
+            let px = xb.baseAddress!
+            return Tensor.build(shape) { py in
+                biasGELURows(px, out: py, rows: rows, c: c, bias: pb)
+            }
+        }
+    }
+}
+
+/// `x = gelu(x + bias)` in place (inference: the pre-activation is not kept).
+public func biasGELUInPlace(_ x: inout Tensor, bias: Tensor) {
+    let c = x.lastDim, rows = x.leadingCount
+    precondition(bias.shape == [c], "biasGELUInPlace: bias \(bias.shape) is not [\(c)]")
+    bias.withPointer { pb in
+        x.scalars.withUnsafeMutableBufferPointer { xb in
+            if rows * c > 0 { biasGELURows(xb.baseAddress!, out: xb.baseAddress!, rows: rows, c: c, bias: pb) }
+        }
+    }
+}
+
+/// Rows of `[rows, c]`: `x[r, i] += bias[i]`, `out[r, i] = gelu(x[r, i])`;
+/// `out` may be `x`. Channels go 16 at a time with a zero-padded tail, as
+/// `geluForward` does over the flat array, so every element sees the same arithmetic.
+private func biasGELURows(_ px: UnsafeMutablePointer<Float>, out py: UnsafeMutablePointer<Float>,
+                          rows: Int, c: Int, bias pb: UnsafePointer<Float>) {
+    let io = UncheckedSendable((px, py))
+    parallelChunks(rows, minChunk: max(1, 16384 / max(1, c))) { range in
+        let (px, py) = io.value
+        for row in range {
+            let r = px + row &* c, o = py + row &* c
+            var i = 0
+            while i < c {
+                let v = loadTail(r, i, c) + loadTail(pb, i, c)
+                storeTail(v, r, i, c)
+                storeTail(geluV16(v), o, i, c)
+                i &+= 16
+            }
+        }
+    }
+}
+
+/// GELU's backward with its forward recomputed in the same pass: returns
+/// `gelu(x)` (for the next Dense's weight gradient) and `dy * gelu'(x)`,
+/// the same bits as `geluForward(x)` and `geluBackward(dy, x:)`.
+public func geluForwardAndBackward(_ dy: Tensor, x: Tensor) -> (y: Tensor, dx: Tensor) {
+    precondition(dy.shape == x.shape, "geluForwardAndBackward: dy \(dy.shape) is not \(x.shape)")
+    let n = x.count
+    var dx = Tensor.zeros([0])
+    let y = x.withPointer { px in
+        dy.withPointer { pd in
+            Tensor.build(x.shape) { py in
+                dx = Tensor.build(x.shape) { pdx in
+                    let io = UncheckedSendable(py)
+                    let blocks = (n + 15) / 16
+                    parallelChunks(blocks, minChunk: 1024) { range in
+                        let py = io.value
+                        for blk in range {
+                            let i = blk &* 16
+                            let (y, d) = geluAndGradV16(loadTail(pd, i, n), loadTail(px, i, n))
+                            storeTail(y, py, i, n)
+                            storeTail(d, pdx, i, n)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return (y, dx)
 }

@@ -80,6 +80,11 @@ public enum Benchmark {
         public var images: Int
         /// The timed steps' phases, in order.
         public var phases: [Phase]
+        /// Per-step seconds in each kind of kernel (`OpKind`, from
+        /// `OpProfile`) during the timed steps' model phases; empty for `init`.
+        /// What is left of a step is `optimizer` (the update phase) and
+        /// glue outside the kernels.
+        public var ops: [Phase] = []
         /// Process CPU seconds (user + system, all threads) of each timed
         /// step's in-step phases: on a shared machine this moves much less
         /// with the load than wall time does.
@@ -133,6 +138,7 @@ public enum Benchmark {
             state.optimizer = OptimizerConfig()
             let builder = try dataBuilder(settings, dataKey: try state.dataKey())
             var phases = ["data", "forward", "loss", "backward", "update"].map { Phase(name: $0, seconds: [], inStep: $0 != "data") }
+            var ops = [Phase].forOps()
             var cpu: [Double] = []
             let total = settings.warmup + settings.steps
             for i in 0..<total {
@@ -140,22 +146,27 @@ public enum Benchmark {
                 let batch = padLabels(builder.batch(.train, epoch: 0, index: i, size: settings.batch), classes: settings.classes)
                 t.append(now())
                 let c0 = cpuNow()
+                OpProfile.start()
                 try TrainEngine.forward(&state, batch: batch)
                 t.append(now())
                 try TrainEngine.loss(&state)
                 t.append(now())
                 try TrainEngine.backward(&state)
                 t.append(now())
+                let opSeconds = OpProfile.stop()
                 try TrainEngine.update(&state)
                 t.append(now())
                 let c1 = cpuNow()
                 if i >= settings.warmup {
                     for p in phases.indices { phases[p].seconds.append(t[p + 1] - t[p]) }
                     cpu.append(c1 - c0)
+                    ops.record(opSeconds)
                 }
                 if !progress(i + 1, total, t[5] - t[0]) { throw stopped(i + 1, total) }
             }
-            return report("train", settings, model, images: settings.batch, phases: phases, cpu: cpu, reset: reset)
+            var r = report("train", settings, model, images: settings.batch, phases: phases, cpu: cpu, reset: reset)
+            r.ops = ops
+            return r
         }
     }
 
@@ -168,23 +179,29 @@ public enum Benchmark {
             try checkMemory(model, settings, train: false)
             let builder = try dataBuilder(settings, dataKey: PRNGKey(seed: settings.seed).split(4)[3])
             var phases = [Phase(name: "data", seconds: [], inStep: false), Phase(name: "forward", seconds: [], inStep: true)]
+            var ops = [Phase].forOps()
             var cpu: [Double] = []
             let total = settings.warmup + settings.steps
             for i in 0..<total {
                 let t0 = now()
                 let batch = builder.batch(.val, epoch: 0, index: i, size: settings.batch)
                 let t1 = now(), c0 = cpuNow()
+                OpProfile.start()
                 let logits = model.logits(batch.x, params: params)
+                let opSeconds = OpProfile.stop()
                 let t2 = now(), c1 = cpuNow()
                 precondition(logits.shape == [settings.batch, settings.classes], "logits shape \(logits.shape)")
                 if i >= settings.warmup {
                     phases[0].seconds.append(t1 - t0)
                     phases[1].seconds.append(t2 - t1)
                     cpu.append(c1 - c0)
+                    ops.record(opSeconds)
                 }
                 if !progress(i + 1, total, t2 - t0) { throw stopped(i + 1, total) }
             }
-            return report("infer", settings, model, images: settings.batch, phases: phases, cpu: cpu, reset: reset)
+            var r = report("infer", settings, model, images: settings.batch, phases: phases, cpu: cpu, reset: reset)
+            r.ops = ops
+            return r
         }
     }
 
@@ -304,6 +321,18 @@ public enum Benchmark {
         Report(kind: kind, settings: s, threads: Threads.count, blasThreads: BLASThreads.count, gemm: Threads.gemm,
                parameters: model.parameterCount, images: images, phases: phases, cpuSeconds: cpu,
                peakResidentBytes: ProcessMemory.peakResidentBytes(), peakWasReset: reset)
+    }
+}
+
+extension [Benchmark.Phase] {
+    /// One empty series per `OpKind`, in its order.
+    static func forOps() -> [Benchmark.Phase] {
+        OpKind.allCases.map { Benchmark.Phase(name: $0.rawValue, seconds: [], inStep: false) }
+    }
+
+    /// Appends one step's seconds per kind.
+    mutating func record(_ seconds: [OpKind: Double]) {
+        for (i, kind) in OpKind.allCases.enumerated() { self[i].seconds.append(seconds[kind] ?? 0) }
     }
 }
 

@@ -124,6 +124,13 @@ enum BenchCommands {
         fields.append(("phase_share", .object(r.phases.filter(\.inStep).map {
             ($0.name, round(Benchmark.median($0.seconds) / max(Benchmark.median(step), 1e-12), 1000))
         })))
+        if !r.ops.isEmpty {
+            // Median seconds per kind of kernel; `other` is the median step
+            // less the kernels' median total (optimizer, glue, allocation).
+            let medians = r.ops.map { ($0.name, Benchmark.median($0.seconds)) }
+            let other = Benchmark.median(step) - medians.reduce(0) { $0 + $1.1 }
+            fields.append(("op_s", .object(medians.map { ($0.0, round($0.1, 1e4)) } + [("other", round(other, 1e4))])))
+        }
         fields += memoryAndLoad(peak: r.peakResidentBytes, reset: r.peakWasReset)
         return Record(title: "bench \(r.kind): convnext_\(s.model)\(r.images > 0 ? ", batch \(s.batch)" : ""), \(s.imageSize)px, median of \(s.steps)", fields)
     }
