@@ -1,19 +1,16 @@
 import Tensors
 
 /// `optax.global_norm`: the L2 norm of all leaves together. The sum of
-/// squares is accumulated in float64 and the root rounded to float32 once
-/// (XLA's float32 reduction order is not reproduced; the two agree to about
-/// 1e-7 relative).
+/// squares is accumulated in float64 (`sumOfSquares` per leaf, leaves added
+/// in tree order) and the root rounded to float32 once (XLA's float32
+/// reduction order is not reproduced; the two agree to about 1e-7 relative).
 public func globalNorm(_ tree: TensorTree) -> Float {
-    var total = 0.0
-    for (_, t) in tree {
-        t.scalars.withUnsafeBufferPointer { p in
-            var s = 0.0
-            for i in 0..<p.count { let x = Double(p[i]); s += x * x }
-            total += s
-        }
-    }
-    return Float(libmSqrt(total))
+    globalNorm(leafSumsOfSquares: tree.map { sumOfSquares($0.value) })
+}
+
+/// `globalNorm` from each leaf's `sumOfSquares`, in tree order.
+public func globalNorm(leafSumsOfSquares sums: [Double]) -> Float {
+    Float(libmSqrt(sums.reduce(0, +)))
 }
 
 /// `optax.clip_by_global_norm(maxNorm)`: when the global norm `n` of the

@@ -142,7 +142,11 @@ public enum TrainEngine {
     public static func applyGradients(_ state: inout WorkbenchState, _ grads: TensorTree, step: Int) throws -> Applied {
         let (_, params) = try state.requireParameters()
         let config = try state.requireOptimizer()
-        if let bad = grads.first(where: { !isFinite($0.value) }) {
+        // Each gradient's sum of squares, once: finite exactly when every
+        // element is, and the source of the per-leaf and global norms.
+        let gradSquares = grads.map { sumOfSquares($0.value) }
+        if let badIndex = gradSquares.firstIndex(where: { !$0.isFinite }) {
+            let bad = Array(grads)[badIndex]
             state.pending = nil
             throw WorkbenchError("step \(step): the gradient of \(bad.key) is not finite; stopped and kept the parameters from before this step (lower the learning rate, or add --clip)")
         }
@@ -154,11 +158,13 @@ public enum TrainEngine {
         let mask = ParameterMask.excluding(config.decayExclude)
         var details: [StepDetail.Parameter] = []
         var updateSq = 0.0, weightSq = 0.0
+        let gradSquare = Dictionary(uniqueKeysWithValues: zip(grads.map(\.key), gradSquares))
         for (path, old) in params {
             let u = applies ? differenceNorm(newParams[path]!, old) : 0, w = norm(old)
             updateSq += Double(u) * Double(u)
             weightSq += Double(w) * Double(w)
-            details.append(.init(path: path, gradNorm: norm(grads[path]!), updateNorm: u, weightNorm: w, decayed: mask.contains(path)))
+            let g = Float(gradSquare[path]!.squareRoot())
+            details.append(.init(path: path, gradNorm: g, updateNorm: u, weightNorm: w, decayed: mask.contains(path)))
         }
         var emaState = state.emaState
         if applies, let ema = config.ema {
@@ -168,7 +174,7 @@ public enum TrainEngine {
         state.optimizerState = newOptState
         state.emaState = emaState
         if applies { state.counters.optimizerSteps += 1 }
-        return Applied(applied: applies, learningRate: lr, gradNorm: globalNorm(grads),
+        return Applied(applied: applies, learningRate: lr, gradNorm: globalNorm(leafSumsOfSquares: gradSquares),
                        updateRatio: weightSq > 0 ? Float((updateSq / weightSq).squareRoot()) : 0, parameters: details)
     }
 
@@ -237,37 +243,16 @@ public enum TrainEngine {
         Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
-    static func isFinite(_ t: Tensor) -> Bool {
-        t.scalars.withUnsafeBufferPointer { p in
-            var ok = true
-            for v in p where !v.isFinite { ok = false; break }
-            return ok
-        }
-    }
-
     /// The L2 norm of a tensor, accumulated in Double.
     public static func norm(_ t: Tensor) -> Float {
-        t.scalars.withUnsafeBufferPointer { p in
-            var s = 0.0
-            for v in p { s += Double(v) * Double(v) }
-            return Float(s.squareRoot())
-        }
+        Float(sumOfSquares(t).squareRoot())
     }
 
     /// `norm(difference(a, b))` without the intermediate tensor: the same
-    /// float32 differences, accumulated in the same order in Double.
+    /// float32 differences, accumulated in Double.
     static func differenceNorm(_ a: Tensor, _ b: Tensor) -> Float {
         precondition(a.count == b.count, "differenceNorm of \(a.shape) and \(b.shape)")
-        return a.scalars.withUnsafeBufferPointer { p in
-            b.scalars.withUnsafeBufferPointer { q in
-                var s = 0.0
-                for i in 0..<p.count {
-                    let d: Float = p[i] - q[i]
-                    s += Double(d) * Double(d)
-                }
-                return Float(s.squareRoot())
-            }
-        }
+        return Float(sumOfSquaredDifferences(a, b).squareRoot())
     }
 
     /// Accuracy against the argmax of the (possibly mixed, smoothed) labels.
