@@ -88,6 +88,7 @@ enum KernelBench {
         print("kernel".padding(toLength: 24, withPad: " ", startingAt: 0)
               + "shape [B,H,W,C]".padding(toLength: 20, withPad: " ", startingAt: 0) + "     time        rate (wall)")
         if arguments.contains("--gemm-shapes") { gemmShapes(); return }
+        if arguments.contains("--thin") { thinGEMM(); return }
         let t0 = now()
         do {  // Stem: patchify 4x4/4, [16,224,224,3] -> [16,56,56,96] (im2col + GEMM).
             let x = random([batch, 224, 224, 3], seed: 13), w = random([4, 4, 3, 96], seed: 14), b = random([96], seed: 15)

@@ -34,8 +34,8 @@ extension KernelBench {
                 var out = [Float](repeating: 0, count: s.m * s.n)
                 let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
                 let label = "\(s.name) [\(hw)x\(hw)x\(c)]"
-                var modes = ["blas", "rows", "cols"]
-                if s.transA { modes.append("k") }
+                var modes = ["blas", "rows"]
+                if s.n % 96 == 0 { modes.append("tiled") }
                 for mode in modes {
                     let t = a.withUnsafeBufferPointer { pa in
                         b.withUnsafeBufferPointer { pb in
@@ -67,6 +67,9 @@ extension KernelBench {
         case "blas":
             openblas_set_num_threads(Int32(ways))
             call(s, m: s.m, n: s.n, k: s.k, a, lda, b, ldb, c, s.n)
+        case "tiled":
+            gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a, lda: lda, b: b, ldb: ldb,
+                 beta: 0, c: c, ldc: s.n, kernel: .tiled)
         case "rows":
             openblas_set_num_threads(1)
             let step = (s.m + ways - 1) / ways

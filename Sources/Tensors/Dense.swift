@@ -17,7 +17,7 @@ public func denseForward(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     return x.withPointer { px in
         weight.withPointer { pw in
             Tensor.build(outShape) { py in
-                sgemm(transA: false, transB: false, m: m, n: n, k: k,
+                gemm(transA: false, transB: false, m: m, n: n, k: k,
                       a: px, lda: k, b: pw, ldb: n, beta: 0, c: py, ldc: n)
                 if let bias { bias.withPointer { pb in addBiasRows(py, rows: m, cols: n, bias: pb) } }
             }
@@ -42,7 +42,7 @@ public func denseInputGradient(_ dy: Tensor, weight: Tensor, inputShape: [Int]) 
     return dy.withPointer { pdy in
         weight.withPointer { pw in
             Tensor.build(inputShape) { pdx in
-                sgemm(transA: false, transB: true, m: m, n: k, k: n,
+                gemm(transA: false, transB: true, m: m, n: k, k: n,
                       a: pdy, lda: n, b: pw, ldb: n, beta: 0, c: pdx, ldc: k)
             }
         }
@@ -58,7 +58,7 @@ public func denseWeightGradient(_ dy: Tensor, x: Tensor, weight: Tensor) -> (dWe
     return dy.withPointer { pdy in
         let dW = x.withPointer { px in
             Tensor.build([k, n]) { pdw in
-                sgemm(transA: true, transB: false, m: k, n: n, k: m,
+                gemm(transA: true, transB: false, m: k, n: n, k: m,
                       a: px, lda: k, b: pdy, ldb: n, beta: 0, c: pdw, ldc: n)
             }
         }

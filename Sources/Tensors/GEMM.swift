@@ -20,6 +20,69 @@ extension Threads {
     nonisolated(unsafe) public static var gemm: GEMMThreading = .splitRows
 }
 
+/// Which code computes a GEMM.
+public enum GEMMKernel: Sendable {
+    /// `TiledGEMM` where it was measured faster (see `tiledGEMMPreferred`), else OpenBLAS.
+    case automatic
+    /// Always OpenBLAS (threaded as `Threads.gemm` says).
+    case openBLAS
+    /// The register-tiled Swift kernel where it applies (N a multiple of 96,
+    /// alpha 1, beta 0), else OpenBLAS.
+    case tiled
+}
+
+extension GEMMKernel {
+    /// The kernel GEMMs use when the caller does not say. `cnx bench --gemm`
+    /// and KernelBench change it to compare.
+    nonisolated(unsafe) public static var current: GEMMKernel = .automatic
+}
+
+/// Where `TiledGEMM` beat OpenBLAS in KernelBench (`--gemm-shapes`: the
+/// ConvNeXt-Tiny batch-16 Dense shapes on this 2-core machine, 2026-11-29):
+/// the GEMMs into C channels at stages 1-2 (Conv_2's forward and Conv_1's
+/// input gradient, N = 96 or 192: 18.0 vs 23.5 ms and 17.7 vs 19.9 ms) and
+/// stage 1's Conv_2 weight gradient (N = 96 over 50176 rows: 20.3 vs 23.3
+/// ms). Elsewhere OpenBLAS was as fast or faster (with N = 384 and more, or
+/// few rows of dW to share between threads).
+func tiledGEMMPreferred(transA: Bool, transB: Bool, m: Int, n: Int, k: Int) -> Bool {
+    guard n % tiledGEMMColumns == 0 else { return false }
+    if transA { return n == tiledGEMMColumns && m >= 256 && k >= 8 * 1024 }
+    return n <= 2 * tiledGEMMColumns && m >= 4 * 1024 && k >= 256
+}
+
+/// Row-major single-precision GEMM:
+/// `C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C`, by `TiledGEMM` or
+/// OpenBLAS as `kernel` says (OpenBLAS threaded as `Threads.gemm` says).
+/// Must not be called from inside a `parallelFor` body.
+public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                 alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                 b: UnsafePointer<Float>, ldb: Int,
+                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, kernel: GEMMKernel = GEMMKernel.current) {
+    let tiledFits = alpha == 1 && beta == 0 && n % tiledGEMMColumns == 0
+    let useTiled: Bool
+    switch kernel {
+    case .openBLAS: useTiled = false
+    case .tiled: useTiled = tiledFits
+    case .automatic: useTiled = tiledFits && tiledGEMMPreferred(transA: transA, transB: transB, m: m, n: n, k: k)
+    }
+    if useTiled {
+        // op(A)[i, kk] is a[i * lda + kk] or, transposed, a[kk * lda + i].
+        let (aRow, aK) = transA ? (1, lda) : (lda, 1)
+        if !transB {
+            tiledGEMM(m: m, n: n, k: k, a: a, aRow: aRow, aK: aK, b: b, ldb: ldb, c: c, ldc: ldc)
+        } else {
+            // op(B) = Bᵀ: copy it to [K, N] rows once (B is a weight: small).
+            let bt = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+            defer { bt.deallocate() }
+            for j in 0..<n { for kk in 0..<k { bt[kk &* n &+ j] = b[j &* ldb &+ kk] } }
+            tiledGEMM(m: m, n: n, k: k, a: a, aRow: aRow, aK: aK, b: bt, ldb: n, c: c, ldc: ldc)
+        }
+        return
+    }
+    sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+          b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+}
+
 /// Row-major single-precision GEMM through OpenBLAS:
 /// `C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C`, threaded as
 /// `Threads.gemm` says. Must not be called from inside a `parallelFor` body.

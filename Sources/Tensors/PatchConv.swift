@@ -67,7 +67,7 @@ public func patchConvForward(_ x: Tensor, weight: Tensor, bias: Tensor, stride: 
             return weight.withPointer { pw in
                 bias.withPointer { pb in
                     Tensor.build([b, oh, ow, cout]) { py in
-                        sgemm(transA: false, transB: false, m: m, n: cout, k: kk,
+                        gemm(transA: false, transB: false, m: m, n: cout, k: kk,
                               a: pc.baseAddress!, lda: kk, b: pw, ldb: cout, beta: 0, c: py, ldc: cout)
                         addBiasRows(py, rows: m, cols: cout, bias: pb)
                     }
@@ -111,7 +111,7 @@ private func patchConvGradients(_ dy: Tensor, x: Tensor, weight: Tensor, stride:
             let dW = x.withPointer { px in
                 im2col(px, pc, b: b, h: h, w: w, c: c, s: s, oh: oh, ow: ow, padTop: padTop, padLeft: padLeft)
                 return Tensor.build(weight.shape) { pdw in
-                    sgemm(transA: true, transB: false, m: kk, n: cout, k: m,
+                    gemm(transA: true, transB: false, m: kk, n: cout, k: m,
                           a: pc, lda: kk, b: pdy, ldb: cout, beta: 0, c: pdw, ldc: cout)
                 }
             }
@@ -119,7 +119,7 @@ private func patchConvGradients(_ dy: Tensor, x: Tensor, weight: Tensor, stride:
             if !inputGradient { return (nil, dW, db) }
             // dcols = dy · Wᵀ, reusing the cols buffer.
             weight.withPointer { pw in
-                sgemm(transA: false, transB: true, m: m, n: kk, k: cout,
+                gemm(transA: false, transB: true, m: m, n: kk, k: cout,
                       a: pdy, lda: cout, b: pw, ldb: cout, beta: 0, c: pc, ldc: kk)
             }
             // col2im: patches do not overlap, so every input position receives
