@@ -5,7 +5,9 @@ Times ConvNeXt-Tiny (torchvision's, same architecture as cnx's) on a fixed
 random batch: warm-up steps, then N timed steps, and prints one JSON object
 with the same keys as `cnx bench … --json` (img_s = median, min, max, step
 seconds, peak RSS). Optional: never part of the tests; needs `pip install
-torch torchvision` (CPU wheels are enough).
+torch` (CPU wheels are enough). Without torchvision it builds the same
+architecture itself (`convnext` below: torchvision's CNBlock layout, layer
+scale 1e-6, stochastic depth rising linearly to 0.1 as torchvision's Tiny).
 
     python3 scripts/bench_pytorch.py train --batch 16 --image-size 224 --steps 5 --threads 2
     python3 scripts/bench_pytorch.py infer --batch 16 --image-size 224 --steps 5 --threads 2
@@ -23,6 +25,54 @@ import statistics
 import time
 
 
+VARIANTS = {"tiny": ([3, 3, 9, 3], [96, 192, 384, 768], 0.1), "small": ([3, 3, 27, 3], [96, 192, 384, 768], 0.4),
+            "base": ([3, 3, 27, 3], [128, 256, 512, 1024], 0.5), "large": ([3, 3, 27, 3], [192, 384, 768, 1536], 0.5)}
+
+
+def convnext(name, classes):
+    """torchvision's ConvNeXt (if installed), else the same network built here."""
+    try:
+        import torchvision
+        return getattr(torchvision.models, f"convnext_{name}")(num_classes=classes)
+    except ImportError:
+        pass
+    import torch
+    from torch import nn
+
+    class LayerNorm2d(nn.LayerNorm):  # LayerNorm over channels of NCHW
+        def forward(self, x):
+            return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+    class Block(nn.Module):
+        def __init__(self, dim, drop):
+            super().__init__()
+            self.dw = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+            self.norm = nn.LayerNorm(dim, eps=1e-6)
+            self.fc1, self.act, self.fc2 = nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim)
+            self.gamma = nn.Parameter(torch.full((dim, 1, 1), 1e-6))
+            self.drop = drop
+
+        def forward(self, x):
+            y = self.dw(x).permute(0, 2, 3, 1)
+            y = self.fc2(self.act(self.fc1(self.norm(y)))).permute(0, 3, 1, 2) * self.gamma
+            if self.training and self.drop > 0:  # stochastic depth, per sample
+                keep = torch.empty(x.shape[0], 1, 1, 1).bernoulli_(1 - self.drop) / (1 - self.drop)
+                y = y * keep
+            return x + y
+
+    depths, dims, rate = VARIANTS[name]
+    total, done = sum(depths), 0
+    layers = [nn.Conv2d(3, dims[0], 4, stride=4), LayerNorm2d(dims[0], eps=1e-6)]
+    for s, (depth, dim) in enumerate(zip(depths, dims)):
+        if s > 0:
+            layers += [LayerNorm2d(dims[s - 1], eps=1e-6), nn.Conv2d(dims[s - 1], dim, 2, stride=2)]
+        for _ in range(depth):
+            layers.append(Block(dim, rate * done / (total - 1)))
+            done += 1
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), LayerNorm2d(dims[-1], eps=1e-6), nn.Flatten(1),
+                         nn.Linear(dims[-1], classes))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("mode", choices=["train", "infer"])
@@ -38,11 +88,10 @@ def main():
     args = ap.parse_args()
 
     import torch
-    import torchvision
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(42)
-    model = getattr(torchvision.models, f"convnext_{args.model}")(num_classes=args.classes)
+    model = convnext(args.model, args.classes)
     if args.compile:
         model = torch.compile(model)
     x = torch.randn(args.batch, 3, args.image_size, args.image_size)

@@ -37,8 +37,9 @@ public enum Benchmark {
         /// Kernel threads (`Threads.count`, also OpenBLAS and JaxRandom) for
         /// the run; nil keeps the current setting.
         public var threads: Int?
-        /// How GEMMs use the cores for the run; nil keeps `Threads.gemm`.
-        public var gemm: GEMMThreading?
+        /// Which GEMM code runs and how it uses the cores; nil keeps the
+        /// current `GEMMKernel.current` and `Threads.gemm`.
+        public var gemm: GEMMMode?
         /// The root key's seed (parameters, dropout, data).
         public var seed: Int64 = 42
 
@@ -73,8 +74,8 @@ public enum Benchmark {
         /// Kernel and OpenBLAS threads during the run.
         public var threads: Int
         public var blasThreads: Int
-        /// GEMM threading during the run.
-        public var gemm: GEMMThreading
+        /// The GEMM code and threading during the run.
+        public var gemm: GEMMMode
         public var parameters: Int
         /// Images per step (the batch; 0 for `init`).
         public var images: Int
@@ -299,26 +300,28 @@ public enum Benchmark {
         return out
     }
 
-    /// Runs `body` with the kernel thread counts and GEMM threading set (where given), then restores them.
-    static func withThreads<T>(_ threads: Int?, gemm: GEMMThreading?, _ body: () throws -> T) rethrows -> T {
-        let saved = (Threads.count, RandomThreads.count, Threads.gemm)
+    /// Runs `body` with the kernel thread counts and GEMM mode set (where given), then restores them.
+    static func withThreads<T>(_ threads: Int?, gemm: GEMMMode?, _ body: () throws -> T) rethrows -> T {
+        let saved = (Threads.count, RandomThreads.count, Threads.gemm, GEMMKernel.current)
         if let threads {
             Threads.count = threads
             RandomThreads.count = threads
         }
-        if let gemm { Threads.gemm = gemm }
+        if let gemm { (GEMMKernel.current, Threads.gemm) = gemm.settings }
         defer {
             if threads != nil {
                 Threads.count = saved.0
                 RandomThreads.count = saved.1
             }
             Threads.gemm = saved.2
+            GEMMKernel.current = saved.3
         }
         return try body()
     }
 
     static func report(_ kind: String, _ s: Settings, _ model: ConvNeXt, images: Int, phases: [Phase], cpu: [Double], reset: Bool) -> Report {
-        Report(kind: kind, settings: s, threads: Threads.count, blasThreads: BLASThreads.count, gemm: Threads.gemm,
+        Report(kind: kind, settings: s, threads: Threads.count, blasThreads: BLASThreads.count,
+               gemm: GEMMMode(kernel: GEMMKernel.current, threading: Threads.gemm),
                parameters: model.parameterCount, images: images, phases: phases, cpuSeconds: cpu,
                peakResidentBytes: ProcessMemory.peakResidentBytes(), peakWasReset: reset)
     }
@@ -333,6 +336,38 @@ extension [Benchmark.Phase] {
     /// Appends one step's seconds per kind.
     mutating func record(_ seconds: [OpKind: Double]) {
         for (i, kind) in OpKind.allCases.enumerated() { self[i].seconds.append(seconds[kind] ?? 0) }
+    }
+}
+
+/// The GEMM code and threading a bench runs with (`bench --gemm`).
+public enum GEMMMode: String, Sendable, CaseIterable {
+    /// The default: the tiled Swift GEMM where it was measured faster, else
+    /// OpenBLAS with rows split over single-threaded calls.
+    case auto
+    /// OpenBLAS only, rows split over single-threaded calls.
+    case splitRows = "split-rows"
+    /// OpenBLAS only, with its own threads.
+    case openBLAS = "openblas"
+    /// A combination none of the modes names (set from code).
+    case custom
+
+    /// The kernel choice and threading this mode sets.
+    var settings: (GEMMKernel, GEMMThreading) {
+        switch self {
+        case .auto, .custom: return (.automatic, .splitRows)
+        case .splitRows: return (.openBLAS, .splitRows)
+        case .openBLAS: return (.openBLAS, .openBLAS)
+        }
+    }
+
+    /// The mode that the current settings amount to.
+    init(kernel: GEMMKernel, threading: GEMMThreading) {
+        switch (kernel, threading) {
+        case (.automatic, .splitRows): self = .auto
+        case (.openBLAS, .splitRows): self = .splitRows
+        case (.openBLAS, .openBLAS): self = .openBLAS
+        default: self = .custom
+        }
     }
 }
 

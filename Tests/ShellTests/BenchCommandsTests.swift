@@ -48,6 +48,19 @@ final class BenchCommandsTests: XCTestCase {
         for (name, value) in phases where name != "loss" {
             XCTAssertGreaterThan(try XCTUnwrap(number(value)), 0, name)
         }
+        // Per-op times: every kind of kernel a step runs was timed, and they fit in the step.
+        XCTAssertEqual(r["gemm"], "auto")
+        guard case .object(let ops)? = r["op_s"] else { return XCTFail("op_s is an object") }
+        XCTAssertEqual(ops.map(\.0), ["stem", "downsample", "depthwise", "layernorm", "gemm", "gelu", "elementwise",
+                                       "head", "statistics", "other"])
+        var kernels = 0.0
+        for (name, value) in ops where name != "other" {
+            let seconds = try XCTUnwrap(number(value))
+            XCTAssertGreaterThan(seconds, 0, name)
+            kernels += seconds
+        }
+        // Medians of parts need not add up exactly: 1 ms of slack.
+        XCTAssertLessThanOrEqual(kernels, try XCTUnwrap(number(r["step_s"])) + 1e-3)
         // The bench built its own model: the session still has none, and its keys were not advanced.
         guard case .record(let status)? = cells[2].result else { return XCTFail("status record") }
         XCTAssertEqual(status["model"], "none (model build tiny)")
@@ -88,10 +101,11 @@ final class BenchCommandsTests: XCTestCase {
     }
 
     func testBadSettingsAreOneLineErrors() {
-        let cells = runCommands("bench train --batch 0; bench infer --steps 0; bench train --model tiniest")
+        let cells = runCommands("bench train --batch 0; bench infer --steps 0; bench train --model tiniest; bench infer --gemm fastest")
         XCTAssertEqual(cells[0].error, "bench: --batch must be at least 1, got 0")
         XCTAssertEqual(cells[1].error, "bench: --steps must be at least 1, got 0")
         XCTAssertNotNil(cells[2].error)
+        XCTAssertNotNil(cells[3].error?.range(of: "auto"), "the error lists the --gemm choices: \(cells[3].error ?? "none")")
     }
 
     /// `bench infer` times `ConvNeXt.logits`, which skips the forward cache

@@ -25,22 +25,23 @@ enum BenchCommands {
         FlagSpec("warmup", .int, "untimed steps first", default: "1"),
         FlagSpec("threads", .int, "kernel threads for the run (OpenBLAS and Dispatch)", default: "the current count"),
         FlagSpec("seed", .int, "root key seed of the private model and data", default: "42"),
-        FlagSpec("gemm", .choice(["split-rows", "openblas"]), "GEMM threading: rows split over single-threaded OpenBLAS calls, or OpenBLAS's own threads",
-                 default: "split-rows"),
+        FlagSpec("gemm", .choice(["auto", "split-rows", "openblas"]),
+                 "GEMM code: auto (the tiled Swift kernel on the thin shapes where it was measured faster, else OpenBLAS with rows split over single-threaded calls), split-rows (OpenBLAS only, rows split), openblas (OpenBLAS only, its own threads)",
+                 default: "auto"),
     ]
 
     static let all: [CommandSpec] = [
         CommandSpec(["bench", "train"],
-                    summary: "Time whole train steps (AdamW) of a fresh model on synthetic data: img/s, phases, peak RSS",
-                    help: "Builds its own model, optimizer and data from --seed (the session is untouched), runs --warmup untimed steps, then --steps timed ones. img_s counts forward+loss+backward+update; img_s_with_data adds the batch's augmentation.",
+                    summary: "Time whole train steps (AdamW) of a fresh model on synthetic data: img/s, phases, per-op times, peak RSS",
+                    help: "Builds its own model, optimizer and data from --seed (the session is untouched), runs --warmup untimed steps, then --steps timed ones. img_s counts forward+loss+backward+update; img_s_with_data adds the batch's augmentation. op_s breaks a step down by kind of kernel (stem, downsample, depthwise, layernorm, gemm, gelu, elementwise, head, statistics); other is the rest (the optimizer update and glue). All figures are medians over the timed steps.",
                     flags: flags) { invocation, context in
             let settings = try settings(invocation)
             startBench(context, "train", settings) { try Benchmark.train(settings, progress: $0) }
             return .empty
         },
         CommandSpec(["bench", "infer"],
-                    summary: "Time inference forwards (logits) of a fresh model: img/s, peak RSS",
-                    help: "Like bench train, without the backward pass and optimizer.",
+                    summary: "Time inference forwards (logits) of a fresh model: img/s, per-op times, peak RSS",
+                    help: "Like bench train, without the backward pass and optimizer (op_s as in bench train).",
                     flags: flags) { invocation, context in
             let settings = try settings(invocation)
             startBench(context, "infer", settings) { try Benchmark.infer(settings, progress: $0) }
@@ -75,7 +76,7 @@ enum BenchCommands {
         if let w = invocation.int("warmup") { s.warmup = w }
         if invocation.has("threads") { s.threads = invocation.int("threads") }
         if let seed = invocation.int("seed") { s.seed = Int64(seed) }
-        if let g = invocation.string("gemm") { s.gemm = g == "openblas" ? .openBLAS : .splitRows }
+        if let g = invocation.string("gemm") { s.gemm = GEMMMode(rawValue: g) }
         try s.validate()
         return s
     }
@@ -107,7 +108,7 @@ enum BenchCommands {
         if r.images > 0 { fields += [("batch", .int(s.batch))] }
         fields += [("image_size", .int(s.imageSize)), ("steps", .int(s.steps)), ("warmup", .int(s.warmup)),
                    ("threads", .int(r.threads)), ("blas_threads", .int(r.blasThreads)),
-                   ("gemm", .string(r.gemm == .splitRows ? "split-rows" : "openblas")),
+                   ("gemm", .string(r.gemm.rawValue)),
                    ("parameters", .int(r.parameters))]
         if r.images > 0 {
             let ips = r.imagesPerSecond, ipsData = r.imagesPerSecondWithData
@@ -129,7 +130,7 @@ enum BenchCommands {
             // less the kernels' median total (optimizer, glue, allocation).
             let medians = r.ops.map { ($0.name, Benchmark.median($0.seconds)) }
             let other = Benchmark.median(step) - medians.reduce(0) { $0 + $1.1 }
-            fields.append(("op_s", .object(medians.map { ($0.0, round($0.1, 1e4)) } + [("other", round(other, 1e4))])))
+            fields.append(("op_s", .object(medians.map { ($0.0, round($0.1, 1e6)) } + [("other", round(other, 1e6))])))
         }
         fields += memoryAndLoad(peak: r.peakResidentBytes, reset: r.peakWasReset)
         return Record(title: "bench \(r.kind): convnext_\(s.model)\(r.images > 0 ? ", batch \(s.batch)" : ""), \(s.imageSize)px, median of \(s.steps)", fields)
