@@ -4,8 +4,14 @@ import OrderedCollections
 extension ConvNeXt {
     /// The gradient of a scalar loss with respect to every parameter, given
     /// `dLogits` (its gradient with respect to the logits) and the forward's cache.
+    ///
+    /// The cache is consumed: each block's activations are released as soon
+    /// as its gradients are done, so when the caller hands over the only
+    /// reference, the stage-1 backward (the largest temporaries) runs without
+    /// the later stages' activations in memory.
     /// - Returns: a tree with the same paths and order as `parameterSpecs()`.
-    public func backward(dLogits: Tensor, params: TensorTree, cache: ForwardCache) -> TensorTree {
+    public func backward(dLogits: Tensor, params: TensorTree, cache: consuming ForwardCache) -> TensorTree {
+        var cache = cache
         let c = config
         let eps = c.layerNormEpsilon
         let bb = Self.backbone
@@ -32,9 +38,9 @@ extension ConvNeXt {
 
         let infos = blocks
         for s in cache.stages.indices.reversed() {
-            let stage = cache.stages[s]
-            for j in stage.blocks.indices.reversed() {
-                let b = stage.blocks[j]
+            // popLast hands each block's activations over; they are freed when `b` goes.
+            while let b = cache.stages[s].blocks.popLast() {
+                let j = cache.stages[s].blocks.count
                 let info = infos.first { $0.stage == s && $0.index == j }!
                 let m = "\(bb)/\(info.name)"
                 // out = h + dropPath(layerScale(branch)): the residual passes d through unchanged.
@@ -61,7 +67,9 @@ extension ConvNeXt {
                 put("\(m)/DepthWise_Conv_0", ("kernel", dwb.dWeight), ("bias", dwb.dBias))
                 d = OpProfile.time(.elementwise) { add(d, dwb.dx) }
             }
-            if s > 0, let norm = stage.norm, let normOut = stage.normOutput {
+            if s > 0, let norm = cache.stages[s].norm, let normOut = cache.stages[s].normOutput {
+                cache.stages[s].norm = nil
+                cache.stages[s].normOutput = nil
                 let ds = Self.downsampleName(stage: s), ln = Self.stageNormName(stage: s)
                 let conv = OpProfile.time(.downsample) { patchConvBackward(d, x: normOut, weight: p("\(bb)/\(ds)/kernel"), stride: 2) }
                 put("\(bb)/\(ds)", ("kernel", conv.dWeight), ("bias", conv.dBias))

@@ -39,14 +39,16 @@ extension GEMMKernel {
 
 /// Where `TiledGEMM` beat OpenBLAS in KernelBench (`--gemm-shapes`: the
 /// ConvNeXt-Tiny batch-16 Dense shapes on this 2-core machine, 2026-11-29):
-/// the GEMMs into C channels at stages 1-2 (Conv_2's forward and Conv_1's
-/// input gradient, N = 96 or 192: 18.0 vs 23.5 ms and 17.7 vs 19.9 ms) and
-/// stage 1's Conv_2 weight gradient (N = 96 over 50176 rows: 20.3 vs 23.3
-/// ms). Elsewhere OpenBLAS was as fast or faster (with N = 384 and more, or
-/// few rows of dW to share between threads).
+/// - the GEMMs into C channels at stages 1-2 (Conv_2's forward and Conv_1's
+///   input gradient, N = 96 or 192): 18.0 vs 23.5 ms, 17.7 vs 19.9 ms;
+/// - the weight gradients over the long inner dimension B*H*W of stages 1-2
+///   (K = 50176 or 12544): 20.2 vs 22.9-23.3 ms at stage 1, 18.4-19.0 vs
+///   19.3-19.9 ms at stage 2.
+/// Elsewhere (N of 384 and more into 4C channels, stages 3-4) OpenBLAS was
+/// as fast or faster.
 func tiledGEMMPreferred(transA: Bool, transB: Bool, m: Int, n: Int, k: Int) -> Bool {
     guard n % tiledGEMMColumns == 0 else { return false }
-    if transA { return n == tiledGEMMColumns && m >= 256 && k >= 8 * 1024 }
+    if transA { return k >= 8 * 1024 }
     return n <= 2 * tiledGEMMColumns && m >= 4 * 1024 && k >= 256
 }
 

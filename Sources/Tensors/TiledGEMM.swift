@@ -10,7 +10,8 @@
 // A is addressed with a row stride and a k stride, so a transposed A (the
 // weight gradient xᵀ·dy) needs no copy; B's rows are contiguous (a
 // transposed B is copied once, it is a weight). Layout of the work:
-// - threads take contiguous runs of 64-row panels of C;
+// - threads take contiguous runs of 64-row panels of C (one panel per
+//   thread when C has few rows);
 // - in a panel, k goes in blocks of 64 so a 64 x 96 block of B (24 KB)
 //   stays in L1 while every 4-row tile of the panel uses it;
 // - a tile is 4 rows x 96 columns: 24 zmm accumulators, and per k four
@@ -33,7 +34,10 @@ func tiledGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aK: I
         for i in 0..<m { (c + i &* ldc).update(repeating: 0, count: n) }
         return
     }
-    let panel = 64
+    // 64-row panels, or fewer rows when that would leave a thread idle (the
+    // weight gradients have only C rows): one panel per thread then.
+    let ways = max(1, Threads.count)
+    let panel = m >= 64 * 2 * ways ? 64 : max(4, ((m + ways - 1) / ways + 3) / 4 * 4)
     let panels = (m + panel - 1) / panel
     let io = UncheckedSendable((a, b, c))
     parallelChunks(panels) { range in

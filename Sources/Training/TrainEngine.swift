@@ -78,9 +78,12 @@ public enum TrainEngine {
         }
         let start = DispatchTime.now().uptimeNanoseconds
         let (model, params) = try state.requireParameters()
-        p.grads = model.backward(dLogits: d, params: params, cache: cache)
         p.savedRecords = cache.blockRecords
-        p.cache = nil  // the activations are no longer needed
+        // Hand the backward the only reference to the activations (it frees
+        // them block by block): drop the pending step's copies first.
+        p.cache = nil
+        state.pending = nil
+        p.grads = model.backward(dLogits: d, params: params, cache: consume cache)
         p.dLogits = nil
         p.stage = .backward
         p.seconds += elapsed(since: start)
