@@ -59,13 +59,16 @@ extension ConvNeXt {
                 let n = OpProfile.time(.layerNorm) { layerNormForward(b.depthwise, scale: lnScale, bias: p("\(m)/LayerNorm_0/bias"), epsilon: eps) }
                 let fc1 = OpProfile.time(.gemm) { denseBackward(dHidden, x: n.y, weight: p("\(m)/Conv_1/kernel")) }
                 let lnb = OpProfile.time(.layerNorm) { layerNormBackward(fc1.dx, x: b.depthwise, scale: lnScale, mean: n.mean, rstd: n.rstd) }
-                let dwb = OpProfile.time(.depthwise) { depthwiseConvBackward(lnb.dx, x: b.input, weight: p("\(m)/DepthWise_Conv_0/kernel")) }
+                // The residual's gradient d joins the branch's in the depthwise pass: d + dx.
+                let dwb = OpProfile.time(.depthwise) {
+                    depthwiseConvBackward(lnb.dx, x: b.input, weight: p("\(m)/DepthWise_Conv_0/kernel"), addingTo: d)
+                }
                 put("\(m)/LayerScale_0", ("scale", rb.dGamma))
                 put("\(m)/Conv_2", ("kernel", fc2.dWeight), ("bias", fc2.dBias))
                 put("\(m)/Conv_1", ("kernel", fc1.dWeight), ("bias", fc1.dBias))
                 put("\(m)/LayerNorm_0", ("scale", lnb.dScale), ("bias", lnb.dBias))
                 put("\(m)/DepthWise_Conv_0", ("kernel", dwb.dWeight), ("bias", dwb.dBias))
-                d = OpProfile.time(.elementwise) { add(d, dwb.dx) }
+                d = dwb.dx
             }
             if s > 0, let norm = cache.stages[s].norm, let normOut = cache.stages[s].normOutput {
                 cache.stages[s].norm = nil

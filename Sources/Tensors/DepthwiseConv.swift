@@ -91,11 +91,20 @@ private func bandLayout(b: Int, h: Int) -> (bands: Int, bandRows: Int) {
     for l in 0..<valid { p[l] = v[l] }
 }
 
+/// Loads the first `valid` lanes at `p` (the rest zero).
+@inline(__always) private func load(_ p: UnsafePointer<Float>, valid: Int) -> V16 {
+    if valid == 16 { return load16(p) }
+    var v = V16()
+    for l in 0..<valid { v[l] = p[l] }
+    return v
+}
+
 /// `out[n, h, w, c] = sum_{i,j} src[n, h + i - p, w + j - p, c] * taps[i, j, c] (+ bias[c])`
 /// with zero padding, over an unpadded NHWC source and padded taps [k*k, Cp].
+/// With `residual` (same layout as `out`), `out = residual + that sum` instead.
 private func depthwiseCore(_ src: UnsafePointer<Float>, b: Int, h: Int, w: Int, c: Int, cp: Int,
                            k: Int, taps wk: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                           out: UnsafeMutablePointer<Float>) {
+                           residual: UnsafePointer<Float>? = nil, out: UnsafeMutablePointer<Float>) {
     let (bands, bandRows) = bandLayout(b: b, h: h)
     let zero = [Float](repeating: 0, count: (w + k - 1) * cp)
     zero.withUnsafeBufferPointer { zb in
@@ -109,6 +118,7 @@ private func depthwiseCore(_ src: UnsafePointer<Float>, b: Int, h: Int, w: Int, 
             for oh in lo..<hi {
                 ring.point(oh)
                 let dstRow = out + (n &* h &+ oh) &* w &* c
+                let resRow = residual.map { $0 + (n &* h &+ oh) &* w &* c }
                 var c0 = 0
                 while c0 < c {
                     let valid = min(16, c &- c0)
@@ -118,6 +128,19 @@ private func depthwiseCore(_ src: UnsafePointer<Float>, b: Int, h: Int, w: Int, 
                         while ow &+ 7 <= w {
                             let a = depthwiseTile7x7(rows, off: ow &* cp &+ c0, cs: cp, wk + c0, wcs: cp)
                             let d = dstRow + (ow &* c &+ c0)
+                            if let resRow {
+                                // The residual add after the sum, as `add(residual, dx)` would.
+                                let r = resRow + (ow &* c &+ c0)
+                                store(load(r, valid: valid) + a.0, d, valid: valid)
+                                store(load(r + c, valid: valid) + a.1, d + c, valid: valid)
+                                store(load(r + 2 &* c, valid: valid) + a.2, d + 2 &* c, valid: valid)
+                                store(load(r + 3 &* c, valid: valid) + a.3, d + 3 &* c, valid: valid)
+                                store(load(r + 4 &* c, valid: valid) + a.4, d + 4 &* c, valid: valid)
+                                store(load(r + 5 &* c, valid: valid) + a.5, d + 5 &* c, valid: valid)
+                                store(load(r + 6 &* c, valid: valid) + a.6, d + 6 &* c, valid: valid)
+                                ow &+= 7
+                                continue
+                            }
                             // Bias after the taps, as XLA adds it after the convolution.
                             store(a.0 + bv, d, valid: valid)
                             store(a.1 + bv, d + c, valid: valid)
@@ -138,7 +161,11 @@ private func depthwiseCore(_ src: UnsafePointer<Float>, b: Int, h: Int, w: Int, 
                                 a = a.addingProduct(load16(r + kw &* cp), load16(t + kw &* cp))
                             }
                         }
-                        store(a + bv, dstRow + (ow &* c &+ c0), valid: valid)
+                        if let resRow {
+                            store(load(resRow + (ow &* c &+ c0), valid: valid) + a, dstRow + (ow &* c &+ c0), valid: valid)
+                        } else {
+                            store(a + bv, dstRow + (ow &* c &+ c0), valid: valid)
+                        }
                         ow &+= 1
                     }
                     c0 &+= 16
@@ -192,11 +219,14 @@ public func depthwiseConvForward(_ x: Tensor, weight: Tensor, bias: Tensor) -> T
 }
 
 /// Depthwise conv backward: dx (correlation of dy with the flipped kernel),
-/// dWeight `[k, k, 1, C]` and dBias `[C]`.
-public func depthwiseConvBackward(_ dy: Tensor, x: Tensor, weight: Tensor)
+/// dWeight `[k, k, 1, C]` and dBias `[C]`. With `addingTo`, the returned dx
+/// is `addingTo + dx` (a residual's gradient joining the block's, in the
+/// same pass; the same bits as `add(addingTo, dx)`).
+public func depthwiseConvBackward(_ dy: Tensor, x: Tensor, weight: Tensor, addingTo residual: Tensor? = nil)
     -> (dx: Tensor, dWeight: Tensor, dBias: Tensor) {
     let (b, h, w, c, k) = depthwiseDims(x, weight, "depthwiseConvBackward")
     precondition(dy.shape == x.shape, "depthwiseConvBackward: dy \(dy.shape) is not \(x.shape)")
+    if let residual { precondition(residual.shape == x.shape, "depthwiseConvBackward: addingTo \(residual.shape) is not \(x.shape)") }
     let cp = paddedChannels(c)
     let flipped = paddedTaps(weight, k: k, c: c, cp: cp, flipped: true)
 
@@ -204,8 +234,15 @@ public func depthwiseConvBackward(_ dy: Tensor, x: Tensor, weight: Tensor)
     let dx = Tensor.build(x.shape) { pdx in
         dy.withPointer { pd in
             flipped.withUnsafeBufferPointer { pt in
-                depthwiseCore(pd, b: b, h: h, w: w, c: c, cp: cp, k: k,
-                              taps: pt.baseAddress!, bias: nil, out: pdx)
+                if let residual {
+                    residual.withPointer { pr in
+                        depthwiseCore(pd, b: b, h: h, w: w, c: c, cp: cp, k: k,
+                                      taps: pt.baseAddress!, bias: nil, residual: pr, out: pdx)
+                    }
+                } else {
+                    depthwiseCore(pd, b: b, h: h, w: w, c: c, cp: cp, k: k,
+                                  taps: pt.baseAddress!, bias: nil, out: pdx)
+                }
             }
         }
     }

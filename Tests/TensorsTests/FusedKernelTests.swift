@@ -113,6 +113,20 @@ final class FusedKernelTests: XCTestCase {
         }
     }
 
+    func testDepthwiseBackwardAddingToMatchesTheSeparateAdd() {
+        var rng = TestRNG(98)
+        // C = 37 and 48: channel tails; W = 9: a 7-column tile plus single columns.
+        for shape in [[2, 6, 9, 37], [1, 5, 14, 48]] {
+            let x = rng.tensor(shape), dy = rng.tensor(shape), residual = rng.tensor(shape)
+            let w = rng.tensor([7, 7, 1, shape[3]])
+            let plain = depthwiseConvBackward(dy, x: x, weight: w)
+            let fused = depthwiseConvBackward(dy, x: x, weight: w, addingTo: residual)
+            XCTAssertEqual(bits(fused.dx), bits(add(residual, plain.dx)), "dx \(shape)")
+            XCTAssertEqual(bits(fused.dWeight), bits(plain.dWeight), "dW \(shape)")
+            XCTAssertEqual(bits(fused.dBias), bits(plain.dBias), "db \(shape)")
+        }
+    }
+
     func testDenseBackwardHalvesMatchTheWhole() {
         var rng = TestRNG(97)
         let x = rng.tensor([2, 9, 13]), w = rng.tensor([13, 7]), dy = rng.tensor([2, 9, 7])
