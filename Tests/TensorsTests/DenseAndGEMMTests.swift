@@ -36,12 +36,7 @@ final class DenseAndGEMMTests: XCTestCase {
                 }
                 for i in 0..<m {
                     for j in 0..<n {
-                        var s = 0.0
-                        for t in 0..<k {
-                            let av = transA ? a[t * lda + i] : a[i * lda + t]
-                            let bv = transB ? b[j * ldb + t] : b[t * ldb + j]
-                            s += Double(av) * Double(bv)
-                        }
+                        let s = referenceProduct(a, b, i: i, j: j, k: k, transA: transA, transB: transB, lda: lda, ldb: ldb)
                         let want = 0.5 * s + 2 * Double(c0[i * ldc + j])
                         XCTAssertEqual(Double(c[i * ldc + j]), want, accuracy: 1e-5,
                                        "\(mode) m \(m) transA \(transA) transB \(transB) at (\(i), \(j))")

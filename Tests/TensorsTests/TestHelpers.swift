@@ -83,3 +83,16 @@ func project(_ out: [Double], _ r: [Float]) -> Double {
     for i in 0..<out.count { s += out[i] * Double(r[i]) }
     return s
 }
+
+/// `sum_t op(A)[i, t] * op(B)[t, j]` in float64 for row-major A and B with
+/// leading dimensions `lda`, `ldb` (the reference for the GEMM tests).
+func referenceProduct(_ a: [Float], _ b: [Float], i: Int, j: Int, k: Int,
+                      transA: Bool, transB: Bool, lda: Int, ldb: Int) -> Double {
+    var s = 0.0
+    for t in 0..<k {
+        let av = transA ? a[t * lda + i] : a[i * lda + t]
+        let bv = transB ? b[j * ldb + t] : b[t * ldb + j]
+        s += Double(av) * Double(bv)
+    }
+    return s
+}

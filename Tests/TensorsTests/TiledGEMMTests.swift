@@ -26,12 +26,7 @@ final class TiledGEMMTests: XCTestCase {
                     var worst = 0.0
                     for i in 0..<m {
                         for j in 0..<n {
-                            var s = 0.0
-                            for t in 0..<k {
-                                let av = transA ? a[t * lda + i] : a[i * lda + t]
-                                let bv = transB ? b[j * ldb + t] : b[t * ldb + j]
-                                s += Double(av) * Double(bv)
-                            }
+                            let s = referenceProduct(a, b, i: i, j: j, k: k, transA: transA, transB: transB, lda: lda, ldb: ldb)
                             worst = max(worst, abs(Double(c[i * ldc + j]) - s))
                         }
                         // The padding columns past n are not written.
