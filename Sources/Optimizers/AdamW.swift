@@ -45,7 +45,22 @@ struct FusedAdamW {
         self.schedule = lr.schedule
     }
 
+    /// The model EMA to advance in the same pass: the stored averages and
+    /// the update's `d` and `1 - d` (see `EMA.advance`).
+    struct Averaging {
+        var averages: TensorTree
+        var decay: Float
+        var oneMinusDecay: Float
+    }
+
     func apply(_ grads: TensorTree, states: [OptimizerState], params: TensorTree) throws -> (params: TensorTree, state: OptimizerState) {
+        let r = try apply(grads, states: states, params: params, averaging: nil)
+        return (r.params, r.state)
+    }
+
+    /// The fused step, and with `averaging` the new EMA averages of the new parameters.
+    func apply(_ grads: TensorTree, states: [OptimizerState], params: TensorTree,
+               averaging: Averaging?) throws -> (params: TensorTree, state: OptimizerState, averages: TensorTree?) {
         guard case let .adam(count, mu, nu) = states[0], case let .count(lrCount) = states[2] else {
             throw OptimizerError("adamw state does not match the chain: re-create the state with initialize")
         }
@@ -55,16 +70,20 @@ struct FusedAdamW {
         let k = adam.constants(countAfter: t)
         let step = -schedule(Int(lrCount))
         let wd = weightDecay
+        if let averaging { try checkSameLeaves(params, averaging.averages, "parameters", "EMA parameters") }
         var newMu = mu, newNu = nu
+        var newAverages = averaging?.averages
         let newParams = params.map { path, p in
             let g = grads[path]!, m = mu[path]!, v = nu[path]!
-            let (outMu, outNu, outP) = adamLeaf(g.scalars, m.scalars, v.scalars, params: p.scalars,
-                                                weightDecay: mask.contains(path) ? wd : nil, step: step, k)
+            let ema = averaging.map { (average: $0.averages[path]!.scalars, decay: $0.decay, oneMinusDecay: $0.oneMinusDecay) }
+            let (outMu, outNu, outP, outEMA) = adamLeaf(g.scalars, m.scalars, v.scalars, params: p.scalars,
+                                                        weightDecay: mask.contains(path) ? wd : nil, step: step, k, ema: ema)
             newMu[path] = Tensor(shape: p.shape, scalars: outMu)
             newNu[path] = Tensor(shape: p.shape, scalars: outNu)
+            if let outEMA { newAverages?[path] = Tensor(shape: p.shape, scalars: outEMA) }
             return Tensor(shape: p.shape, scalars: outP)
         }
         let decayState: OptimizerState = masked ? .masked(.empty) : .empty
-        return (newParams, .chain([.adam(count: t, mu: newMu, nu: newNu), decayState, .count(safeIncrement(lrCount))]))
+        return (newParams, .chain([.adam(count: t, mu: newMu, nu: newNu), decayState, .count(safeIncrement(lrCount))]), newAverages)
     }
 }

@@ -49,15 +49,33 @@ public struct EMA: GradientTransformation {
             throw OptimizerError("EMA got a \(state.label) state: re-create the state with initialize")
         }
         try checkSameLeaves(grads, ema, "parameters", "EMA parameters")
-        let d = decayUsed(count: count)
-        // optax.ema's `1 - decay` is a Python float rounded once; ema_v2's d is a float32 value.
-        let oneMinusD = kind == .plain ? Float(1 - decay) : 1 - d
+        let (d, oneMinusD) = step(count: count)
         let next = safeIncrement(count)
         let newEMA = ema.map { path, m in zipMap(grads[path]!, m) { p, m in (d * m).addingProduct(oneMinusD, p) } }
         guard debias else { return (newEMA, .ema(count: next, ema: newEMA)) }
         let correction = 1 - xlaPow(d, Float(next))
         let out = newEMA.map { _, m in mapScalars(m) { $0 / correction } }
         return (out, .ema(count: next, ema: newEMA))
+    }
+
+    /// `d` and `1 - d` for the update that follows `count` updates, as
+    /// `update` uses them (optax.ema's `1 - decay` is a Python float rounded
+    /// once; ema_v2's `d` is a float32 value).
+    func step(count: Int32) -> (decay: Float, oneMinusDecay: Float) {
+        let d = decayUsed(count: count)
+        return (d, kind == .plain ? Float(1 - decay) : 1 - d)
+    }
+
+    /// Feeds new parameters and returns only the next state (the stored
+    /// averages): `update(with:state:).state` without building the debiased output.
+    public func advance(with params: TensorTree, state: OptimizerState) throws -> OptimizerState {
+        guard case let .ema(count, ema) = state else {
+            throw OptimizerError("EMA got a \(state.label) state: re-create the state with initialize")
+        }
+        try checkSameLeaves(params, ema, "parameters", "EMA parameters")
+        let (d, oneMinusD) = step(count: count)
+        let newEMA = ema.map { path, m in zipMap(params[path]!, m) { p, m in (d * m).addingProduct(oneMinusD, p) } }
+        return .ema(count: safeIncrement(count), ema: newEMA)
     }
 
     /// Feeds new parameters; returns the debiased output and the next state.

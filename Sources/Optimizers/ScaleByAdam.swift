@@ -58,7 +58,7 @@ public struct ScaleByAdam: GradientTransformation {
         let k = constants(countAfter: t)
         var newMu = mu, newNu = nu
         let updates = grads.map { path, g in
-            let (m, v, u) = adamLeaf(g.scalars, mu[path]!.scalars, nu[path]!.scalars, params: nil, weightDecay: nil, step: 0, k)
+            let (m, v, u, _) = adamLeaf(g.scalars, mu[path]!.scalars, nu[path]!.scalars, params: nil, weightDecay: nil, step: 0, k)
             newMu[path] = Tensor(shape: g.shape, scalars: m)
             newNu[path] = Tensor(shape: g.shape, scalars: v)
             return Tensor(shape: g.shape, scalars: u)

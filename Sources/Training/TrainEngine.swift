@@ -157,7 +157,15 @@ public enum TrainEngine {
         let optState = state.optimizerState ?? transformation.initialize(params)
         let applies = (transformation as? MultiSteps)?.emitsNext(optState) ?? true
         let lr = applies ? try config.schedule()(state.counters.optimizerSteps) : 0
-        let (newParams, newOptState) = try transformation.apply(grads, state: optState, params: params)
+        // The optimizer step, and the EMA of its result in the same pass when it applies.
+        let newParams: TensorTree, newOptState: OptimizerState
+        var emaState = state.emaState
+        if applies, let ema = config.ema {
+            (newParams, newOptState, emaState) = try applyWithEMA(transformation, grads, state: optState, params: params,
+                                                                  ema: ema, emaState: emaState ?? ema.initialize(params))
+        } else {
+            (newParams, newOptState) = try transformation.apply(grads, state: optState, params: params)
+        }
         let mask = ParameterMask.excluding(config.decayExclude)
         var details: [StepDetail.Parameter] = []
         var updateSq = 0.0, weightSq = 0.0
@@ -168,10 +176,6 @@ public enum TrainEngine {
             weightSq += Double(w) * Double(w)
             let g = Float(gradSquare[path]!.squareRoot())
             details.append(.init(path: path, gradNorm: g, updateNorm: u, weightNorm: w, decayed: mask.contains(path)))
-        }
-        var emaState = state.emaState
-        if applies, let ema = config.ema {
-            (_, emaState) = try ema.update(with: newParams, state: emaState ?? ema.initialize(newParams))
         }
         state.params = newParams
         state.optimizerState = newOptState
@@ -203,6 +207,7 @@ public enum TrainEngine {
             }
             params = average
         }
+        try checkClasses(model: model, data: data)
         let builder = data.builder(imageSize: model.config.imageSize, dataKey: try state.dataKey())
         let batches = builder.batchesPerEpoch(.val, batchSize: batchSize)
         var top1 = 0, top5 = 0, samples = 0
@@ -223,6 +228,7 @@ public enum TrainEngine {
 
     /// Refuses batches that cannot work: too large for the data, or for memory.
     static func checkBatch(_ size: Int, model: ConvNeXt, data: DataSetup) throws {
+        try checkClasses(model: model, data: data)
         guard size >= 1 else { throw WorkbenchError("batch size must be at least 1, got \(size)") }
         guard size <= data.splits.train.count else {
             throw WorkbenchError("batch size \(size) exceeds the \(data.splits.train.count) training samples: use --batch \(data.splits.train.count) or less")
@@ -231,6 +237,14 @@ public enum TrainEngine {
         if let available = MemoryInfo.availableBytes(), Double(need) > 0.8 * Double(available) {
             throw WorkbenchError(String(format: "batch %d needs about %.1f GiB of activations but only %.1f GiB is available: use a smaller --batch, or MultiSteps (optim adamw --accumulate K)",
                                         size, Double(need) / 1_073_741_824, Double(available) / 1_073_741_824))
+        }
+    }
+
+    /// The data's labels must fit the classifier: one logit per class.
+    static func checkClasses(model: ConvNeXt, data: DataSetup) throws {
+        let have = data.splits.train.classes, want = model.config.classes
+        guard have == want else {
+            throw WorkbenchError("the data has \(have) classes but the model has \(want): rebuild it with `--classes \(have)` (`model build VARIANT --classes \(have)`), or load data with \(want) classes")
         }
     }
 

@@ -109,6 +109,20 @@ final class TrainEngineTests: XCTestCase {
         }
     }
 
+    func testDataAndModelWithDifferentClassCountsAreRefused() throws {
+        // 10 classes of data, a 4-class model: the labels would not fit the logits.
+        var s = try smallState()
+        s.modelConfig?.classes = 4
+        s.params = try s.requireModel().initialize(paramsKey: PRNGKey(seed: 0))
+        let before = s.params
+        XCTAssertThrowsError(try TrainEngine.trainStep(&s)) { error in
+            XCTAssertEqual("\(error)", "the data has 10 classes but the model has 4: rebuild it with `--classes 10` (`model build VARIANT --classes 10`), or load data with 4 classes")
+        }
+        XCTAssertThrowsError(try TrainEngine.evaluate(s, ema: false)) { XCTAssertTrue("\($0)".hasPrefix("the data has 10 classes")) }
+        XCTAssertNil(s.pending)
+        XCTAssertEqual(s.params, before, "nothing moved")
+    }
+
     func testMissingPiecesAreNamed() throws {
         var s = WorkbenchState()
         XCTAssertThrowsError(try TrainEngine.trainStep(&s)) { XCTAssertTrue("\($0)".hasPrefix("no model yet")) }

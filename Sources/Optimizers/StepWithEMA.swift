@@ -1,0 +1,25 @@
+import Tensors
+
+/// One optimizer step and the model EMA of the parameters it produces:
+/// `transformation.apply` then `ema.advance` on the new parameters.
+///
+/// When the transformation is the seed's adamw chain (the one `Chain.apply`
+/// already fuses), the EMA is advanced inside the same pass over each leaf,
+/// so the new parameters are not read again; every element goes through the
+/// same float32 operations as the two separate steps, so the results are the
+/// same bits. Any other transformation (clipping, MultiSteps, …) runs the
+/// two steps one after the other.
+/// - Returns: the new parameters, optimizer state and EMA state.
+public func applyWithEMA(_ transformation: any GradientTransformation, _ grads: TensorTree, state: OptimizerState,
+                         params: TensorTree, ema: EMA, emaState: OptimizerState) throws
+    -> (params: TensorTree, state: OptimizerState, emaState: OptimizerState) {
+    if let chain = transformation as? Chain, let fused = FusedAdamW(chain),
+       case let .ema(count, averages) = emaState, case let .chain(states) = state, states.count == 3 {
+        let (d, oneMinusD) = ema.step(count: count)
+        let r = try fused.apply(grads, states: states, params: params,
+                                averaging: .init(averages: averages, decay: d, oneMinusDecay: oneMinusD))
+        return (r.params, r.state, .ema(count: safeIncrement(count), ema: r.averages!))
+    }
+    let (newParams, newState) = try transformation.apply(grads, state: state, params: params)
+    return (newParams, newState, try ema.advance(with: newParams, state: emaState))
+}
