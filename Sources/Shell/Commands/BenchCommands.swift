@@ -33,7 +33,7 @@ enum BenchCommands {
     static let all: [CommandSpec] = [
         CommandSpec(["bench", "train"],
                     summary: "Time whole train steps (AdamW) of a fresh model on synthetic data: img/s, phases, per-op times, peak RSS",
-                    help: "Builds its own model, optimizer and data from --seed (the session is untouched), runs --warmup untimed steps, then --steps timed ones. img_s counts forward+loss+backward+update; img_s_with_data adds the batch's augmentation. op_s breaks a step down by kind of kernel (stem, downsample, depthwise, layernorm, gemm, gelu, elementwise, head, statistics); other is the rest (the optimizer update and glue). All figures are medians over the timed steps.",
+                    help: "Builds its own model, optimizer and data from --seed (the session is untouched), runs --warmup untimed steps, then --steps timed ones. img_s counts forward+loss+backward+update; img_s_with_data adds the batch's augmentation. op_s breaks a step down by kind of kernel (stem, downsample, depthwise, layernorm, gemm, gelu, elementwise, head, statistics), then optimizer (the update phase) and data (the batch, outside the step); other is the rest of the step (glue). All figures are medians over the timed steps.",
                     flags: flags) { invocation, context in
             let settings = try settings(invocation)
             startBench(context, "train", settings) { try Benchmark.train(settings, progress: $0) }
@@ -126,11 +126,20 @@ enum BenchCommands {
             ($0.name, round(Benchmark.median($0.seconds) / max(Benchmark.median(step), 1e-12), 1000))
         })))
         if !r.ops.isEmpty {
-            // Median seconds per kind of kernel; `other` is the median step
-            // less the kernels' median total (optimizer, glue, allocation).
-            let medians = r.ops.map { ($0.name, Benchmark.median($0.seconds)) }
+            // Median seconds per kind of kernel, then the optimizer (the
+            // update phase, train only) and the data phase (outside the
+            // step); `other` is the median step less the kernels and the
+            // optimizer (glue, allocation, the loss's bookkeeping).
+            var medians = r.ops.map { ($0.name, Benchmark.median($0.seconds)) }
+            if let update = r.phases.first(where: { $0.name == "update" }) {
+                medians.append(("optimizer", Benchmark.median(update.seconds)))
+            }
             let other = Benchmark.median(step) - medians.reduce(0) { $0 + $1.1 }
-            fields.append(("op_s", .object(medians.map { ($0.0, round($0.1, 1e6)) } + [("other", round(other, 1e6))])))
+            var parts = medians.map { ($0.0, round($0.1, 1e6)) }
+            if let data = r.phases.first(where: { $0.name == "data" }) {
+                parts.append(("data", round(Benchmark.median(data.seconds), 1e6)))
+            }
+            fields.append(("op_s", .object(parts + [("other", round(other, 1e6))])))
         }
         fields += memoryAndLoad(peak: r.peakResidentBytes, reset: r.peakWasReset)
         return Record(title: "bench \(r.kind): convnext_\(s.model)\(r.images > 0 ? ", batch \(s.batch)" : ""), \(s.imageSize)px, median of \(s.steps)", fields)
