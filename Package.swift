@@ -57,7 +57,7 @@ let package = Package(
             "Shell", "Tensors", "JaxRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "KernelBench", dependencies: ["Tensors", "JaxRandom", "CBLAS"],
+        .executableTarget(name: "KernelBench", dependencies: ["Tensors", "JaxRandom"],
                           path: "Benchmarks/KernelBench", swiftSettings: kernelFlags),
 
         // Tests mirror the modules.

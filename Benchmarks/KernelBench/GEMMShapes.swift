@@ -1,13 +1,10 @@
-import CBLAS
 import Tensors
 
 /// `KernelBench --gemm-shapes`: each GEMM of a ConvNeXt-Tiny block (batch 16)
-/// under several ways of using the two cores, called through CBLAS directly:
-/// - `blas`: one call, OpenBLAS's own threads;
-/// - `rows`: C's rows split over `Threads.count` single-threaded calls;
-/// - `cols`: C's columns split the same way;
-/// - `k`: the inner dimension split, one partial C per thread, then summed
-///   (only for the weight gradients, whose inner dimension is B*H*W).
+/// through `gemm` with each of the codes it can run:
+/// - `blas`: OpenBLAS, one call with its own threads (`bench --gemm openblas`);
+/// - `rows`: OpenBLAS, C's rows split over single-threaded calls (`--gemm split-rows`);
+/// - `tiled`: the register-tiled Swift kernel (when N is a multiple of 96).
 extension KernelBench {
     struct Shape {
         var name: String
@@ -33,7 +30,8 @@ extension KernelBench {
                 let a = random([s.m * s.k], seed: 1).scalars, b = random([s.k * s.n], seed: 2).scalars
                 var out = [Float](repeating: 0, count: s.m * s.n)
                 let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
-                let label = "\(s.name) [\(hw)x\(hw)x\(c)]"
+                // Fits the 24-column name field: "Conv_2 dW 56x56 tiled".
+                let label = "\(s.name) \(hw)x\(hw)"
                 var modes = ["blas", "rows"]
                 if s.n % 96 == 0 { modes.append("tiled") }
                 for mode in modes {
@@ -54,52 +52,12 @@ extension KernelBench {
         }
     }
 
-    static func call(_ s: Shape, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
-                     _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb), 0, c, blasint(ldc))
-    }
-
     static func run(_ mode: String, _ s: Shape, _ a: UnsafePointer<Float>, _ lda: Int,
                     _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>) {
-        let ways = Threads.count
-        switch mode {
-        case "blas":
-            openblas_set_num_threads(Int32(ways))
-            call(s, m: s.m, n: s.n, k: s.k, a, lda, b, ldb, c, s.n)
-        case "tiled":
-            gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a, lda: lda, b: b, ldb: ldb,
-                 beta: 0, c: c, ldc: s.n, kernel: .tiled)
-        case "rows":
-            openblas_set_num_threads(1)
-            let step = (s.m + ways - 1) / ways
-            parallelFor(ways) { w in
-                let lo = w * step, hi = min(s.m, lo + step)
-                call(s, m: hi - lo, n: s.n, k: s.k, s.transA ? a + lo : a + lo * lda, lda, b, ldb, c + lo * s.n, s.n)
-            }
-        case "cols":
-            openblas_set_num_threads(1)
-            let step = (s.n + ways - 1) / ways
-            parallelFor(ways) { w in
-                let lo = w * step, hi = min(s.n, lo + step)
-                call(s, m: s.m, n: hi - lo, k: s.k, a, lda, s.transB ? b + lo * ldb : b + lo, ldb, c + lo, s.n)
-            }
-        default:  // "k": partial products over slices of the inner dimension (A transposed: rows of A's storage).
-            openblas_set_num_threads(1)
-            let step = (s.k + ways - 1) / ways
-            let partial = UnsafeMutablePointer<Float>.allocate(capacity: (ways - 1) * s.m * s.n)
-            defer { partial.deallocate() }
-            parallelFor(ways) { w in
-                let lo = w * step, hi = min(s.k, lo + step)
-                let dst = w == 0 ? c : partial + (w - 1) * s.m * s.n
-                call(s, m: s.m, n: s.n, k: hi - lo, a + lo * lda, lda, s.transB ? b + lo : b + lo * ldb, ldb, dst, s.n)
-            }
-            let total = s.m * s.n
-            for w in 1..<ways {
-                let p = partial + (w - 1) * total
-                for i in 0..<total { c[i] += p[i] }
-            }
-        }
-        openblas_set_num_threads(Int32(ways))
+        let saved = Threads.gemm
+        defer { Threads.gemm = saved }
+        Threads.gemm = mode == "blas" ? .openBLAS : .splitRows
+        gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a, lda: lda, b: b, ldb: ldb,
+             beta: 0, c: c, ldc: s.n, kernel: mode == "tiled" ? .tiled : .openBLAS)
     }
 }

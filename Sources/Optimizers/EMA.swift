@@ -45,17 +45,15 @@ public struct EMA: GradientTransformation {
     }
 
     public func update(_ grads: TensorTree, state: OptimizerState, params: TensorTree) throws -> (updates: TensorTree, state: OptimizerState) {
-        guard case let .ema(count, ema) = state else {
+        let nextState = try advance(with: grads, state: state)
+        // advance checked the state; its count picks the decay the debiasing uses.
+        guard case let .ema(count, _) = state, case let .ema(next, newEMA) = nextState else {
             throw OptimizerError("EMA got a \(state.label) state: re-create the state with initialize")
         }
-        try checkSameLeaves(grads, ema, "parameters", "EMA parameters")
-        let (d, oneMinusD) = step(count: count)
-        let next = safeIncrement(count)
-        let newEMA = ema.map { path, m in zipMap(grads[path]!, m) { p, m in (d * m).addingProduct(oneMinusD, p) } }
-        guard debias else { return (newEMA, .ema(count: next, ema: newEMA)) }
-        let correction = 1 - xlaPow(d, Float(next))
+        guard debias else { return (newEMA, nextState) }
+        let correction = 1 - xlaPow(step(count: count).decay, Float(next))
         let out = newEMA.map { _, m in mapScalars(m) { $0 / correction } }
-        return (out, .ema(count: next, ema: newEMA))
+        return (out, nextState)
     }
 
     /// `d` and `1 - d` for the update that follows `count` updates, as
