@@ -83,7 +83,6 @@ enum KernelBench {
         }
         let quick = arguments.contains("--quick")
         reps = quick ? 2 : 5
-        let gemmModes: [GEMMThreading] = arguments.contains("--gemm-both") ? [.openBLAS, .splitRows] : [Threads.gemm]
         print("KernelBench: ConvNeXt-Tiny shapes, batch \(batch), \(Threads.count) threads, OpenBLAS \(BLASThreads.count) threads")
         print("kernel".padding(toLength: 24, withPad: " ", startingAt: 0)
               + "shape [B,H,W,C]".padding(toLength: 20, withPad: " ", startingAt: 0) + "     time        rate (wall)")
@@ -132,15 +131,9 @@ enum KernelBench {
             let w1 = random([c, 4 * c], seed: 9), b1 = random([4 * c], seed: 10)
             let w2 = random([4 * c, c], seed: 11), b2 = random([c], seed: 12)
             let gemmFlops = 2 * m * Double(c) * Double(4 * c)
-            let saved = Threads.gemm
-            for mode in gemmModes {
-                Threads.gemm = mode
-                let tag = gemmModes.count > 1 ? (mode == .openBLAS ? " [blas]" : " [split]") : ""
-                bench("dense C->4C fwd" + tag, text, gemmFlops, "GFLOP/s") { _ = denseForward(x, weight: w1, bias: b1) }
-                bench("dense 4C->C fwd" + tag, hText, gemmFlops, "GFLOP/s") { _ = denseForward(h, weight: w2, bias: b2) }
-                bench("dense 4C->C bwd" + tag, hText, 2 * gemmFlops, "GFLOP/s") { _ = denseBackward(dy, x: h, weight: w2) }
-            }
-            Threads.gemm = saved
+            bench("dense C->4C fwd", text, gemmFlops, "GFLOP/s") { _ = denseForward(x, weight: w1, bias: b1) }
+            bench("dense 4C->C fwd", hText, gemmFlops, "GFLOP/s") { _ = denseForward(h, weight: w2, bias: b2) }
+            bench("dense 4C->C bwd", hText, 2 * gemmFlops, "GFLOP/s") { _ = denseBackward(dy, x: h, weight: w2) }
         }
         do {  // ConvNeXt-Tiny's init draws 28.6M truncated normals (XLA's erf_inv, bit-exact with JAX).
             let n = 28_589_128

@@ -2,9 +2,8 @@ import Tensors
 
 /// `KernelBench --gemm-shapes`: each GEMM of a ConvNeXt-Tiny block (batch 16)
 /// through `gemm` with each of the codes it can run:
-/// - `blas`: OpenBLAS, one call with its own threads (`bench --gemm openblas`);
-/// - `rows`: OpenBLAS, C's rows split over single-threaded calls (`--gemm split-rows`);
-/// - `tiled`: the register-tiled Swift kernel (when N is a multiple of 96).
+/// - `blas`: OpenBLAS on slices of C fixed by the shape, single-threaded calls (`bench --gemm openblas`);
+/// - `tiled`: the register-tiled Swift kernel (when N is a multiple of 96; `--gemm tiled`).
 extension KernelBench {
     struct Shape {
         var name: String
@@ -32,7 +31,7 @@ extension KernelBench {
                 let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
                 // Fits the 24-column name field: "Conv_2 dW 56x56 tiled".
                 let label = "\(s.name) \(hw)x\(hw)"
-                var modes = ["blas", "rows"]
+                var modes = ["blas"]
                 if s.n % 96 == 0 { modes.append("tiled") }
                 for mode in modes {
                     let t = a.withUnsafeBufferPointer { pa in
@@ -54,9 +53,6 @@ extension KernelBench {
 
     static func run(_ mode: String, _ s: Shape, _ a: UnsafePointer<Float>, _ lda: Int,
                     _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>) {
-        let saved = Threads.gemm
-        defer { Threads.gemm = saved }
-        Threads.gemm = mode == "blas" ? .openBLAS : .splitRows
         gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a, lda: lda, b: b, ldb: ldb,
              beta: 0, c: c, ldc: s.n, kernel: mode == "tiled" ? .tiled : .openBLAS)
     }

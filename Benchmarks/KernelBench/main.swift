@@ -1,4 +1,4 @@
-// KernelBench: `swift run -c release KernelBench [--threads N] [--quick] [--only NAME] [--gemm-both] [--gemm-shapes]`.
+// KernelBench: `swift run -c release KernelBench [--threads N] [--quick] [--only NAME] [--gemm-shapes]`.
 // The measuring code lives in Bench.swift (top-level code here is @MainActor).
 import Tensors
 

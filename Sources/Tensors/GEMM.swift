@@ -1,30 +1,10 @@
 import CBLAS
 
-/// How a GEMM uses the cores (`../shared/notes/swift-kernels.md`: never
-/// nest OpenBLAS threads inside a `parallelFor`).
-public enum GEMMThreading: Sendable {
-    /// One `cblas_sgemm` call from the calling thread; OpenBLAS threads
-    /// internally with `Threads.count` threads.
-    case openBLAS
-    /// OpenBLAS set to 1 thread; the rows of C are split into `Threads.count`
-    /// slices, one `cblas_sgemm` per slice inside `parallelFor`.
-    case splitRows
-}
-
-extension Threads {
-    /// The GEMM threading strategy. Default `.splitRows`: on this 2-core
-    /// machine (shared, loaded) KernelBench's ConvNeXt-Tiny Dense shapes ran
-    /// at 69-91 GFLOP per CPU-second split vs 48-97 with OpenBLAS threads,
-    /// and faster in wall time at stages 1-2 (e.g. 56x56 C->4C: 122 vs 186 ms),
-    /// mixed at stages 3-4. Re-measure with `KernelBench --gemm-both`.
-    nonisolated(unsafe) public static var gemm: GEMMThreading = .splitRows
-}
-
 /// Which code computes a GEMM.
 public enum GEMMKernel: Sendable {
     /// `TiledGEMM` where it was measured faster (see `tiledGEMMPreferred`), else OpenBLAS.
     case automatic
-    /// Always OpenBLAS (threaded as `Threads.gemm` says).
+    /// Always OpenBLAS.
     case openBLAS
     /// The register-tiled Swift kernel where it applies (N a multiple of 96,
     /// alpha 1, beta 0), else OpenBLAS.
@@ -54,7 +34,8 @@ func tiledGEMMPreferred(transA: Bool, transB: Bool, m: Int, n: Int, k: Int) -> B
 
 /// Row-major single-precision GEMM:
 /// `C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C`, by `TiledGEMM` or
-/// OpenBLAS as `kernel` says (OpenBLAS threaded as `Threads.gemm` says).
+/// OpenBLAS as `kernel` says. Every C element is computed the same way on
+/// any thread count (see `sgemm` and `tiledGEMM`).
 /// Must not be called from inside a `parallelFor` body.
 public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                  alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
@@ -86,31 +67,44 @@ public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
 }
 
 /// Row-major single-precision GEMM through OpenBLAS:
-/// `C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C`, threaded as
-/// `Threads.gemm` says. Must not be called from inside a `parallelFor` body.
+/// `C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C`.
+///
+/// OpenBLAS runs single-threaded (`BLASThreads.configure`): its own threading
+/// and the way its kernels treat a block both depend on the problem's shape,
+/// so a C element's bits would change with how the work is split. Here C is
+/// cut into at most 8 slices fixed by the shape alone — whole rows when
+/// M >= N (each call re-packs B, the smaller operand then), whole columns
+/// otherwise (each call re-packs A) — and the slices run in parallel, one
+/// call each. The same calls on 1 or 16 threads: the same bits.
+/// Must not be called from inside a `parallelFor` body.
 func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
            b: UnsafePointer<Float>, ldb: Int,
            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    let ways = min(Threads.count, m / 64)
-    if Threads.gemm == .openBLAS || ways < 2 {
+    let byRows = m >= n
+    let slices = RowChunks(rows: byRows ? m : n, minRows: 64, maxChunks: 8)
+    if slices.count == 1 {
         sgemmCall(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
-    // Rows i of C come from rows i of op(A): row i of A (no transpose) or
-    // column i of A (transposed).
-    let saved = Int(openblas_get_num_threads())
-    openblas_set_num_threads(1)
-    let step = (m + ways - 1) / ways
-    parallelFor(ways) { w in
-        let lo = w &* step, hi = min(m, lo &+ step)
-        if lo >= hi { return }
-        let aSlice = transA ? a + lo : a + lo &* lda
-        sgemmCall(transA: transA, transB: transB, m: hi &- lo, n: n, k: k, alpha: alpha,
-                  a: aSlice, lda: lda, b: b, ldb: ldb, beta: beta, c: c + lo &* ldc, ldc: ldc)
+    let io = UncheckedSendable((a, b, c))
+    parallelFor(slices.count) { s in
+        let (a, b, c) = io.value
+        let r = slices.rows(s, of: byRows ? m : n)
+        if r.isEmpty { return }
+        if byRows {
+            // Rows i of C come from rows i of op(A): row i of A, or column i of a transposed A.
+            let aSlice = transA ? a + r.lowerBound : a + r.lowerBound &* lda
+            sgemmCall(transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
+                      a: aSlice, lda: lda, b: b, ldb: ldb, beta: beta, c: c + r.lowerBound &* ldc, ldc: ldc)
+        } else {
+            // Columns j of C come from columns j of op(B): column j of B, or row j of a transposed B.
+            let bSlice = transB ? b + r.lowerBound &* ldb : b + r.lowerBound
+            sgemmCall(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha,
+                      a: a, lda: lda, b: bSlice, ldb: ldb, beta: beta, c: c + r.lowerBound, ldc: ldc)
+        }
     }
-    openblas_set_num_threads(Int32(saved))
 }
 
 /// One `cblas_sgemm` call (see `sgemm`).
@@ -122,9 +116,10 @@ private func sgemmCall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
     if m == 0 || n == 0 { return }
     if k == 0 {
         // OpenBLAS handles K = 0 as C = beta*C; do it here to avoid passing lda = 0.
-        for i in 0..<(m * n) { c[i] = beta == 0 ? 0 : beta * c[i] }
+        for i in 0..<m { for j in 0..<n { c[i &* ldc &+ j] = beta == 0 ? 0 : beta * c[i &* ldc &+ j] } }
         return
     }
+    BLASThreads.configure
     cblas_sgemm(CblasRowMajor,
                 transA ? CblasTrans : CblasNoTrans,
                 transB ? CblasTrans : CblasNoTrans,
@@ -133,11 +128,12 @@ private func sgemmCall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                 beta, c, blasint(ldc))
 }
 
-/// OpenBLAS's own thread count (kept equal to `Threads.count`).
+/// OpenBLAS's own threads: always one (see `sgemm`).
 public enum BLASThreads {
     /// The number of threads OpenBLAS uses for one GEMM.
     public static var count: Int { Int(openblas_get_num_threads()) }
 
-    /// Sets OpenBLAS's thread count (at least 1).
-    public static func set(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    /// Sets OpenBLAS to one thread, once, before the first GEMM: `sgemm`
+    /// splits the work itself, by a partition fixed by the shapes.
+    public static let configure: Void = { openblas_set_num_threads(1) }()
 }

@@ -83,8 +83,8 @@ public func layerNormForward(_ x: Tensor, scale: Tensor, bias: Tensor, epsilon: 
 }
 
 /// LayerNorm backward from the forward's per-row `mean` and `rstd`: dx (shape
-/// of `x`), dScale and dBias `[C]` (per-thread partial sums over rows, added
-/// in thread order).
+/// of `x`), dScale and dBias `[C]` (partial sums over fixed chunks of rows, added
+/// in chunk order: the same bits on any thread count).
 public func layerNormBackward(_ dy: Tensor, x: Tensor, scale: Tensor, mean: Tensor, rstd: Tensor)
     -> (dx: Tensor, dScale: Tensor, dBias: Tensor) {
     let c = x.lastDim, rows = x.leadingCount
@@ -92,64 +92,59 @@ public func layerNormBackward(_ dy: Tensor, x: Tensor, scale: Tensor, mean: Tens
     precondition(mean.count == rows && rstd.count == rows,
                  "layerNormBackward: mean/rstd hold \(mean.count)/\(rstd.count) rows, x has \(rows)")
     let invN = 1 / Float(c)
-    let ways = max(1, min(Threads.count, rows / 8))
-    var partial = [Float](repeating: 0, count: ways * 2 * c)  // per thread: [dScale | dBias]
+    // Per chunk of rows a [dScale | dBias] partial, by fixed row chunks, so the
+    // sums do not depend on the thread count.
+    var sums: [Float] = []
     let dx = x.withPointer { px in
         dy.withPointer { pdy in
             scale.withPointer { ps in
                 mean.withPointer { pm in
                     rstd.withPointer { pr in
-                        partial.withUnsafeMutableBufferPointer { pp in
-                            let pp = pp.baseAddress!
-                            return Tensor.build(x.shape) { pdx in
-                                let step = (rows + ways - 1) / ways
-                                parallelFor(ways) { t in
-                                    let gs = pp + t &* 2 &* c, gb = gs + c
-                                    let lo = t &* step, hi = min(rows, lo &+ step)
-                                    if lo >= hi { return }
-                                    for row in lo..<hi {
-                                        let r = px + row &* c, d = pdy + row &* c, o = pdx + row &* c
-                                        let mu = pm[row], rs = pr[row]
-                                        let muV = V16(repeating: mu), rV = V16(repeating: rs)
-                                        // Pass 1: sum(g) and sum(g * xhat); accumulate dScale, dBias.
-                                        var sg = V16(), sgx = V16()
-                                        var i = 0
-                                        while i &+ 16 <= c {
-                                            let xh = (load16(r + i) - muV) * rV
-                                            let dv = load16(d + i)
-                                            let g = dv * load16(ps + i)
-                                            sg += g
-                                            sgx = sgx.addingProduct(g, xh)
-                                            store16(load16(gs + i).addingProduct(dv, xh), gs + i)
-                                            store16(load16(gb + i) + dv, gb + i)
-                                            i &+= 16
-                                        }
-                                        var sumG = sg.sum(), sumGX = sgx.sum()
-                                        while i < c {
-                                            let xh = (r[i] - mu) * rs
-                                            let g = d[i] * ps[i]
-                                            sumG += g
-                                            sumGX = sumGX.addingProduct(g, xh)
-                                            gs[i] = gs[i].addingProduct(d[i], xh)
-                                            gb[i] += d[i]
-                                            i &+= 1
-                                        }
-                                        // Pass 2: dx = rstd * (g - mean(g) - xhat * mean(g * xhat)).
-                                        let mg = sumG * invN, mgx = sumGX * invN
-                                        let mgV = V16(repeating: mg), mgxV = V16(repeating: mgx)
-                                        i = 0
-                                        while i &+ 16 <= c {
-                                            let xh = (load16(r + i) - muV) * rV
-                                            let g = load16(d + i) * load16(ps + i)
-                                            store16(rV * (g - mgV - xh * mgxV), o + i)
-                                            i &+= 16
-                                        }
-                                        while i < c {
-                                            let xh = (r[i] - mu) * rs
-                                            let g = d[i] * ps[i]
-                                            o[i] = rs * (g - mg - xh * mgx)
-                                            i &+= 1
-                                        }
+                        Tensor.build(x.shape) { pdx in
+                            sums = chunkedColumnSums(RowChunks(rows: rows, minRows: 8), rows: rows, width: 2 &* c) { range, gs in
+                                let gb = gs + c
+                                for row in range {
+                                    let r = px + row &* c, d = pdy + row &* c, o = pdx + row &* c
+                                    let mu = pm[row], rs = pr[row]
+                                    let muV = V16(repeating: mu), rV = V16(repeating: rs)
+                                    // Pass 1: sum(g) and sum(g * xhat); accumulate dScale, dBias.
+                                    var sg = V16(), sgx = V16()
+                                    var i = 0
+                                    while i &+ 16 <= c {
+                                        let xh = (load16(r + i) - muV) * rV
+                                        let dv = load16(d + i)
+                                        let g = dv * load16(ps + i)
+                                        sg += g
+                                        sgx = sgx.addingProduct(g, xh)
+                                        store16(load16(gs + i).addingProduct(dv, xh), gs + i)
+                                        store16(load16(gb + i) + dv, gb + i)
+                                        i &+= 16
+                                    }
+                                    var sumG = sg.sum(), sumGX = sgx.sum()
+                                    while i < c {
+                                        let xh = (r[i] - mu) * rs
+                                        let g = d[i] * ps[i]
+                                        sumG += g
+                                        sumGX = sumGX.addingProduct(g, xh)
+                                        gs[i] = gs[i].addingProduct(d[i], xh)
+                                        gb[i] += d[i]
+                                        i &+= 1
+                                    }
+                                    // Pass 2: dx = rstd * (g - mean(g) - xhat * mean(g * xhat)).
+                                    let mg = sumG * invN, mgx = sumGX * invN
+                                    let mgV = V16(repeating: mg), mgxV = V16(repeating: mgx)
+                                    i = 0
+                                    while i &+ 16 <= c {
+                                        let xh = (load16(r + i) - muV) * rV
+                                        let g = load16(d + i) * load16(ps + i)
+                                        store16(rV * (g - mgV - xh * mgxV), o + i)
+                                        i &+= 16
+                                    }
+                                    while i < c {
+                                        let xh = (r[i] - mu) * rs
+                                        let g = d[i] * ps[i]
+                                        o[i] = rs * (g - mg - xh * mgx)
+                                        i &+= 1
                                     }
                                 }
                             }
@@ -159,13 +154,6 @@ public func layerNormBackward(_ dy: Tensor, x: Tensor, scale: Tensor, mean: Tens
             }
         }
     }
-    var dScale = [Float](repeating: 0, count: c)
-    var dBias = [Float](repeating: 0, count: c)
-    for t in 0..<ways {
-        for i in 0..<c {
-            dScale[i] += partial[t * 2 * c + i]
-            dBias[i] += partial[t * 2 * c + c + i]
-        }
-    }
+    let dScale = Array(sums[0..<c]), dBias = Array(sums[c..<(2 * c)])
     return (dx, Tensor(shape: [c], scalars: dScale), Tensor(shape: [c], scalars: dBias))
 }

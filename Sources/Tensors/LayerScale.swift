@@ -24,26 +24,16 @@ public func layerScaleBackward(_ dy: Tensor, x: Tensor, gamma: Tensor) -> (dx: T
     precondition(dy.shape == x.shape, "layerScaleBackward: dy \(dy.shape) is not \(x.shape)")
     let c = x.lastDim, rows = x.leadingCount
     let dx = layerScaleForward(dy, gamma: gamma)
-    let ways = max(1, min(Threads.count, rows / 64))
-    var partial = [Float](repeating: 0, count: ways * c)
-    x.withPointer { px in
+    // Fixed row chunks (the same partition as residualBranchBackward's): the same bits on any thread count.
+    let dGamma = x.withPointer { px in
         dy.withPointer { pd in
-            partial.withUnsafeMutableBufferPointer { pp in
-                let base = pp.baseAddress!
-                let step = (rows + ways - 1) / ways
-                parallelFor(ways) { t in
-                    let acc = base + t &* c
-                    let lo = t &* step, hi = min(rows, lo &+ step)
-                    if lo >= hi { return }
-                    for row in lo..<hi {
-                        let r = px + row &* c, d = pd + row &* c
-                        for i in 0..<c { acc[i] = acc[i].addingProduct(d[i], r[i]) }
-                    }
+            chunkedColumnSums(RowChunks(rows: rows, minRows: 64), rows: rows, width: c) { range, acc in
+                for row in range {
+                    let r = px + row &* c, d = pd + row &* c
+                    for i in 0..<c { acc[i] = acc[i].addingProduct(d[i], r[i]) }
                 }
             }
         }
     }
-    var dGamma = [Float](repeating: 0, count: c)
-    for t in 0..<ways { for i in 0..<c { dGamma[i] += partial[t * c + i] } }
     return (dx, Tensor(shape: [c], scalars: dGamma))
 }

@@ -7,15 +7,12 @@ import Dispatch
 
 /// Thread settings for the kernels.
 public enum Threads {
-    /// How many ways kernels split their work. Defaults to the number of
-    /// active processors; `cnx` sets it from `--threads`. Setting it also sets
-    /// OpenBLAS's thread count, so GEMMs (called from one thread) use the same
-    /// number of cores as the `parallelFor` fan-out.
+    /// How many threads kernels spread their work over. Defaults to the
+    /// number of active processors; `cnx` sets it from `--threads`. Results
+    /// never depend on it: work is cut by partitions fixed by the shapes
+    /// (`RowChunks`), and OpenBLAS always runs single-threaded.
     nonisolated(unsafe) public static var count: Int = max(1, ProcessInfoCPU.activeProcessorCount) {
-        didSet {
-            if count < 1 { count = 1 }
-            BLASThreads.set(count)
-        }
+        didSet { if count < 1 { count = 1 } }
     }
 }
 
@@ -67,4 +64,52 @@ public func parallelChunks(_ total: Int, minChunk: Int = 1, _ body: (Range<Int>)
         let hi = min(total, lo + step)
         if lo < hi { body(lo..<hi) }
     }
+}
+
+/// A split of `0..<rows` into contiguous chunks that depends only on `rows`,
+/// never on the thread count. Reductions sum each chunk into its own partial
+/// and add the partials in chunk order, so 1, 2 or 16 threads give the same
+/// bits (DESIGN.md principle 7).
+public struct RowChunks: Sendable {
+    /// How many chunks.
+    public let count: Int
+    /// Rows per chunk (the last may be shorter).
+    public let size: Int
+
+    /// At most `maxChunks` chunks of at least `minRows` rows (one chunk when
+    /// `rows < 2 * minRows`). 16 chunks keep 2-16 threads busy while the
+    /// partials stay small.
+    public init(rows: Int, minRows: Int, maxChunks: Int = 16) {
+        let n = max(1, min(maxChunks, rows / max(1, minRows)))
+        size = max(1, (rows + n - 1) / n)
+        count = max(1, (rows + size - 1) / size)
+    }
+
+    /// The rows of chunk `i`.
+    @inline(__always)
+    public func rows(_ i: Int, of total: Int) -> Range<Int> {
+        let lo = min(total, i &* size)
+        return lo..<min(total, lo &+ size)
+    }
+}
+
+/// Column sums by fixed chunks: `body(rows, acc)` adds chunk `rows`' rows into
+/// `acc` (`width` floats, zeroed) and may also write disjoint outputs of its
+/// own; chunks run in parallel and their partials are then added in chunk
+/// order. The result does not depend on the thread count.
+public func chunkedColumnSums(_ chunks: RowChunks, rows: Int, width: Int,
+                              _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    if width == 0 { return [] }
+    var partial = [Float](repeating: 0, count: chunks.count * width)
+    partial.withUnsafeMutableBufferPointer { pb in
+        let base = UncheckedSendable(pb.baseAddress!)
+        parallelFor(chunks.count) { i in
+            let r = chunks.rows(i, of: rows)
+            if !r.isEmpty { body(r, base.value + i &* width) }
+        }
+    }
+    if chunks.count == 1 { return partial }
+    var out = [Float](partial[0..<width])
+    for i in 1..<chunks.count { for c in 0..<width { out[c] += partial[i * width + c] } }
+    return out
 }

@@ -91,8 +91,8 @@ private func residualBranchRows(_ ph: UnsafePointer<Float>, branch pbr: UnsafeMu
 
 /// The residual branch's backward from the block output's gradient `dy`:
 /// the gradient of Conv_2's output (`dBranch`) and LayerScale's `dGamma`.
-/// `branch` is Conv_2's output (bias included). dGamma's per-thread partial
-/// sums split the rows as `layerScaleBackward` does and are added in thread order.
+/// `branch` is Conv_2's output (bias included). dGamma is summed by the
+/// fixed row chunks `layerScaleBackward` uses (the same bits on any thread count).
 public func residualBranchBackward(_ dy: Tensor, branch: Tensor, gamma: Tensor, keep: [Bool]?, keepScale: Float)
     -> (dBranch: Tensor, dGamma: Tensor) {
     precondition(dy.shape == branch.shape, "residualBranchBackward: dy \(dy.shape) is not \(branch.shape)")
@@ -100,38 +100,31 @@ public func residualBranchBackward(_ dy: Tensor, branch: Tensor, gamma: Tensor, 
     precondition(gamma.shape == [c], "residualBranchBackward: gamma \(gamma.shape) is not [\(c)]")
     if let keep { precondition(dy.rank >= 1 && keep.count == dy.shape[0], "residualBranchBackward: \(keep.count) keep flags for batch of shape \(dy.shape)") }
     let perSample = dy.rank == 0 || dy.shape[0] == 0 ? max(1, rows) : max(1, rows / dy.shape[0])
-    let ways = max(1, min(Threads.count, rows / 64))
-    var partial = [Float](repeating: 0, count: ways * c)
+    var dGamma: [Float] = []
     let dBranch = dy.withPointer { pd in
         branch.withPointer { px in
             gamma.withPointer { pg in
-                partial.withUnsafeMutableBufferPointer { pp in
-                    let base = pp.baseAddress!
-                    return Tensor.build(dy.shape) { pdx in
-                        let step = (rows + ways - 1) / ways
-                        parallelFor(ways) { t in
-                            let acc = base + t &* c
-                            let lo = t &* step, hi = min(rows, lo &+ step)
-                            if lo >= hi { return }
-                            let scaleV = V16(repeating: keepScale)
-                            for row in lo..<hi {
-                                let kept = keep.map { $0[row / perSample] }
-                                let d = pd + row &* c, r = px + row &* c, o = pdx + row &* c
-                                var i = 0
-                                while i &+ 16 <= c {
-                                    var dk = load16(d + i)
-                                    if let kept { dk = kept ? dk * scaleV : V16() }
-                                    store16(dk * load16(pg + i), o + i)
-                                    store16(load16(acc + i).addingProduct(dk, load16(r + i)), acc + i)
-                                    i &+= 16
-                                }
-                                while i < c {
-                                    var dk = d[i]
-                                    if let kept { dk = kept ? dk * keepScale : 0 }
-                                    o[i] = dk * pg[i]
-                                    acc[i] = acc[i].addingProduct(dk, r[i])
-                                    i &+= 1
-                                }
+                Tensor.build(dy.shape) { pdx in
+                    // dGamma by the fixed row chunks layerScaleBackward uses: the same bits on any thread count.
+                    dGamma = chunkedColumnSums(RowChunks(rows: rows, minRows: 64), rows: rows, width: c) { range, acc in
+                        let scaleV = V16(repeating: keepScale)
+                        for row in range {
+                            let kept = keep.map { $0[row / perSample] }
+                            let d = pd + row &* c, r = px + row &* c, o = pdx + row &* c
+                            var i = 0
+                            while i &+ 16 <= c {
+                                var dk = load16(d + i)
+                                if let kept { dk = kept ? dk * scaleV : V16() }
+                                store16(dk * load16(pg + i), o + i)
+                                store16(load16(acc + i).addingProduct(dk, load16(r + i)), acc + i)
+                                i &+= 16
+                            }
+                            while i < c {
+                                var dk = d[i]
+                                if let kept { dk = kept ? dk * keepScale : 0 }
+                                o[i] = dk * pg[i]
+                                acc[i] = acc[i].addingProduct(dk, r[i])
+                                i &+= 1
                             }
                         }
                     }
@@ -139,7 +132,5 @@ public func residualBranchBackward(_ dy: Tensor, branch: Tensor, gamma: Tensor, 
             }
         }
     }
-    var dGamma = [Float](repeating: 0, count: c)
-    for t in 0..<ways { for i in 0..<c { dGamma[i] += partial[t * c + i] } }
     return (dBranch, Tensor(shape: [c], scalars: dGamma))
 }

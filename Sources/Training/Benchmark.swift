@@ -37,8 +37,7 @@ public enum Benchmark {
         /// Kernel threads (`Threads.count`, also OpenBLAS and JaxRandom) for
         /// the run; nil keeps the current setting.
         public var threads: Int?
-        /// Which GEMM code runs and how it uses the cores; nil keeps the
-        /// current `GEMMKernel.current` and `Threads.gemm`.
+        /// Which GEMM code runs; nil keeps the current `GEMMKernel.current`.
         public var gemm: GEMMMode?
         /// The root key's seed (parameters, dropout, data).
         public var seed: Int64 = 42
@@ -302,26 +301,25 @@ public enum Benchmark {
 
     /// Runs `body` with the kernel thread counts and GEMM mode set (where given), then restores them.
     static func withThreads<T>(_ threads: Int?, gemm: GEMMMode?, _ body: () throws -> T) rethrows -> T {
-        let saved = (Threads.count, RandomThreads.count, Threads.gemm, GEMMKernel.current)
+        let saved = (Threads.count, RandomThreads.count, GEMMKernel.current)
         if let threads {
             Threads.count = threads
             RandomThreads.count = threads
         }
-        if let gemm { (GEMMKernel.current, Threads.gemm) = gemm.settings }
+        if let gemm { GEMMKernel.current = gemm.kernel }
         defer {
             if threads != nil {
                 Threads.count = saved.0
                 RandomThreads.count = saved.1
             }
-            Threads.gemm = saved.2
-            GEMMKernel.current = saved.3
+            GEMMKernel.current = saved.2
         }
         return try body()
     }
 
     static func report(_ kind: String, _ s: Settings, _ model: ConvNeXt, images: Int, phases: [Phase], cpu: [Double], reset: Bool) -> Report {
         Report(kind: kind, settings: s, threads: Threads.count, blasThreads: BLASThreads.count,
-               gemm: GEMMMode(kernel: GEMMKernel.current, threading: Threads.gemm),
+               gemm: GEMMMode(kernel: GEMMKernel.current),
                parameters: model.parameterCount, images: images, phases: phases, cpuSeconds: cpu,
                peakResidentBytes: ProcessMemory.peakResidentBytes(), peakWasReset: reset)
     }
@@ -339,34 +337,31 @@ extension [Benchmark.Phase] {
     }
 }
 
-/// The GEMM code and threading a bench runs with (`bench --gemm`).
+/// The GEMM code a bench runs with (`bench --gemm`).
 public enum GEMMMode: String, Sendable, CaseIterable {
     /// The default: the tiled Swift GEMM where it was measured faster, else
-    /// OpenBLAS with rows split over single-threaded calls.
+    /// OpenBLAS on slices of C fixed by the shape.
     case auto
-    /// OpenBLAS only, rows split over single-threaded calls.
-    case splitRows = "split-rows"
-    /// OpenBLAS only, with its own threads.
+    /// OpenBLAS only, on the same slices.
     case openBLAS = "openblas"
-    /// A combination none of the modes names (set from code).
-    case custom
+    /// The tiled Swift GEMM wherever it applies (N a multiple of 96).
+    case tiled
 
-    /// The kernel choice and threading this mode sets.
-    var settings: (GEMMKernel, GEMMThreading) {
+    /// The kernel choice this mode sets.
+    var kernel: GEMMKernel {
         switch self {
-        case .auto, .custom: return (.automatic, .splitRows)
-        case .splitRows: return (.openBLAS, .splitRows)
-        case .openBLAS: return (.openBLAS, .openBLAS)
+        case .auto: return .automatic
+        case .openBLAS: return .openBLAS
+        case .tiled: return .tiled
         }
     }
 
-    /// The mode that the current settings amount to.
-    init(kernel: GEMMKernel, threading: GEMMThreading) {
-        switch (kernel, threading) {
-        case (.automatic, .splitRows): self = .auto
-        case (.openBLAS, .splitRows): self = .splitRows
-        case (.openBLAS, .openBLAS): self = .openBLAS
-        default: self = .custom
+    /// The mode that a kernel choice amounts to.
+    init(kernel: GEMMKernel) {
+        switch kernel {
+        case .automatic: self = .auto
+        case .openBLAS: self = .openBLAS
+        case .tiled: self = .tiled
         }
     }
 }

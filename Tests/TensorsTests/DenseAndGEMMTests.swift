@@ -3,20 +3,15 @@ import XCTest
 
 final class DenseAndGEMMTests: XCTestCase {
     /// All four transpose combinations of the sgemm wrapper, with alpha/beta
-    /// and leading dimensions larger than the logical width, under both
-    /// threading strategies (M = 200 is large enough to be split in rows).
+    /// and leading dimensions larger than the logical width: one call
+    /// (5 x 7), slices of rows (200 x 7) and slices of columns (5 x 300).
     func testSgemmTransposeVariantsMatchNaive() {
-        let saved = Threads.gemm
-        defer { Threads.gemm = saved }
-        for mode in [GEMMThreading.openBLAS, .splitRows] {
-            Threads.gemm = mode
-            for m in [5, 200] { sgemmVariants(m: m, mode: mode) }
-        }
+        for (m, n) in [(5, 7), (200, 7), (5, 300)] { sgemmVariants(m: m, n: n) }
     }
 
-    private func sgemmVariants(m: Int, mode: GEMMThreading) {
+    private func sgemmVariants(m: Int, n: Int) {
         var rng = TestRNG(1)
-        let (n, k) = (7, 3)
+        let k = 3
         for transA in [false, true] {
             for transB in [false, true] {
                 let lda = (transA ? m : k) + 2, ldb = (transB ? k : n) + 1, ldc = n + 3
@@ -39,7 +34,7 @@ final class DenseAndGEMMTests: XCTestCase {
                         let s = referenceProduct(a, b, i: i, j: j, k: k, transA: transA, transB: transB, lda: lda, ldb: ldb)
                         let want = 0.5 * s + 2 * Double(c0[i * ldc + j])
                         XCTAssertEqual(Double(c[i * ldc + j]), want, accuracy: 1e-5,
-                                       "\(mode) m \(m) transA \(transA) transB \(transB) at (\(i), \(j))")
+                                       "m \(m) n \(n) transA \(transA) transB \(transB) at (\(i), \(j))")
                     }
                     // Padding columns of C are untouched.
                     for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j]) }
@@ -63,25 +58,17 @@ final class DenseAndGEMMTests: XCTestCase {
         }
     }
 
-    /// Dense at a size where both GEMM strategies take their threaded path:
-    /// the two agree with the naive product and with each other.
-    func testDenseLargeMBothThreadingStrategies() {
+    /// Dense at sizes where sgemm cuts C into slices of rows (300 x 9) and
+    /// of columns (6 x 500): both agree with the naive product.
+    func testDenseSlicedByRowsAndByColumns() {
         var rng = TestRNG(4)
-        let x = rng.tensor([3, 100, 17]), w = rng.tensor([17, 9]), b = rng.tensor([9]), dy = rng.tensor([3, 100, 9])
-        let saved = Threads.gemm
-        defer { Threads.gemm = saved }
-        var results: [(Tensor, Tensor, Tensor)] = []
-        for mode in [GEMMThreading.openBLAS, .splitRows] {
-            Threads.gemm = mode
+        for (lead, k, n) in [([3, 100], 17, 9), ([2, 3], 17, 500)] {
+            let m = lead.reduce(1, *)
+            let x = rng.tensor(lead + [k]), w = rng.tensor([k, n]), b = rng.tensor([n])
             let y = denseForward(x, weight: w, bias: b)
-            assertClose(y.scalars, Ref.dense(x.doubles, m: 300, k: 17, w.doubles, n: 9, b.doubles),
-                        rtol: 1e-6, atol: 1e-6, "dense \(mode)")
-            let g = denseBackward(dy, x: x, weight: w)
-            results.append((y, g.dx, g.dWeight))
+            assertClose(y.scalars, Ref.dense(x.doubles, m: m, k: k, w.doubles, n: n, b.doubles),
+                        rtol: 1e-6, atol: 1e-6, "dense \(m)x\(k)->\(n)")
         }
-        XCTAssert(allClose(results[0].0, results[1].0, rtol: 1e-6, atol: 1e-6))
-        XCTAssert(allClose(results[0].1, results[1].1, rtol: 1e-6, atol: 1e-6))
-        XCTAssert(allClose(results[0].2, results[1].2, rtol: 1e-5, atol: 1e-5))
     }
 
     func testDenseBackwardMatchesFiniteDifferences() {

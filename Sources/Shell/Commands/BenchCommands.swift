@@ -23,10 +23,10 @@ enum BenchCommands {
         FlagSpec("image-size", .int, "input side in pixels", default: "224"),
         FlagSpec("steps", .int, "timed steps", default: "5"),
         FlagSpec("warmup", .int, "untimed steps first", default: "1"),
-        FlagSpec("threads", .int, "kernel threads for the run (OpenBLAS and Dispatch)", default: "the current count"),
+        FlagSpec("threads", .int, "kernel threads for the run (results do not depend on it)", default: "the current count"),
         FlagSpec("seed", .int, "root key seed of the private model and data", default: "42"),
-        FlagSpec("gemm", .choice(["auto", "split-rows", "openblas"]),
-                 "GEMM code: auto (the tiled Swift kernel on the thin shapes where it was measured faster, else OpenBLAS with rows split over single-threaded calls), split-rows (OpenBLAS only, rows split), openblas (OpenBLAS only, its own threads)",
+        FlagSpec("gemm", .choice(GEMMMode.allCases.map(\.rawValue)),
+                 "GEMM code: auto (the tiled Swift kernel on the thin shapes where it was measured faster, else OpenBLAS), openblas (OpenBLAS only), tiled (the tiled kernel wherever N is a multiple of 96). OpenBLAS always runs single-threaded on slices of C fixed by the shape, so the numbers never depend on --threads",
                  default: "auto"),
     ]
 
