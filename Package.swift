@@ -71,7 +71,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "SafeTensors", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "SafeTensors", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "SafeTensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "TestSupport"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
     ]

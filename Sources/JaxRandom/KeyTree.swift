@@ -3,16 +3,36 @@
 /// (DESIGN.md principle 6), so a person can see the lineage
 /// root -> params, dropout, stochastic_depth -> per-step keys -> per-layer keys.
 ///
-/// The recipe (`seed(_:)`): `root = PRNGKey(seed)`;
-/// `params, dropout, stochastic_depth = split(root, 3)` (prng.json's
-/// `brief_usage`). Each train step (`advanceTrainStep()`) splits `dropout`
-/// and `stochastic_depth` in two: index 0 is the key used now, index 1 is
-/// carried forward under the same name.
+/// The recipe (`seed(_:)`) is the seed's `train.py` (prng.json's
+/// `seed_usage`): `root = PRNGKey(seed)`;
+/// `params, dropout, stochastic_depth, train = split(root, 4)`; one process
+/// is the seed's device 0, whose key is `train/0 = split(train, 1)[0]`; each
+/// train step (`advanceTrainStep()`) does
+/// `step/dropout, step/stochastic_depth, train/0 = split(train/0, 3)` and
+/// applies the model with the two step keys. `params` initialises the model;
+/// `dropout` and `stochastic_depth` are the init-time apply rngs (and what
+/// `forward --train` / `grad --train` use). The data key
+/// `data = split(root, 5)[4]` is cnx's own (the seed's tf.data pipeline
+/// shuffles and augments without JAX keys): it orders the data and draws
+/// every augmentation.
+///
+/// Sessions saved before this schedule carry `.streams` (see
+/// `TrainKeySchedule`) and continue with it.
 ///
 /// Changing a key (`set`, a train step) re-derives the keys split or folded
 /// from it, so `rng set root 0 42` gives the same tree as `rng seed 42`. Keys drawn from more than once are reported by
 /// `reused`: JAX users are told never to draw twice from one key.
 public struct KeyTree: Sendable, Codable, Equatable {
+    /// How a train step draws its keys.
+    public enum TrainKeySchedule: String, Sendable, Codable, Equatable {
+        /// The seed's `train.py`: `dropout, stochastic_depth, next = split(train/0, 3)`.
+        case seed
+        /// cnx before 0.2 (sessions saved then): `dropout` and
+        /// `stochastic_depth` each split in two, index 0 used now and index 1
+        /// carried; data from `split(root, 4)[3]`.
+        case streams
+    }
+
     /// How a key was made from its parent.
     public enum Derivation: Sendable, Codable, Equatable {
         /// `PRNGKey(seed)` (no parent).
@@ -80,6 +100,10 @@ public struct KeyTree: Sendable, Codable, Equatable {
     public static let stochasticDepth = "stochastic_depth"
     /// Name of the data-order and augmentation key.
     public static let data = "data"
+    /// Name of the seed's `train_rng` (`split(root, 4)[3]`).
+    public static let train = "train"
+    /// Name of device 0's training key, carried from step to step (`split(train, 1)[0]` at step 0).
+    public static let trainDevice = "train/0"
     /// Name of the key a train step uses for `stream`: `step/dropout`, `step/stochastic_depth`.
     public static func stepKeyName(_ stream: String) -> String { "step/" + stream }
 
@@ -89,28 +113,33 @@ public struct KeyTree: Sendable, Codable, Equatable {
     public private(set) var seedValue: Int64 = 42
     /// Train steps advanced since the seed.
     public private(set) var step: Int = 0
+    /// How train steps draw their keys.
+    public private(set) var schedule: TrainKeySchedule = .seed
 
     /// A tree seeded with `seed` (42 by default, the recipe's).
     public init(seed: Int64 = 42) {
         self.seed(seed)
     }
 
-    /// Resets the tree: `root = PRNGKey(seed)`,
-    /// `params, dropout, stochastic_depth = split(root, 3)`, and the data
-    /// key (data order and augmentations) `data = split(root, 4)[3]` — the
-    /// seed's `train_rng`. With the partitionable threefry `split(k, n)[i]`
-    /// does not depend on `n`, so the three recipe keys are unchanged by it. Step 0.
+    /// Resets the tree to the seed's schedule at step 0: `root = PRNGKey(seed)`,
+    /// `params, dropout, stochastic_depth, train = split(root, 4)`,
+    /// `train/0 = split(train, 1)[0]` and `data = split(root, 5)[4]`. With
+    /// the partitionable threefry `split(k, n)[i]` does not depend on `n`.
     public mutating func seed(_ seed: Int64) {
         let root = PRNGKey(seed: seed)
         seedValue = seed
         step = 0
+        schedule = .seed
         entries = [Entry(name: Self.root, key: root, parent: nil, parentKey: nil, derivation: .seed(seed), step: nil, uses: 0)]
-        for (i, name) in [Self.params, Self.dropout, Self.stochasticDepth].enumerated() {
+        for (i, name) in [Self.params, Self.dropout, Self.stochasticDepth, Self.train].enumerated() {
             entries.append(Entry(name: name, key: root.splitKey(i), parent: Self.root, parentKey: root,
-                                 derivation: .split(index: i, count: 3), step: nil, uses: 0))
+                                 derivation: .split(index: i, count: 4), step: nil, uses: 0))
         }
-        entries.append(Entry(name: Self.data, key: root.splitKey(3), parent: Self.root, parentKey: root,
-                             derivation: .split(index: 3, count: 4), step: nil, uses: 0))
+        let train = root.splitKey(3)
+        entries.append(Entry(name: Self.trainDevice, key: train.splitKey(0), parent: Self.train, parentKey: train,
+                             derivation: .split(index: 0, count: 1), step: nil, uses: 0))
+        entries.append(Entry(name: Self.data, key: root.splitKey(4), parent: Self.root, parentKey: root,
+                             derivation: .split(index: 4, count: 5), step: nil, uses: 0))
     }
 
     /// Names of all keys, in creation order.
@@ -199,25 +228,51 @@ public struct KeyTree: Sendable, Codable, Equatable {
         put(Entry(name: name, key: PRNGKey(k0, k1), parent: nil, parentKey: nil, derivation: .set, step: nil, uses: 0))
     }
 
-    /// One train step of the recipe. For `dropout` and `stochastic_depth`:
-    /// `used, carried = split(key, 2)`, i.e. **index 0 is used now** and
-    /// stored as `step/dropout` / `step/stochastic_depth`, and **index 1 is
-    /// carried forward** under the stream's own name. Returns the keys to
-    /// use now, which are then the apply rngs `{'dropout', 'stochastic_depth'}`.
-    /// Keys derived from `step/...` keys (e.g. per-layer keys) are re-derived.
+    /// One train step: returns the apply rngs `{'dropout', 'stochastic_depth'}`
+    /// for this step and stores them as `step/dropout` and
+    /// `step/stochastic_depth` (per-layer keys derived from those are
+    /// re-derived).
+    ///
+    /// With the seed's schedule: `step/dropout, step/stochastic_depth,
+    /// train/0 = split(train/0, 3)`. With `.streams` (old sessions): for each
+    /// of `dropout` and `stochastic_depth`, `split(key, 2)`, index 0 used now
+    /// and index 1 carried forward under the stream's own name.
     @discardableResult
     public mutating func advanceTrainStep() throws -> (dropout: PRNGKey, stochasticDepth: PRNGKey) {
-        let old = (try key(Self.dropout), try key(Self.stochasticDepth))
-        var now: [PRNGKey] = []
-        for (stream, k) in [(Self.dropout, old.0), (Self.stochasticDepth, old.1)] {
-            put(Entry(name: stream, key: k.splitKey(1), parent: stream, parentKey: k,
-                      derivation: .split(index: 1, count: 2), step: step, uses: 0))
-            put(Entry(name: Self.stepKeyName(stream), key: k.splitKey(0), parent: stream, parentKey: k,
-                      derivation: .split(index: 0, count: 2), step: step, uses: 0))
-            now.append(k.splitKey(0))
+        defer { step += 1 }
+        switch schedule {
+        case .seed:
+            let rng = try key(Self.trainDevice)
+            let now = (rng.splitKey(0), rng.splitKey(1))
+            put(Entry(name: Self.trainDevice, key: rng.splitKey(2), parent: Self.trainDevice, parentKey: rng,
+                      derivation: .split(index: 2, count: 3), step: step, uses: 0))
+            for (i, stream) in [Self.dropout, Self.stochasticDepth].enumerated() {
+                put(Entry(name: Self.stepKeyName(stream), key: rng.splitKey(i), parent: Self.trainDevice, parentKey: rng,
+                          derivation: .split(index: i, count: 3), step: step, uses: 0))
+            }
+            return now
+        case .streams:
+            let old = (try key(Self.dropout), try key(Self.stochasticDepth))
+            for (stream, k) in [(Self.dropout, old.0), (Self.stochasticDepth, old.1)] {
+                put(Entry(name: stream, key: k.splitKey(1), parent: stream, parentKey: k,
+                          derivation: .split(index: 1, count: 2), step: step, uses: 0))
+                put(Entry(name: Self.stepKeyName(stream), key: k.splitKey(0), parent: stream, parentKey: k,
+                          derivation: .split(index: 0, count: 2), step: step, uses: 0))
+            }
+            return (old.0.splitKey(0), old.1.splitKey(0))
         }
-        step += 1
-        return (now[0], now[1])
+    }
+
+    private enum CodingKeys: String, CodingKey { case entries, seedValue, step, schedule }
+
+    /// Decodes a tree; one saved without a `schedule` (before the seed's
+    /// schedule existed) keeps the old `.streams` schedule.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        entries = try c.decode([Entry].self, forKey: .entries)
+        seedValue = try c.decode(Int64.self, forKey: .seedValue)
+        step = try c.decode(Int.self, forKey: .step)
+        schedule = try c.decodeIfPresent(TrainKeySchedule.self, forKey: .schedule) ?? .streams
     }
 
     // MARK: - internals

@@ -3,7 +3,7 @@ import Tensors
 /// Adam over one leaf in a single pass, 16 lanes at a time (AVX-512 with the
 /// kernel flags); the scalar tail runs the same operations. Per element:
 /// ```
-/// mu' = fma(1-b1, g, b1*mu);  nu' = fma(1-b2, g*g, b2*nu)
+/// mu' = fma(1-b1, g, b1*mu);  nu' = fma(1-b2, g*g, b2*nu)   (or the other contraction, see ScaleByAdam)
 /// u   = mu' / (c1 * (sqrt(nu'/c2 + epsRoot) + eps))
 /// out = u                                      (params == nil)
 /// out = fma(step, decayed ? fma(wd, p, u) : u, p)   (params given: the fused adamw step)
@@ -28,13 +28,19 @@ func adamLeafKernel(n: Int, k: ScaleByAdam.Constants,
     let stepV = V(repeating: step)
     let wdV = V(repeating: weightDecay ?? 0)
     let decayed = weightDecay != nil
+    let momentFMA = k.contraction == .moment
     var i = 0
     while i &+ 16 <= n {
         let gv = UnsafeRawPointer(g + i).loadUnaligned(as: V.self)
         var m = UnsafeRawPointer(mu + i).loadUnaligned(as: V.self)
         var v = UnsafeRawPointer(nu + i).loadUnaligned(as: V.self)
-        m = (b1 * m).addingProduct(ob1, gv)
-        v = (b2 * v).addingProduct(ob2, gv * gv)
+        if momentFMA {
+            m = (ob1 * gv).addingProduct(b1, m)
+            v = (ob2 * (gv * gv)).addingProduct(b2, v)
+        } else {
+            m = (b1 * m).addingProduct(ob1, gv)
+            v = (b2 * v).addingProduct(ob2, gv * gv)
+        }
         var u = m / (c1 * ((v / c2 + epsRoot).squareRoot() + eps))
         if let params {
             let pv = UnsafeRawPointer(params + i).loadUnaligned(as: V.self)

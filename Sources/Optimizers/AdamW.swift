@@ -5,11 +5,14 @@ import Tensors
 /// as optax builds it (without a mask the decay is not wrapped in `masked`).
 ///
 /// The seed uses `adamw(warmupCosineDecay(0, 0.004, ...), weightDecay: 0.05, mask: .seedDecay)`.
+/// `contraction` is `.moment` for an adamw that runs inside `MultiSteps`
+/// (XLA fuses Adam's moments differently there; see `ScaleByAdam`).
 public func adamw(_ schedule: Schedule, b1: Double = 0.9, b2: Double = 0.999, eps: Double = 1e-8,
-                  epsRoot: Double = 0, weightDecay: Double = 1e-4, mask: ParameterMask = .all) -> Chain {
+                  epsRoot: Double = 0, weightDecay: Double = 1e-4, mask: ParameterMask = .all,
+                  contraction: ScaleByAdam.MomentContraction = .gradient) -> Chain {
     let decay = AddDecayedWeights(weightDecay: weightDecay)
     return Chain([
-        ScaleByAdam(b1: b1, b2: b2, eps: eps, epsRoot: epsRoot),
+        ScaleByAdam(b1: b1, b2: b2, eps: eps, epsRoot: epsRoot, contraction: contraction),
         mask == .all ? decay : Masked(decay, mask: mask),
         ScaleByLearningRate(schedule),
     ])

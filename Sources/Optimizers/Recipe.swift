@@ -85,7 +85,8 @@ public struct Recipe: Sendable, Equatable, Codable {
     /// `MultiSteps(accumulationSteps)` when accumulating.
     public func optimizer(datasetSize: Int) throws -> any GradientTransformation {
         var tx: any GradientTransformation = adamw(try schedule(datasetSize: datasetSize), b1: b1, b2: b2, eps: eps,
-                                                   weightDecay: weightDecay, mask: .excluding(decayExclude))
+                                                   weightDecay: weightDecay, mask: .excluding(decayExclude),
+                                                   contraction: accumulationSteps > 1 ? .moment : .gradient)
         if let clipNorm { tx = Chain([ClipByGlobalNorm(maxNorm: clipNorm), tx]) }
         return accumulationSteps > 1 ? try MultiSteps(tx, everyK: accumulationSteps) : tx
     }

@@ -177,7 +177,7 @@ public enum Benchmark {
             let reset = ProcessMemory.resetPeak()
             let (model, params) = try build(settings)
             try checkMemory(model, settings, train: false)
-            let builder = try dataBuilder(settings, dataKey: PRNGKey(seed: settings.seed).split(4)[3])
+            let builder = try dataBuilder(settings, dataKey: try KeyTree(seed: settings.seed).key(KeyTree.data))
             var phases = [Phase(name: "data", seconds: [], inStep: false), Phase(name: "forward", seconds: [], inStep: true)]
             var ops = [Phase].forOps()
             var cpu: [Double] = []

@@ -81,7 +81,7 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
         var steps: [any GradientTransformation] = []
         if let clipNorm { steps.append(ClipByGlobalNorm(maxNorm: clipNorm)) }
         let adam = adamw(try schedule(), b1: b1, b2: b2, eps: eps, weightDecay: weightDecay,
-                         mask: .excluding(decayExclude))
+                         mask: .excluding(decayExclude), contraction: accumulate > 1 ? .moment : .gradient)
         let inner: any GradientTransformation = steps.isEmpty ? adam : Chain(steps + [adam])
         return accumulate > 1 ? try MultiSteps(inner, everyK: accumulate) : inner
     }

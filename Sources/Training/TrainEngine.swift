@@ -51,6 +51,9 @@ public enum TrainEngine {
         }
         var keys = state.keys
         let (dropout, sd) = try keys.advanceTrainStep()
+        // The model is applied with both step keys: one draw each (`rng show` counts it).
+        try keys.draw(KeyTree.stepKeyName(KeyTree.dropout))
+        try keys.draw(KeyTree.stepKeyName(KeyTree.stochasticDepth))
         let rngs = ApplyRNGs(dropout: dropout, stochasticDepth: sd)
         let (logits, cache) = model.forward(batch.x, params: params, train: true, rngs: rngs)
         state.pending = PendingStep(stage: .forward, batch: batch, cursor: cursor, cursorAfter: cursorAfter,
@@ -162,7 +165,8 @@ public enum TrainEngine {
         var emaState = state.emaState
         if applies, let ema = config.ema {
             (newParams, newOptState, emaState) = try applyWithEMA(transformation, grads, state: optState, params: params,
-                                                                  ema: ema, emaState: emaState ?? ema.initialize(params))
+                                                                  ema: ema, emaState: emaState ?? ema.initialize(params),
+                                                                  window: config.accumulate)
         } else {
             (newParams, newOptState) = try transformation.apply(grads, state: optState, params: params)
         }

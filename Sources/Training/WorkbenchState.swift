@@ -72,8 +72,9 @@ public struct WorkbenchState: Sendable {
         return data
     }
 
-    /// The data-order and augmentation key (`data` in the key tree: the
-    /// seed's `train_rng`, `split(root, 4)[3]`).
+    /// The data-order and augmentation key (`data` in the key tree:
+    /// `split(root, 5)[4]`, or `split(root, 4)[3]` in sessions saved before
+    /// the seed's training keys).
     public func dataKey() throws -> PRNGKey {
         try keys.key(KeyTree.data)
     }

@@ -3,18 +3,20 @@ import XCTest
 @testable import JaxRandom
 
 final class KeyTreeTests: XCTestCase {
-    func testSeedMakesThreeWaySplit() throws {
+    func testSeedMakesTheSeedsFourWaySplit() throws {
         let tree = KeyTree(seed: 42)
-        XCTAssertEqual(tree.names, ["root", "params", "dropout", "stochastic_depth", "data"])
-        // The seed's train_rng (golden/README.md): split(root, 4)[3].
-        XCTAssertEqual(try tree.key("data"), PRNGKey(3_134_548_294, 894_150_801))
-        XCTAssertEqual(try tree.entry("data").lineage, "split(root, 4)[3]")
+        XCTAssertEqual(tree.names, ["root", "params", "dropout", "stochastic_depth", "train", "train/0", "data"])
         XCTAssertEqual(try tree.key("root"), PRNGKey(0, 42))
-        // prng.json brief_usage split3 (the dev numbers in golden/README.md).
+        // prng.json seed_usage split4 (the dev numbers in golden/README.md).
         XCTAssertEqual(try tree.key("params"), PRNGKey(1_832_780_943, 270_669_613))
         XCTAssertEqual(try tree.key("dropout"), PRNGKey(64_467_757, 2_916_123_636))
         XCTAssertEqual(try tree.key("stochastic_depth"), PRNGKey(2_465_931_498, 255_383_827))
-        XCTAssertEqual(try tree.entry("dropout").lineage, "split(root, 3)[1]")
+        XCTAssertEqual(try tree.key("train"), PRNGKey(3_134_548_294, 894_150_801))
+        XCTAssertEqual(try tree.entry("dropout").lineage, "split(root, 4)[1]")
+        XCTAssertEqual(try tree.entry("train/0").lineage, "split(train, 1)[0]")
+        // cnx's own data key: the next index after the seed's four.
+        XCTAssertEqual(try tree.entry("data").lineage, "split(root, 5)[4]")
+        XCTAssertNotEqual(try tree.key("data"), try tree.key("train"))
         XCTAssertEqual(try tree.entry("root").lineage, "PRNGKey(42)")
         XCTAssertEqual(tree.step, 0)
     }
@@ -96,31 +98,64 @@ final class KeyTreeTests: XCTestCase {
         XCTAssertEqual(try tree.entry("params").uses, 0)
     }
 
-    /// One step: index 0 of split(stream, 2) is used now, index 1 carried
-    /// forward (prng.json brief_usage each_split2).
-    func testAdvanceTrainStep() throws {
+    /// The seed's train.py (prng.json seed_usage and golden/README.md):
+    /// params, dropout, stochastic_depth, train = split(root, 4); device 0's
+    /// key split(train, 1)[0]; each step dropout, stochastic_depth, next =
+    /// split(rng, 3).
+    func testAdvanceTrainStepFollowsTheSeed() throws {
         var tree = KeyTree(seed: 42)
-        let d0 = try tree.key("dropout"), s0 = try tree.key("stochastic_depth")
+        XCTAssertEqual(tree.schedule, .seed)
+        XCTAssertEqual(try tree.key("params"), PRNGKey(1_832_780_943, 270_669_613))
+        XCTAssertEqual(try tree.key("dropout"), PRNGKey(64_467_757, 2_916_123_636))
+        XCTAssertEqual(try tree.key("stochastic_depth"), PRNGKey(2_465_931_498, 255_383_827))
+        XCTAssertEqual(try tree.key("train"), PRNGKey(3_134_548_294, 894_150_801))
+        XCTAssertEqual(try tree.key("train/0"), PRNGKey(2_463_158_877, 4_047_937_370))
+        XCTAssertEqual(try tree.key("data"), PRNGKey(seed: 42).splitKey(4))
         XCTAssertThrowsError(try tree.key(KeyTree.stepKeyName("stochastic_depth")), "no step key before a step")
         let now = try tree.advanceTrainStep()
-        XCTAssertEqual(now.dropout, PRNGKey(3_187_376_881, 129_218_101))
-        XCTAssertEqual(now.stochasticDepth, PRNGKey(1_605_747_716, 4_117_073_388))
-        XCTAssertEqual(now.stochasticDepth, s0.splitKey(0))
-        XCTAssertEqual(try tree.key("step/dropout"), d0.splitKey(0))
-        XCTAssertEqual(try tree.key("dropout"), d0.splitKey(1))
-        XCTAssertEqual(try tree.key("dropout"), PRNGKey(2_350_016_172, 1_168_365_246))
-        XCTAssertEqual(try tree.key("stochastic_depth"), s0.splitKey(1))
-        XCTAssertEqual(try tree.entry("step/dropout").lineage, "split(dropout, 2)[0] at step 0")
-        XCTAssertEqual(try tree.entry("dropout").parentKey, d0)
+        XCTAssertEqual(now.dropout, PRNGKey(1_117_349_199, 516_805_072))
+        XCTAssertEqual(now.stochasticDepth, PRNGKey(3_887_732_801, 3_627_665_616))
+        XCTAssertEqual(try tree.key("step/stochastic_depth"), now.stochasticDepth)
+        XCTAssertEqual(try tree.key("train/0"), PRNGKey(4_259_745_679, 3_873_525_537))
+        XCTAssertEqual(try tree.entry("step/dropout").lineage, "split(train/0, 3)[0] at step 0")
+        XCTAssertEqual(try tree.entry("train/0").lineage, "split(train/0, 3)[2] at step 0")
+        XCTAssertEqual(try tree.key("dropout"), PRNGKey(64_467_757, 2_916_123_636), "the init rngs stay")
         XCTAssertEqual(tree.step, 1)
         // A per-layer key under the step key follows the next step.
         let path = ["ConvNeXtBackbone_0", "BottleneckConvNeXtBlock_03_01", "StochasticDepth_0"]
         let (layer, k1) = try tree.flax("step/stochastic_depth", modulePath: path)
-        XCTAssertEqual(k1, FlaxRNG.moduleKey(s0.splitKey(0), path: path, counter: 1))
+        XCTAssertEqual(k1, PRNGKey(4_281_206_203, 169_552_881), "golden/README.md's worked example")
+        let rng1 = try tree.key("train/0")
         try tree.advanceTrainStep()
-        XCTAssertEqual(try tree.key("step/stochastic_depth"), s0.splitKey(1).splitKey(0))
-        XCTAssertEqual(try tree.key(layer), FlaxRNG.moduleKey(s0.splitKey(1).splitKey(0), path: path, counter: 1))
-        XCTAssertEqual(try tree.key("dropout"), d0.splitKey(1).splitKey(1))
+        XCTAssertEqual(try tree.key("step/stochastic_depth"), rng1.splitKey(1))
+        XCTAssertEqual(try tree.key(layer), FlaxRNG.moduleKey(rng1.splitKey(1), path: path, counter: 1))
+        XCTAssertEqual(try tree.key("train/0"), rng1.splitKey(2))
+    }
+
+    /// A tree saved before the seed's schedule (no `schedule` field)
+    /// continues with its own: index 0 of split(stream, 2) used now, index 1
+    /// carried forward (prng.json brief_usage each_split2).
+    func testTreesSavedBeforeTheSeedScheduleKeepTheirs() throws {
+        var legacy = try JSONDecoder().decode(KeyTree.self, from: Data("""
+            {"entries": [
+              {"name": "root", "key": {"k0": 0, "k1": 42}, "derivation": {"seed": {"_0": 42}}, "uses": 0},
+              {"name": "dropout", "key": {"k0": 64467757, "k1": 2916123636}, "parent": "root", "derivation": {"split": {"index": 1, "count": 3}}, "uses": 0},
+              {"name": "stochastic_depth", "key": {"k0": 2465931498, "k1": 255383827}, "parent": "root", "derivation": {"split": {"index": 2, "count": 3}}, "uses": 0}],
+             "seedValue": 42, "step": 0}
+            """.utf8))
+        XCTAssertEqual(legacy.schedule, .streams)
+        let d0 = try legacy.key("dropout"), s0 = try legacy.key("stochastic_depth")
+        let now = try legacy.advanceTrainStep()
+        XCTAssertEqual(now.dropout, PRNGKey(3_187_376_881, 129_218_101))
+        XCTAssertEqual(now.stochasticDepth, PRNGKey(1_605_747_716, 4_117_073_388))
+        XCTAssertEqual(now.stochasticDepth, s0.splitKey(0))
+        XCTAssertEqual(try legacy.key("dropout"), d0.splitKey(1))
+        XCTAssertEqual(try legacy.entry("step/dropout").lineage, "split(dropout, 2)[0] at step 0")
+        // Re-encoded, it keeps its schedule; a new seed moves it to the seed's.
+        let back = try JSONDecoder().decode(KeyTree.self, from: try JSONEncoder().encode(legacy))
+        XCTAssertEqual(back.schedule, .streams)
+        legacy.seed(42)
+        XCTAssertEqual(legacy.schedule, .seed)
     }
 
     func testCodableRoundTrip() throws {

@@ -182,7 +182,7 @@ final class SessionStoreTests: XCTestCase {
         let d = zip(x, y).reduce(0.0) { $0 + Double($1.1 - $1.0) * Double($1.1 - $1.0) }.squareRoot()
         let n = x.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         XCTAssertEqual(try XCTUnwrap(head.relative), d / n, accuracy: 1e-12)
-        XCTAssertTrue(diff.settings.contains { $0.name == "keys.dropout" }, "each step moves the dropout key")
+        XCTAssertTrue(diff.settings.contains { $0.name == "keys.train/0" }, "each step moves the training key")
         a.optimizer?.accumulate = 4
         XCTAssertTrue(SessionDiff.compare(.init(label: "a", live: a), .init(label: "b", live: b)).settings.contains { $0.name == "optimizer.accumulate" })
     }

@@ -39,7 +39,7 @@ enum ModelCommands {
         },
         CommandSpec(["model", "init"], summary: "Initialise the parameters from the params key, exactly as Flax would") { _, context in
             let model = try context.state.requireModel()
-            let key = try context.state.keys.key(KeyTree.params)
+            let key = try context.state.keys.draw(KeyTree.params).key
             let start = Date()
             let params = model.initialize(paramsKey: key)
             context.state.params = params

@@ -4,14 +4,14 @@ import Sessions
 /// `rng …`: the session's key tree, as a teaching tool (issue 4).
 enum RNGCommands {
     static let all: [CommandSpec] = [
-        CommandSpec(["rng", "seed"], summary: "Reset the key tree: root = PRNGKey(N); params, dropout, stochastic_depth = split(root, 3); data = split(root, 4)[3]",
-                    help: "Seeds are 64-bit integers; as in JAX with x64 off, only the low 32 bits survive (PRNGKey(2**32+17) == PRNGKey(17)).",
+        CommandSpec(["rng", "seed"], summary: "Reset the key tree: root = PRNGKey(N); params, dropout, stochastic_depth, train = split(root, 4); train/0 = split(train, 1)[0]; data = split(root, 5)[4]",
+                    help: "The seed's train.py: params initialises the model; dropout and stochastic_depth are the init-time apply rngs (and what `forward --train` and `grad --train` use); each train step does `step/dropout, step/stochastic_depth, train/0 = split(train/0, 3)` (one process is the seed's device 0). data is cnx's own key for the data order and every augmentation (the seed shuffles with tf.data, without JAX keys). Seeds are 64-bit integers; as in JAX with x64 off, only the low 32 bits survive (PRNGKey(2**32+17) == PRNGKey(17)).",
                     arguments: [ArgumentSpec("seed", .int, "the seed, e.g. 42")]) { invocation, context in
             guard let seed = Int64(invocation.argument(0)!) ?? invocation.intArgument(0).map(Int64.init) else {
                 throw ShellError("seed must be a 64-bit integer, got '\(invocation.argument(0)!)'")
             }
             context.state.keys.seed(seed)
-            return .group([.message("seeded \(seed): root = PRNGKey(\(seed)); params, dropout, stochastic_depth = split(root, 3); data = split(root, 4)[3]"),
+            return .group([.message("seeded \(seed): root = PRNGKey(\(seed)); params, dropout, stochastic_depth, train = split(root, 4); train/0 = split(train, 1)[0]; data = split(root, 5)[4]"),
                            .table(table(context.state.keys))])
         },
         CommandSpec(["rng", "show"], summary: "The key tree: each key's name, lineage, words (hex) and uses",
@@ -84,7 +84,8 @@ enum RNGCommands {
             [.string(e.name), .string(e.lineage), .string(hex(e.key.k0)), .string(hex(e.key.k1)),
              .int(e.uses), .string(e.uses > 1 ? "reused!" : "")]
         }
-        return Table(title: "key tree (seed \(keys.seedValue), step \(keys.step))",
+        let schedule = keys.schedule == .seed ? "train steps: split(train/0, 3)" : "train steps: split(dropout|stochastic_depth, 2), from an older session"
+        return Table(title: "key tree (seed \(keys.seedValue), step \(keys.step); \(schedule))",
                      columns: [.init("name"), .init("lineage"), .init("k0"), .init("k1"), .init("uses"), .init("")],
                      rows: rows)
     }
