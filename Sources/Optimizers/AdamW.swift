@@ -1,52 +1,60 @@
 import Tensors
 
-/// `optax.adamw`: `chain(scale_by_adam(b1, b2, eps, eps_root),
-/// masked(add_decayed_weights(weight_decay), mask), scale_by_learning_rate(schedule))`,
-/// as optax builds it (without a mask the decay is not wrapped in `masked`).
-///
-/// The seed uses `adamw(warmupCosineDecay(0, 0.004, ...), weightDecay: 0.05, mask: .seedDecay)`.
-/// `contraction` is `.moment` for an adamw that runs inside `MultiSteps`
-/// (XLA fuses Adam's moments differently there; see `ScaleByAdam`).
+/// `optax.adamw` (see `AdamW`). `contraction` is `.moment` for an adamw that
+/// runs inside `MultiSteps` (XLA fuses Adam's moments differently there; see
+/// `ScaleByAdam`).
 public func adamw(_ schedule: Schedule, b1: Double = 0.9, b2: Double = 0.999, eps: Double = 1e-8,
                   epsRoot: Double = 0, weightDecay: Double = 1e-4, mask: ParameterMask = .all,
-                  contraction: ScaleByAdam.MomentContraction = .gradient) -> Chain {
-    let decay = AddDecayedWeights(weightDecay: weightDecay)
-    return Chain([
-        ScaleByAdam(b1: b1, b2: b2, eps: eps, epsRoot: epsRoot, contraction: contraction),
-        mask == .all ? decay : Masked(decay, mask: mask),
-        ScaleByLearningRate(schedule),
-    ])
+                  contraction: ScaleByAdam.MomentContraction = .gradient) -> AdamW {
+    AdamW(adam: ScaleByAdam(b1: b1, b2: b2, eps: eps, epsRoot: epsRoot, contraction: contraction),
+          weightDecay: weightDecay, mask: mask, schedule: schedule)
 }
 
-/// The adamw chain as one pass per leaf: reads g, mu, nu, p once and writes
-/// mu, nu, p once. Each element goes through exactly the float32 operations
-/// of the unfused chain followed by the fused `p = fma(-lr, u, p)`:
+/// `optax.adamw`, declared as one transformation:
+/// `chain(scale_by_adam(b1, b2, eps, eps_root), masked(add_decayed_weights(weight_decay), mask),
+/// scale_by_learning_rate(schedule))`, as optax builds it (without a mask the
+/// decay is not wrapped in `masked`). Its state is that chain's state, and
+/// `update` runs the chain; `apply` is one pass per leaf that reads g, mu, nu,
+/// p once and writes mu, nu, p once. Each element goes through exactly the
+/// float32 operations of the chain followed by the fused `p = fma(-lr, u, p)`
+/// (tested bit for bit against `chain`):
 /// ```
 /// u  = adam(g, mu, nu)                  // see ScaleByAdam.element
 /// u  = fma(wd, p, u)     if decayed     // add_decayed_weights
 /// p' = fma(-lr(count), u, p)            // scale_by_learning_rate + apply_updates
 /// ```
-struct FusedAdamW {
-    let adam: ScaleByAdam
-    let weightDecay: Float
-    let mask: ParameterMask
-    let schedule: Schedule
-    let masked: Bool
+/// The seed uses `adamw(warmupCosineDecay(0, 0.004, ...), weightDecay: 0.05, mask: .seedDecay)`.
+public struct AdamW: GradientTransformation {
+    public var adam: ScaleByAdam
+    public var weightDecay: Double
+    public var mask: ParameterMask
+    public var schedule: Schedule
 
-    /// Recognises `chain(scaleByAdam, [masked] addDecayedWeights, scaleByLearningRate)`.
-    init?(_ chain: Chain) {
-        let t = chain.transformations
-        guard t.count == 3, let adam = t[0] as? ScaleByAdam, let lr = t[2] as? ScaleByLearningRate else { return nil }
-        if let d = t[1] as? AddDecayedWeights {
-            weightDecay = Float(d.weightDecay); mask = .all; masked = false
-        } else if let m = t[1] as? Masked, let d = m.inner as? AddDecayedWeights {
-            weightDecay = Float(d.weightDecay); mask = m.mask; masked = true
-        } else {
-            return nil
-        }
+    public init(adam: ScaleByAdam, weightDecay: Double, mask: ParameterMask, schedule: Schedule) {
         self.adam = adam
-        self.schedule = lr.schedule
+        self.weightDecay = weightDecay
+        self.mask = mask
+        self.schedule = schedule
     }
+
+    /// The optax chain this transformation is.
+    public var chain: Chain {
+        let decay = AddDecayedWeights(weightDecay: weightDecay)
+        return Chain([adam, mask == .all ? decay : Masked(decay, mask: mask), ScaleByLearningRate(schedule)])
+    }
+
+    public func initialize(_ params: TensorTree) -> OptimizerState { chain.initialize(params) }
+
+    public func update(_ grads: TensorTree, state: OptimizerState, params: TensorTree) throws -> (updates: TensorTree, state: OptimizerState) {
+        try chain.update(grads, state: state, params: params)
+    }
+
+    public func apply(_ grads: TensorTree, state: OptimizerState, params: TensorTree) throws -> (params: TensorTree, state: OptimizerState) {
+        let r = try apply(grads, state: state, params: params, averaging: nil)
+        return (r.params, r.state)
+    }
+
+    public var description: String { chain.description }
 
     /// The model EMA to advance in the same pass: the stored averages and
     /// the update's `d` and `1 - d` (see `EMA.advance`).
@@ -56,15 +64,11 @@ struct FusedAdamW {
         var oneMinusDecay: Float
     }
 
-    func apply(_ grads: TensorTree, states: [OptimizerState], params: TensorTree) throws -> (params: TensorTree, state: OptimizerState) {
-        let r = try apply(grads, states: states, params: params, averaging: nil)
-        return (r.params, r.state)
-    }
-
     /// The fused step, and with `averaging` the new EMA averages of the new parameters.
-    func apply(_ grads: TensorTree, states: [OptimizerState], params: TensorTree,
+    func apply(_ grads: TensorTree, state: OptimizerState, params: TensorTree,
                averaging: Averaging?) throws -> (params: TensorTree, state: OptimizerState, averages: TensorTree?) {
-        guard case let .adam(count, mu, nu) = states[0], case let .count(lrCount) = states[2] else {
+        guard case let .chain(states) = state, states.count == 3,
+              case let .adam(count, mu, nu) = states[0], case let .count(lrCount) = states[2] else {
             throw OptimizerError("adamw state does not match the chain: re-create the state with initialize")
         }
         try checkSameLeaves(grads, params, "gradients", "parameters")
@@ -72,7 +76,7 @@ struct FusedAdamW {
         let t = safeIncrement(count)
         let k = adam.constants(countAfter: t)
         let step = -schedule(Int(lrCount))
-        let wd = weightDecay
+        let wd = Float(weightDecay)
         if let averaging { try checkSameLeaves(params, averaging.averages, "parameters", "EMA parameters") }
         var newMu = mu, newNu = nu
         var newAverages = averaging?.averages
@@ -86,7 +90,7 @@ struct FusedAdamW {
             if let outEMA { newAverages?[path] = Tensor(shape: p.shape, scalars: outEMA) }
             return Tensor(shape: p.shape, scalars: outP)
         }
-        let decayState: OptimizerState = masked ? .masked(.empty) : .empty
+        let decayState: OptimizerState = mask == .all ? .empty : .masked(.empty)
         return (newParams, .chain([.adam(count: t, mu: newMu, nu: newNu), decayState, .count(safeIncrement(lrCount))]), newAverages)
     }
 }

@@ -63,12 +63,6 @@ public struct Chain: GradientTransformation {
     public func apply(_ grads: TensorTree, state: OptimizerState, params: TensorTree) throws -> (params: TensorTree, state: OptimizerState) {
         var states = try states(state)
         guard !transformations.isEmpty else { return (try applyUpdates(params, grads), state) }
-        // The seed's adamw (scale_by_adam, masked decay, scale_by_learning_rate)
-        // runs as one fused pass per leaf; it gives the same bits as the
-        // unfused chain (each step rounds to float32 in the same order).
-        if let fused = FusedAdamW(self) {
-            return try fused.apply(grads, states: states, params: params)
-        }
         var u = grads
         for i in 0..<(transformations.count - 1) {
             (u, states[i]) = try transformations[i].update(u, state: states[i], params: params)

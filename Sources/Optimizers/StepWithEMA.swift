@@ -3,8 +3,8 @@ import Tensors
 /// One optimizer step and the model EMA of the parameters it produces:
 /// `transformation.apply` then `ema.advance` on the new parameters.
 ///
-/// When the transformation is the seed's adamw chain (the one `Chain.apply`
-/// already fuses), the EMA is advanced inside the same pass over each leaf,
+/// When the transformation is `AdamW` (the seed's optimizer without
+/// clipping or accumulation), the EMA is advanced inside its pass over each leaf,
 /// so the new parameters are not read again; every element goes through the
 /// same float32 operations as the two separate steps, so the results are the
 /// same bits. Any other transformation (clipping, MultiSteps, …) runs the
@@ -27,10 +27,9 @@ public func applyWithEMA(_ transformation: any GradientTransformation, _ grads: 
         let windowMean = newParams.map { path, new in zipMap(params[path]!, new) { p, q in p + (q - p) / k } }
         return (newParams, newState, try ema.advance(with: windowMean, state: emaState))
     }
-    if let chain = transformation as? Chain, let fused = FusedAdamW(chain),
-       case let .ema(count, averages) = emaState, case let .chain(states) = state, states.count == 3 {
+    if let adamw = transformation as? AdamW, case let .ema(count, averages) = emaState {
         let (d, oneMinusD) = ema.step(count: count)
-        let r = try fused.apply(grads, states: states, params: params,
+        let r = try adamw.apply(grads, state: state, params: params,
                                 averaging: .init(averages: averages, decay: d, oneMinusDecay: oneMinusD))
         return (r.params, r.state, .ema(count: safeIncrement(count), ema: r.averages!))
     }

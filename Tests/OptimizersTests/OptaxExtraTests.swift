@@ -57,7 +57,7 @@ final class OptaxExtraTests: XCTestCase {
 
     func testConstantLearningRateAdamWWithoutMask() throws {
         let tx = adamw(.constant(1e-3), weightDecay: 1e-4)
-        XCTAssertTrue(tx.transformations[1] is AddDecayedWeights)
+        XCTAssertTrue(tx.chain.transformations[1] is AddDecayedWeights, "no mask: the decay is not wrapped in masked")
         var (p, s) = (params!, tx.initialize(params))
         for _ in 0..<2 { (p, s) = try tx.apply(grads, state: s, params: p) }
         assertHashes(p, "adamwConstant2")
