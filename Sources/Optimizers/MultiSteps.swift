@@ -10,6 +10,11 @@ import Tensors
 /// the update is zero and only `miniStep` advances. The inner state (and so
 /// the learning-rate schedule's count) moves only on emitting calls.
 ///
+/// optax resets the accumulator as `(1 - emit) * acc`, which leaves `-0` where
+/// `acc` was negative; cnx stores `+0`. The next call gives the same bits
+/// either way (`±0 + (g - ±0) / 1 == g`, and `+0` for `g == ±0`), so only a
+/// saved accumulator right after an update differs, in the sign of its zeros.
+///
 /// In JAX the two branches are a `lax.cond`, so the emitted updates are
 /// computed apart from `apply_updates`: `apply` returns `p + u` with `u`
 /// already rounded (no fused multiply-add across the branch), and `p + 0` on

@@ -57,4 +57,27 @@ final class RNGCommandsTests: XCTestCase {
             .map { Float(String($0).trimmingCharacters(in: CharacterSet(charactersIn: ","))) }
         XCTAssertEqual(printed, Random.normal(PRNGKey(seed: 42), count: 6).map { Optional($0) })
     }
+
+    /// `train steps` follows the seed's train.py: after one step `rng show`
+    /// lists the golden step-0 keys (golden/README.md: dropout
+    /// [1117349199, 516805072], stochastic_depth [3887732801, 3627665616],
+    /// next [4259745679, 3873525537]) with their lineage.
+    func testOneTrainStepShowsTheSeedsStepZeroKeys() throws {
+        let cells = runCommands("""
+            data synthetic --batch 8 --count 80; model build convnext --depths 1,1,1,1 --dims 8,16,24,32 --classes 10 --image-size 32 --drop-path 0.1;
+            rng seed 42; model init; optim adamw; train steps 1; rng show
+            """)
+        XCTAssertTrue(cells.allSatisfy(\.ok), cells.compactMap(\.error).joined())
+        guard case .table(let t)? = cells.last?.result else { return XCTFail("rng show gives a table") }
+        func row(_ name: String) -> [String]? {
+            t.rows.first { $0.first == .string(name) }.map { $0.map { TextRenderer.cell($0) } }
+        }
+        XCTAssertEqual(row("step/dropout")?[1...3], ["split(train/0, 3)[0] at step 0", "0x4299654f", "0x1ecdd1d0"])
+        XCTAssertEqual(row("step/stochastic_depth")?[1...3], ["split(train/0, 3)[1] at step 0", "0xe7ba1841", "0xd839c8d0"])
+        XCTAssertEqual(row("train/0")?[1...3], ["split(train/0, 3)[2] at step 0", "0xfde68f8f", "0xe6e14f21"])
+        XCTAssertEqual(row("step/stochastic_depth")?[4], "1", "the step drew from it once")
+        XCTAssertEqual(PRNGKey(0x4299_654f, 0x1ecd_d1d0), PRNGKey(1_117_349_199, 516_805_072))
+        XCTAssertEqual(PRNGKey(0xe7ba_1841, 0xd839_c8d0), PRNGKey(3_887_732_801, 3_627_665_616))
+        XCTAssertEqual(PRNGKey(0xfde6_8f8f, 0xe6e1_4f21), PRNGKey(4_259_745_679, 3_873_525_537))
+    }
 }
