@@ -20,7 +20,7 @@ extension ConvNeXt {
     /// `keep = uniform(key, [B]) < float32(1 - rate)`. Nil for a rate-0 block (no module).
     public static func stochasticDepthMask(_ key: PRNGKey, block: String, rate: Double, batch: Int) -> [Bool]? {
         guard rate > 0 else { return nil }
-        let k = FlaxRNG.moduleKey(key, path: [backbone, block, "StochasticDepth_0"], counter: 1)
+        let k = FlaxRNG.moduleKey(key, path: [backbone, block, Module.stochasticDepth], counter: 1)
         let keepProb = Float(1.0 - rate)
         return Random.uniform(k, count: batch).map { $0 < keepProb }
     }
@@ -29,7 +29,7 @@ extension ConvNeXt {
     /// `FlaxRNG.moduleKey(dropout, path: ["Dropout_0"], counter: 1)`,
     /// `keep = uniform(key, [B, C]) < float32(1 - rate)`.
     public static func headDropoutMask(_ key: PRNGKey, rate: Double, count: Int) -> [Bool] {
-        let k = FlaxRNG.moduleKey(key, path: ["Dropout_0"], counter: 1)
+        let k = FlaxRNG.moduleKey(key, path: [Module.dropout], counter: 1)
         let keepProb = Float(1.0 - rate)
         return Random.uniform(k, count: count).map { $0 < keepProb }
     }

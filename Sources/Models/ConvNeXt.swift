@@ -3,8 +3,10 @@ import JaxRandom
 
 /// A ConvNeXt (v1) classifier with the recipe's Flax module tree.
 ///
-/// The model holds only its configuration; parameters are a `TensorTree`
-/// keyed by Flax paths (`parameterSpecs()`), passed to `forward`/`backward`.
+/// The model holds its configuration and the parameter layout; parameters
+/// are a `TensorTree` keyed by Flax paths (`parameterSpecs()`), passed to
+/// `forward`/`backward`, which read them through the typed view
+/// `ConvNeXtParams` (`params(_:)`).
 /// Structure (see `golden/README.md`, "The model"):
 /// ```
 /// Stem_Conv 4x4/4 -> LayerNorm_0
@@ -15,12 +17,22 @@ import JaxRandom
 public struct ConvNeXt: Sendable {
     /// The hyper-parameters.
     public let config: ConvNeXtConfig
+    /// Every parameter's spec by layer (`params(_:)` reads a tree through it).
+    public let layout: ConvNeXtLayout
+    /// `layout.leaves`: the specs in model order.
+    let layoutLeaves: [ParameterSpec]
+    /// Indices into `layoutLeaves` in Flax tree order (sorted once here, not per step).
+    let treeOrder: [Int]
 
     /// A model for a validated configuration.
     /// - Throws: `ModelError` when the configuration is invalid.
     public init(config: ConvNeXtConfig) throws {
         try config.validate()
         self.config = config
+        layout = Self.parameterLayout(config)
+        layoutLeaves = layout.leaves
+        let leaves = layoutLeaves
+        treeOrder = leaves.indices.sorted { flaxPathLess(leaves[$0].path, leaves[$1].path) }
     }
 
     // MARK: - Flax module names
@@ -38,6 +50,20 @@ public struct ConvNeXt: Sendable {
 
     /// The backbone LayerNorm before stage `stage`'s downsample (`LayerNorm_0` is the stem's).
     public static func stageNormName(stage: Int) -> String { "LayerNorm_\(stage)" }
+
+    /// Flax module names inside the backbone, a block and the head.
+    public enum Module {
+        public static let stem = "Stem_Conv"
+        public static let depthwise = "DepthWise_Conv_0"
+        public static let blockNorm = "LayerNorm_0"
+        public static let fc1 = "Conv_1"
+        public static let fc2 = "Conv_2"
+        public static let layerScale = "LayerScale_0"
+        public static let stochasticDepth = "StochasticDepth_0"
+        public static let headNorm = "LayerNorm_0"
+        public static let dropout = "Dropout_0"
+        public static let head = "Head"
+    }
 
     static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
@@ -72,62 +98,69 @@ public struct ConvNeXt: Sendable {
         return out
     }
 
+    /// The index in `blocks` of block `index` of stage `stage`.
+    func blockIndex(stage: Int, index: Int) -> Int { config.depths[..<stage].reduce(0, +) + index }
+
     // MARK: - Parameters
+
+    /// Every parameter's spec by layer: the one place Flax paths are spelled.
+    ///
+    /// Module names (`Self.Module`) join into paths here; forward, backward,
+    /// timm naming, inspection and sessions reach parameters through this
+    /// layout or the spec lists below.
+    static func parameterLayout(_ c: ConvNeXtConfig) -> ConvNeXtLayout {
+        let trunc = ParameterInit.truncatedNormal(stddev: 0.02)
+        func spec(_ module: [String], _ name: String, _ shape: [Int], _ initializer: ParameterInit) -> ParameterSpec {
+            let path = (module + [name]).joined(separator: "/")
+            return ParameterSpec(path: path, shape: shape, initializer: initializer, modulePath: module,
+                                 rngCounter: name == "bias" ? 2 : 1, weightDecay: seedWeightDecay(path: path))
+        }
+        func linear(_ module: [String], _ shape: [Int], _ kernelInit: ParameterInit) -> LinearLayer<ParameterSpec> {
+            LinearLayer(kernel: spec(module, "kernel", shape, kernelInit), bias: spec(module, "bias", [shape.last!], .constant(0)))
+        }
+        func norm(_ module: [String], _ ch: Int) -> NormLayer<ParameterSpec> {
+            NormLayer(scale: spec(module, "scale", [ch], .constant(1)), bias: spec(module, "bias", [ch], .constant(0)))
+        }
+        let bb = Self.backbone
+        let k = c.kernelSize
+        var stages: [StageLayers<ParameterSpec>] = []
+        for (s, depth) in c.depths.enumerated() {
+            var downsample: DownsampleLayers<ParameterSpec>? = nil
+            if s > 0 {
+                downsample = DownsampleLayers(norm: norm([bb, Self.stageNormName(stage: s)], c.dims[s - 1]),
+                                              conv: linear([bb, Self.downsampleName(stage: s)], [2, 2, c.dims[s - 1], c.dims[s]], trunc))
+            }
+            let ch = c.dims[s]
+            let blocks = (0..<depth).map { j -> BlockLayers<ParameterSpec> in
+                let m = [bb, Self.blockName(stage: s, index: j)]
+                return BlockLayers(dw: linear(m + [Module.depthwise], [k, k, 1, ch], trunc),
+                                   norm: norm(m + [Module.blockNorm], ch),
+                                   fc1: linear(m + [Module.fc1], [ch, 4 * ch], trunc),
+                                   fc2: linear(m + [Module.fc2], [4 * ch, ch], trunc),
+                                   gamma: spec(m + [Module.layerScale], "scale", [ch], .constant(c.layerScaleInit)))
+            }
+            stages.append(StageLayers(downsample: downsample, blocks: blocks))
+        }
+        let last = c.dims[c.dims.count - 1]
+        return ConvNeXtLayout(stem: linear([bb, Module.stem], [4, 4, 3, c.dims[0]], trunc),
+                              stemNorm: norm([bb, Self.stageNormName(stage: 0)], c.dims[0]),
+                              stages: stages,
+                              norm: norm([Module.headNorm], last),
+                              head: linear([Module.head], [last, c.classes], .lecunNormal(fanIn: last)))
+    }
 
     /// The parameters in model (definition) order: stem, stem norm, then per
     /// stage the norm and downsample and each block, then the head norm and
     /// the head.
-    public func parameterSpecsInModelOrder() -> [ParameterSpec] {
-        var specs: [ParameterSpec] = []
-        let c = config
-        let trunc = ParameterInit.truncatedNormal(stddev: 0.02)
-        func add(_ module: [String], _ name: String, _ shape: [Int], _ initializer: ParameterInit) {
-            let path = (module + [name]).joined(separator: "/")
-            specs.append(ParameterSpec(path: path, shape: shape, initializer: initializer, modulePath: module,
-                                       rngCounter: name == "bias" ? 2 : 1, weightDecay: seedWeightDecay(path: path)))
-        }
-        func norm(_ module: [String], _ ch: Int) {
-            add(module, "scale", [ch], .constant(1))
-            add(module, "bias", [ch], .constant(0))
-        }
-        let bb = Self.backbone
-        add([bb, "Stem_Conv"], "kernel", [4, 4, 3, c.dims[0]], trunc)
-        add([bb, "Stem_Conv"], "bias", [c.dims[0]], .constant(0))
-        norm([bb, Self.stageNormName(stage: 0)], c.dims[0])
-        for block in blocks {
-            let s = block.stage
-            if block.index == 0 && s > 0 {
-                norm([bb, Self.stageNormName(stage: s)], c.dims[s - 1])
-                add([bb, Self.downsampleName(stage: s)], "kernel", [2, 2, c.dims[s - 1], c.dims[s]], trunc)
-                add([bb, Self.downsampleName(stage: s)], "bias", [c.dims[s]], .constant(0))
-            }
-            let m = [bb, block.name]
-            let ch = block.channels
-            add(m + ["DepthWise_Conv_0"], "kernel", [c.kernelSize, c.kernelSize, 1, ch], trunc)
-            add(m + ["DepthWise_Conv_0"], "bias", [ch], .constant(0))
-            norm(m + ["LayerNorm_0"], ch)
-            add(m + ["Conv_1"], "kernel", [ch, 4 * ch], trunc)
-            add(m + ["Conv_1"], "bias", [4 * ch], .constant(0))
-            add(m + ["Conv_2"], "kernel", [4 * ch, ch], trunc)
-            add(m + ["Conv_2"], "bias", [ch], .constant(0))
-            add(m + ["LayerScale_0"], "scale", [ch], .constant(c.layerScaleInit))
-        }
-        let last = c.dims[c.dims.count - 1]
-        norm(["LayerNorm_0"], last)
-        add(["Head"], "kernel", [last, c.classes], .lecunNormal(fanIn: last))
-        add(["Head"], "bias", [c.classes], .constant(0))
-        return specs
-    }
+    public func parameterSpecsInModelOrder() -> [ParameterSpec] { layoutLeaves }
 
     /// The parameters in Flax/JAX tree order (keys sorted at every level, as
     /// `jax.tree_util` flattens a params dict and as the golden tables list
     /// them). Parameter, gradient and optimizer trees use this order.
-    public func parameterSpecs() -> [ParameterSpec] {
-        parameterSpecsInModelOrder().sorted { flaxPathLess($0.path, $1.path) }
-    }
+    public func parameterSpecs() -> [ParameterSpec] { treeOrder.map { layoutLeaves[$0] } }
 
     /// The total number of parameters.
-    public var parameterCount: Int { parameterSpecsInModelOrder().reduce(0) { $0 + $1.count } }
+    public var parameterCount: Int { layoutLeaves.reduce(0) { $0 + $1.count } }
 }
 
 /// Python's `sorted` order of flattened dict paths: component by component,
@@ -142,11 +175,10 @@ func flaxPathLess(_ a: String, _ b: String) -> Bool {
 }
 
 extension ConvNeXt {
-    /// Each block's LayerScale vector (`…/LayerScale_0/scale`), stage-major,
-    /// for `show layerscale`. Blocks whose parameter is missing are skipped.
+    /// Each block's LayerScale vector, stage-major, for `show layerscale`.
+    /// - Precondition: `params` fits this model.
     public func layerScales(_ params: TensorTree) -> [(block: BlockInfo, gamma: Tensor)] {
-        blocks.compactMap { b in
-            params["\(Self.backbone)/\(b.name)/LayerScale_0/scale"].map { (b, $0) }
-        }
+        let view = self.params(params)
+        return blocks.map { b in (b, view.stages[b.stage].blocks[b.index].gamma) }
     }
 }

@@ -40,83 +40,57 @@ extension ConvNeXt {
         let stochastic = train && (c.dropPathRate > 0 || c.headDropout > 0)
         precondition(!stochastic || rngs != nil, "a train-mode forward with stochastic layers needs ApplyRNGs")
         let eps = c.layerNormEpsilon
-        let bb = Self.backbone
-        func p(_ path: String) -> Tensor {
-            guard let t = params[path] else { preconditionFailure("parameter '\(path)' missing") }
-            return t
-        }
+        let p = self.params(params)
 
-        // Stem: 4x4/4 patchify conv (Flax SAME padding), then LayerNorm_0.
-        let stem = OpProfile.time(.stem) { patchConvForward(x, weight: p("\(bb)/Stem_Conv/kernel"), bias: p("\(bb)/Stem_Conv/bias"), stride: 4) }
-        let ln0 = OpProfile.time(.layerNorm) { layerNormForward(stem, scale: p("\(bb)/LayerNorm_0/scale"), bias: p("\(bb)/LayerNorm_0/bias"), epsilon: eps) }
+        // Stem: 4x4/4 patchify conv (Flax SAME padding), then LayerNorm_0.    [B,H,W,3] -> [B,H/4,W/4,C0]
+        let stem = OpProfile.time(.stem) { patchConvForward(x, weight: p.stem.kernel, bias: p.stem.bias, stride: 4) }
+        let ln0 = OpProfile.time(.layerNorm) { layerNormForward(stem, scale: p.stemNorm.scale, bias: p.stemNorm.bias, epsilon: eps) }
         let stemNorm = ForwardCache.Norm(input: stem, mean: ln0.mean, rstd: ln0.rstd)
         var h = ln0.y
 
         var stages: [ForwardCache.Stage] = []
         var records: [BlockRecord] = []
         let allBlocks = blocks
-        for s in c.depths.indices {
+        for (s, stageParams) in p.stages.enumerated() {
             var stage = ForwardCache.Stage(norm: nil, normOutput: nil, blocks: [])
-            if s > 0 {
-                // LayerNorm_s, then the 2x2/2 downsample conv.
-                let ln = Self.stageNormName(stage: s), ds = Self.downsampleName(stage: s)
-                let n = OpProfile.time(.layerNorm) { layerNormForward(h, scale: p("\(bb)/\(ln)/scale"), bias: p("\(bb)/\(ln)/bias"), epsilon: eps) }
+            if let ds = stageParams.downsample {
+                // LayerNorm_s, then the 2x2/2 downsample conv.                 [B,H,W,C_prev] -> [B,H/2,W/2,C]
+                let n = OpProfile.time(.layerNorm) { layerNormForward(h, scale: ds.norm.scale, bias: ds.norm.bias, epsilon: eps) }
                 if record {
                     stage.norm = ForwardCache.Norm(input: h, mean: n.mean, rstd: n.rstd)
                     stage.normOutput = n.y
                 }
-                h = OpProfile.time(.downsample) { patchConvForward(n.y, weight: p("\(bb)/\(ds)/kernel"), bias: p("\(bb)/\(ds)/bias"), stride: 2) }
+                h = OpProfile.time(.downsample) { patchConvForward(n.y, weight: ds.conv.kernel, bias: ds.conv.bias, stride: 2) }
             }
-            for info in allBlocks where info.stage == s {
-                let m = "\(bb)/\(info.name)"
-                // Residual branch: depthwise 7x7 -> LN -> Dense 4C -> GELU -> Dense C -> LayerScale.
-                let dw = OpProfile.time(.depthwise) { depthwiseConvForward(h, weight: p("\(m)/DepthWise_Conv_0/kernel"), bias: p("\(m)/DepthWise_Conv_0/bias")) }
-                let n = OpProfile.time(.layerNorm) { layerNormForward(dw, scale: p("\(m)/LayerNorm_0/scale"), bias: p("\(m)/LayerNorm_0/bias"), epsilon: eps) }
-                var hidden = OpProfile.time(.gemm) { denseForward(n.y, weight: p("\(m)/Conv_1/kernel"), bias: nil) }
-                // Conv_1's bias and GELU in one pass; `hidden` gets the bias
-                // (the backward keeps it), or becomes GELU's output in inference.
-                var branch: Tensor
-                if record {
-                    let g = OpProfile.time(.gelu) { biasGELUForward(&hidden, bias: p("\(m)/Conv_1/bias")) }
-                    branch = OpProfile.time(.gemm) { denseForward(g, weight: p("\(m)/Conv_2/kernel"), bias: nil) }
-                } else {
-                    OpProfile.time(.gelu) { biasGELUInPlace(&hidden, bias: p("\(m)/Conv_1/bias")) }
-                    branch = OpProfile.time(.gemm) { denseForward(hidden, weight: p("\(m)/Conv_2/kernel"), bias: nil) }
-                }
+            for (j, blockParams) in stageParams.blocks.enumerated() {
+                let info = allBlocks[blockIndex(stage: s, index: j)]
                 // Stochastic depth: whole samples dropped, kept ones scaled by float32(1/keep_prob).
                 var keep: [Bool]? = nil
                 let scale = Self.keepScale(rate: info.dropPathRate)
                 if train, let rngs {
                     keep = Self.stochasticDepthMask(rngs.stochasticDepth, block: info.name, rate: info.dropPathRate, batch: batch)
                 }
-                // Conv_2's bias, LayerScale, stochastic depth and the residual add in one pass.
-                let gamma = p("\(m)/LayerScale_0/scale"), bias2 = p("\(m)/Conv_2/bias")
                 if record || keep != nil {
-                    let out = OpProfile.time(.elementwise) {
-                        residualBranchForward(h, branch: &branch, bias: bias2, gamma: gamma, keep: keep, keepScale: scale)
-                    }
+                    let (out, blockCache) = blockForward(h, blockParams, keep: keep, keepScale: scale, epsilon: eps)
                     if record {
                         // The branch after LayerScale, before stochastic depth.
-                        let branchStats = OpProfile.time(.statistics) { ActivationStatistics(branch, channelScale: gamma) }
+                        let branchStats = OpProfile.time(.statistics) { ActivationStatistics(blockCache.branch, channelScale: blockParams.gamma) }
                         let outputStats = OpProfile.time(.statistics) { ActivationStatistics(out) }
                         records.append(BlockRecord(block: info, output: outputStats, branch: branchStats, kept: keep))
-                        stage.blocks.append(ForwardCache.Block(input: h, depthwise: dw, hidden: hidden, branch: branch,
-                                                               keep: keep, keepScale: scale))
+                        stage.blocks.append(blockCache)
                     }
                     h = out
                 } else {
-                    OpProfile.time(.elementwise) {
-                        residualBranchForwardInPlace(&h, branch: &branch, bias: bias2, gamma: gamma)
-                    }
+                    blockForwardInPlace(&h, blockParams, epsilon: eps)
                 }
             }
             stages.append(stage)
         }
 
-        // Head: global average pool -> LayerNorm_0 -> [Dropout_0] -> Head Dense.
+        // Head: global average pool -> LayerNorm_0 -> [Dropout_0] -> Head Dense.   [B,h,w,C_last] -> [B,classes]
         let featureShape = h.shape
         let pooled = OpProfile.time(.head) { globalAvgPoolForward(h) }
-        let hn = OpProfile.time(.layerNorm) { layerNormForward(pooled, scale: p("LayerNorm_0/scale"), bias: p("LayerNorm_0/bias"), epsilon: eps) }
+        let hn = OpProfile.time(.layerNorm) { layerNormForward(pooled, scale: p.norm.scale, bias: p.norm.bias, epsilon: eps) }
         var headInput = hn.y
         var headKeep: [Bool]? = nil
         let headScale = Self.keepScale(rate: c.headDropout)
@@ -125,7 +99,7 @@ extension ConvNeXt {
             headInput = dropoutForward(hn.y, keep: keep, scale: headScale)
             headKeep = keep
         }
-        let logits = OpProfile.time(.gemm) { denseForward(headInput, weight: p("Head/kernel"), bias: p("Head/bias")) }
+        let logits = OpProfile.time(.gemm) { denseForward(headInput, weight: p.head.kernel, bias: p.head.bias) }
         let cache = ForwardCache(inputShape: x.shape, train: train, input: x, stemNorm: stemNorm, stages: stages,
                                  featureShape: featureShape,
                                  headNorm: ForwardCache.Norm(input: pooled, mean: hn.mean, rstd: hn.rstd),

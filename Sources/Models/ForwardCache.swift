@@ -2,23 +2,10 @@ import Tensors
 
 /// What a forward pass keeps for its backward pass, plus per-block statistics.
 ///
-/// Kept per block: its input (the depthwise conv's input), the depthwise
-/// output (LayerNorm input), the `Conv_1` output (GELU input) and the `Conv_2`
-/// output (LayerScale input). The block LayerNorm output and the GELU output
-/// are recomputed in backward (bit-identical, and it saves 5 of 12 C-sized
-/// tensors per pixel). Outside blocks: the input, the stem conv output, each
-/// downsample's norm input and output, LayerNorm statistics, the pooled
-/// features and the head's Dense input.
+/// Kept per block: a `BlockCache` (see `Block.swift`). Outside blocks: the
+/// input, the stem conv output, each downsample's norm input and output,
+/// LayerNorm statistics, the pooled features and the head's Dense input.
 public struct ForwardCache: Sendable {
-    struct Block: Sendable {
-        var input: Tensor
-        var depthwise: Tensor
-        var hidden: Tensor
-        var branch: Tensor
-        var keep: [Bool]?
-        var keepScale: Float
-    }
-
     struct Norm: Sendable {
         var input: Tensor
         var mean: Tensor
@@ -30,7 +17,7 @@ public struct ForwardCache: Sendable {
         /// previous stage's output) and the norm's output (the conv's input).
         var norm: Norm?
         var normOutput: Tensor?
-        var blocks: [Block]
+        var blocks: [BlockCache]
     }
 
     /// The input's shape [B, H, W, 3].
@@ -92,7 +79,7 @@ public struct ForwardCache: Sendable {
     /// `backbone/<block>` for all blocks but the last, and per block
     /// `backbone/<block>/DepthWise_Conv_0`, `.../Conv_1`, `.../Conv_2`).
     public func intermediates() -> [(String, Tensor)] {
-        var out: [(String, Tensor)] = [("backbone/Stem_Conv", stemNorm.input)]
+        var out: [(String, Tensor)] = [("backbone/\(ConvNeXt.Module.stem)", stemNorm.input)]
         var names: [String] = []
         for (s, st) in stages.enumerated() {
             if s > 0, let n = st.normOutput {
@@ -109,9 +96,9 @@ public struct ForwardCache: Sendable {
                         out.append(("backbone/\(ConvNeXt.downsampleName(stage: s))", b.input))
                     }
                 }
-                out.append(("backbone/\(name)/DepthWise_Conv_0", b.depthwise))
-                out.append(("backbone/\(name)/Conv_1", b.hidden))
-                out.append(("backbone/\(name)/Conv_2", b.branch))
+                out.append(("backbone/\(name)/\(ConvNeXt.Module.depthwise)", b.depthwise))
+                out.append(("backbone/\(name)/\(ConvNeXt.Module.fc1)", b.hidden))
+                out.append(("backbone/\(name)/\(ConvNeXt.Module.fc2)", b.branch))
             }
         }
         for (g, name) in names.enumerated() {

@@ -73,13 +73,4 @@ extension ConvNeXt {
             throw ModelError("unexpected parameter '\(extra)': this model has no such path (\(specs.count) expected, \(params.count) given)")
         }
     }
-
-    /// The same tensors re-ordered into `parameterSpecs()` order.
-    /// - Throws: `ModelError` as `validateParameters` does.
-    public func canonicalParameters(_ params: TensorTree) throws -> TensorTree {
-        try validateParameters(params)
-        var out = OrderedDictionary<String, Tensor>(minimumCapacity: params.count)
-        for spec in parameterSpecs() { out[spec.path] = params[spec.path]! }
-        return TensorTree(out)
-    }
 }

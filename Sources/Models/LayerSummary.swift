@@ -35,41 +35,43 @@ extension ConvNeXt {
         let c = config
         let size = imageSize ?? c.imageSize
         let sizes = stageSizes(imageSize: size)
-        let bb = Self.backbone
         var rows: [LayerSummary] = []
         let k = c.kernelSize
         let d0 = c.dims[0]
         let (h0, w0) = sizes[0]
-        rows.append(LayerSummary(path: "\(bb)/Stem_Conv", kind: "conv4x4/4", outputShape: [h0, w0, d0],
+        // Module paths come from the parameter layout (a parameter's path minus its name).
+        rows.append(LayerSummary(path: layout.stem.kernel.module, kind: "conv4x4/4", outputShape: [h0, w0, d0],
                                  parameters: 4 * 4 * 3 * d0 + d0, macs: h0 * w0 * d0 * 4 * 4 * 3))
-        rows.append(LayerSummary(path: "\(bb)/LayerNorm_0", kind: "layernorm", outputShape: [h0, w0, d0], parameters: 2 * d0, macs: 0))
-        for info in blocks {
-            let s = info.stage, ch = info.channels
+        rows.append(LayerSummary(path: layout.stemNorm.scale.module, kind: "layernorm", outputShape: [h0, w0, d0], parameters: 2 * d0, macs: 0))
+        for (s, stage) in layout.stages.enumerated() {
+            let ch = c.dims[s]
             let (h, w) = sizes[s]
-            if info.index == 0 && s > 0 {
+            if let ds = stage.downsample {
                 let (ph, pw) = sizes[s - 1]
                 let cin = c.dims[s - 1]
-                rows.append(LayerSummary(path: "\(bb)/\(Self.stageNormName(stage: s))", kind: "layernorm",
+                rows.append(LayerSummary(path: ds.norm.scale.module, kind: "layernorm",
                                          outputShape: [ph, pw, cin], parameters: 2 * cin, macs: 0))
-                rows.append(LayerSummary(path: "\(bb)/\(Self.downsampleName(stage: s))", kind: "conv2x2/2",
+                rows.append(LayerSummary(path: ds.conv.kernel.module, kind: "conv2x2/2",
                                          outputShape: [h, w, ch], parameters: 2 * 2 * cin * ch + ch,
                                          macs: h * w * ch * 2 * 2 * cin))
             }
-            let m = "\(bb)/\(info.name)"
-            rows.append(LayerSummary(path: "\(m)/DepthWise_Conv_0", kind: "dwconv\(k)x\(k)", outputShape: [h, w, ch],
-                                     parameters: k * k * ch + ch, macs: h * w * ch * k * k))
-            rows.append(LayerSummary(path: "\(m)/LayerNorm_0", kind: "layernorm", outputShape: [h, w, ch], parameters: 2 * ch, macs: 0))
-            rows.append(LayerSummary(path: "\(m)/Conv_1", kind: "dense", outputShape: [h, w, 4 * ch],
-                                     parameters: ch * 4 * ch + 4 * ch, macs: h * w * ch * 4 * ch))
-            rows.append(LayerSummary(path: "\(m)/gelu", kind: "gelu", outputShape: [h, w, 4 * ch], parameters: 0, macs: 0))
-            rows.append(LayerSummary(path: "\(m)/Conv_2", kind: "dense", outputShape: [h, w, ch],
-                                     parameters: 4 * ch * ch + ch, macs: h * w * 4 * ch * ch))
-            rows.append(LayerSummary(path: "\(m)/LayerScale_0", kind: "layerscale", outputShape: [h, w, ch], parameters: ch, macs: 0))
+            for b in stage.blocks {
+                rows.append(LayerSummary(path: b.dw.kernel.module, kind: "dwconv\(k)x\(k)", outputShape: [h, w, ch],
+                                         parameters: k * k * ch + ch, macs: h * w * ch * k * k))
+                rows.append(LayerSummary(path: b.norm.scale.module, kind: "layernorm", outputShape: [h, w, ch], parameters: 2 * ch, macs: 0))
+                rows.append(LayerSummary(path: b.fc1.kernel.module, kind: "dense", outputShape: [h, w, 4 * ch],
+                                         parameters: ch * 4 * ch + 4 * ch, macs: h * w * ch * 4 * ch))
+                let block = b.fc1.kernel.modulePath.dropLast().joined(separator: "/")
+                rows.append(LayerSummary(path: "\(block)/gelu", kind: "gelu", outputShape: [h, w, 4 * ch], parameters: 0, macs: 0))
+                rows.append(LayerSummary(path: b.fc2.kernel.module, kind: "dense", outputShape: [h, w, ch],
+                                         parameters: 4 * ch * ch + ch, macs: h * w * 4 * ch * ch))
+                rows.append(LayerSummary(path: b.gamma.module, kind: "layerscale", outputShape: [h, w, ch], parameters: ch, macs: 0))
+            }
         }
         let last = c.dims[c.dims.count - 1]
         rows.append(LayerSummary(path: "pool", kind: "pool", outputShape: [last], parameters: 0, macs: 0))
-        rows.append(LayerSummary(path: "LayerNorm_0", kind: "layernorm", outputShape: [last], parameters: 2 * last, macs: 0))
-        rows.append(LayerSummary(path: "Head", kind: "dense", outputShape: [c.classes],
+        rows.append(LayerSummary(path: layout.norm.scale.module, kind: "layernorm", outputShape: [last], parameters: 2 * last, macs: 0))
+        rows.append(LayerSummary(path: layout.head.kernel.module, kind: "dense", outputShape: [c.classes],
                                  parameters: last * c.classes + c.classes, macs: last * c.classes))
         return rows
     }

@@ -31,6 +31,8 @@ public struct ParameterSpec: Sendable, Equatable {
 
     /// The number of scalars.
     public var count: Int { shape.reduce(1, *) }
+    /// The owning module's path joined with `/` (e.g. `ConvNeXtBackbone_0/Stem_Conv`).
+    public var module: String { modulePath.joined(separator: "/") }
     /// The parameter's own name (`kernel`, `bias` or `scale`).
     public var name: String { String(path.split(separator: "/").last ?? "") }
 }

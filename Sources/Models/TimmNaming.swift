@@ -38,43 +38,29 @@ extension ConvNeXt {
         timmTable().first { $0.value.name == name }?.key
     }
 
+    /// The timm name and layout change of every parameter, by Flax path.
     func timmTable() -> [String: (name: String, layout: TimmLayout)] {
+        // The timm names in the layout's shape, so each leaf meets its Flax path by position.
+        func linear(_ prefix: String) -> LinearLayer<String> { LinearLayer(kernel: "\(prefix).weight", bias: "\(prefix).bias") }
+        func norm(_ prefix: String) -> NormLayer<String> { NormLayer(scale: "\(prefix).weight", bias: "\(prefix).bias") }
+        let stages = layout.stages.enumerated().map { s, stage in
+            StageLayers<String>(
+                downsample: stage.downsample.map { _ in
+                    DownsampleLayers(norm: norm("stages.\(s).downsample.0"), conv: linear("stages.\(s).downsample.1"))
+                },
+                blocks: stage.blocks.indices.map { j in
+                    let block = "stages.\(s).blocks.\(j)"
+                    return BlockLayers(dw: linear("\(block).conv_dw"), norm: norm("\(block).norm"),
+                                       fc1: linear("\(block).mlp.fc1"), fc2: linear("\(block).mlp.fc2"),
+                                       gamma: "\(block).gamma")
+                })
+        }
+        let names = ConvNeXtLayers<String>(stem: linear("stem.0"), stemNorm: norm("stem.1"), stages: stages,
+                                           norm: norm("head.norm"), head: linear("head.fc"))
         var table: [String: (name: String, layout: TimmLayout)] = [:]
-        for spec in parameterSpecsInModelOrder() {
-            let parts = spec.modulePath
-            let leaf = spec.name == "bias" ? "bias" : "weight"
+        for (spec, name) in zip(layoutLeaves, names.leaves) {
             let layout: TimmLayout = spec.shape.count == 4 ? .conv : (spec.shape.count == 2 ? .dense : .same)
-            var prefix: String
-            if parts == ["LayerNorm_0"] {
-                prefix = "head.norm"
-            } else if parts == ["Head"] {
-                prefix = "head.fc"
-            } else {
-                let module = parts[1]
-                if module == "Stem_Conv" {
-                    prefix = "stem.0"
-                } else if module == "LayerNorm_0" {
-                    prefix = "stem.1"
-                } else if module.hasPrefix("LayerNorm_"), let i = Int(module.dropFirst("LayerNorm_".count)) {
-                    prefix = "stages.\(i).downsample.0"
-                } else if module.hasPrefix("Downsample_Conv_"), let i = Int(module.dropFirst("Downsample_Conv_".count)) {
-                    prefix = "stages.\(i).downsample.1"
-                } else {
-                    // BottleneckConvNeXtBlock_SS_BB (1-based) -> stages.(S-1).blocks.(B-1)
-                    let nums = module.split(separator: "_").suffix(2).compactMap { Int($0) }
-                    let block = "stages.\(nums[0] - 1).blocks.\(nums[1] - 1)"
-                    switch parts[2] {
-                    case "DepthWise_Conv_0": prefix = "\(block).conv_dw"
-                    case "LayerNorm_0": prefix = "\(block).norm"
-                    case "Conv_1": prefix = "\(block).mlp.fc1"
-                    case "Conv_2": prefix = "\(block).mlp.fc2"
-                    default:
-                        table[spec.path] = ("\(block).gamma", layout)   // LayerScale_0/scale
-                        continue
-                    }
-                }
-            }
-            table[spec.path] = ("\(prefix).\(leaf)", layout)
+            table[spec.path] = (name, layout)
         }
         return table
     }

@@ -138,6 +138,8 @@ enum ModelCommands {
                     mutates: false) { invocation, context in
             let (model, params) = try context.state.requireParameters()
             let blocks = model.blocks
+            let view = model.params(params)
+            func gamma(_ b: ConvNeXt.BlockInfo) -> Tensor { view.stages[b.stage].blocks[b.index].gamma }
             if let which = invocation.argument(0) {
                 let block: ConvNeXt.BlockInfo
                 if let n = Int(which), n >= 1, n <= blocks.count {
@@ -147,14 +149,15 @@ enum ModelCommands {
                 } else {
                     throw ShellError("no block '\(which)'\(Suggestion.hint(which, blocks.map(\.name))): give 1…\(blocks.count) or a name like \(blocks[0].name)")
                 }
-                let gamma = params[layerScalePath(block)]!.scalars
-                return .group([.record(Record(title: "\(block.name)/LayerScale_0/scale (\(gamma.count) channels)", [
+                let gamma = gamma(block).scalars
+                let path = model.layout.stages[block.stage].blocks[block.index].gamma.path
+                return .group([.record(Record(title: "\(path) (\(gamma.count) channels)", [
                     ("values", .array(gamma.map { .float($0) }))])),
                                .series(Series(title: "γ by channel", xLabel: "channel", yLabel: "γ",
                                               x: gamma.indices.map(Double.init), y: gamma.map(Double.init), plot: false))])
             }
             let rows: [[JSONValue]] = blocks.map { b in
-                let g = params[layerScalePath(b)]!.scalars
+                let g = gamma(b).scalars
                 let meanAbs = g.reduce(0.0) { $0 + Double(abs($1)) } / Double(g.count)
                 return [.string(b.name), .double(meanAbs), .float(g.min()!), .float(g.max()!),
                         .string(Plot.sparkline(g.map(Double.init), width: 24))]
@@ -164,10 +167,6 @@ enum ModelCommands {
                                 rows: rows))
         },
     ]
-
-    static func layerScalePath(_ block: ConvNeXt.BlockInfo) -> String {
-        "\(ConvNeXt.backbone)/\(block.name)/LayerScale_0/scale"
-    }
 
     static func buildConfig(_ invocation: Invocation) throws -> ConvNeXtConfig {
         let name = invocation.argument(0)!
