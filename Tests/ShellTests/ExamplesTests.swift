@@ -1,13 +1,17 @@
 import Foundation
 import SafeTensors
+import Sessions
 import TestSupport
 import XCTest
 @testable import Shell
 
 /// Every teaching script in examples/ runs through `cnx run`'s runner, and
-/// the tour's small ConvNeXt really learns the synthetic set.
+/// each test checks the result the script is there to show (the tour's
+/// accuracy, the drop counts, γ's growth, the schedule's values …) from the
+/// cells' structured results, not only the exit status.
 final class ExamplesTests: XCTestCase {
     var tmp: URL!
+    typealias ScriptRun = (status: Int32, workbench: Workbench, errors: [String])
 
     override func setUpWithError() throws {
         tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cnx-examples-\(UUID().uuidString)")
@@ -17,7 +21,7 @@ final class ExamplesTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
 
     /// Runs examples/NAME in a fresh workbench whose working directory is a temp folder.
-    func run(_ name: String) throws -> (status: Int32, workbench: Workbench, errors: [String]) {
+    func run(_ name: String) throws -> ScriptRun {
         let url = Golden.repoRoot.appendingPathComponent("examples/\(name)")
         let text = try String(contentsOf: url, encoding: .utf8)
         let workbench = Workbench(workingDirectory: tmp)
@@ -46,15 +50,113 @@ final class ExamplesTests: XCTestCase {
         XCTAssertGreaterThan(gamma.scalars.map(abs).max()!, 1e-3)
     }
 
-    func testStochasticDepthExample() throws { try expectSuccess("stochastic-depth.cnx") }
-    func testLayerScaleExample() throws { try expectSuccess("layerscale.cnx") }
-    func testRNGExample() throws { try expectSuccess("rng.cnx") }
-    func testScheduleExample() throws { try expectSuccess("schedule.cnx") }
-    func testAugmentationsExample() throws {
+    func testStochasticDepthExampleDropsWholeSamplesAtTheLinspaceRates() throws {
+        let r = try expectSuccess("stochastic-depth.cnx")
+        // show droppath: np.linspace(0, 0.5, 5) over the blocks.
+        let rates = try XCTUnwrap(table(r, "show droppath")).rows.map { number($0[3]) }
+        XCTAssertEqual(rates, [0, 0.125, 0.25, 0.375, 0.5])
+        // show activations after each of the two stepped forwards: which samples each block dropped.
+        let passes = tables(r, "show activations")
+        XCTAssertEqual(passes.count, 2)
+        var dropped: [[[Int]]] = []
+        for t in passes {
+            XCTAssertEqual(t.rows.count, 5)
+            XCTAssertEqual(t.rows[0][5], .string("–"), "block 1 (rate 0) has no StochasticDepth module")
+            dropped.append(t.rows.dropFirst().map { row in
+                guard case .string(let text) = row[5], text != "none" else { return [] }
+                return text.split(separator: ",").compactMap { Int($0) }
+            })
+        }
+        for pass in dropped { for samples in pass { XCTAssertTrue(samples.allSatisfy { (0..<16).contains($0) }, "\(samples)") } }
+        // Expected drops over both passes: 2 * 16 * (0.125 + 0.25 + 0.375 + 0.5) = 40 (std ≈ 5).
+        let total = dropped.joined().reduce(0) { $0 + $1.count }
+        XCTAssertTrue((20...60).contains(total), "\(total) samples dropped over two steps, expected about 40")
+        XCTAssertNotEqual(dropped[0], dropped[1], "the stochastic_depth key is split afresh every step")
+        // 150 steps with heavy drop path still learn: better than chance (10 classes).
+        let top1 = try XCTUnwrap(r.workbench.snapshot.evaluations.last).top1
+        XCTAssertGreaterThan(top1, 0.1, "val top-1 \(top1)")
+    }
+
+    func testLayerScaleExampleGrowsGammaFromItsInit() throws {
+        let r = try expectSuccess("layerscale.cnx")
+        let before = tables(r, "show layerscale")
+        XCTAssertEqual(before.count, 2)
+        // At init every γ is 1e-6 (float32); after 150 steps mean |γ| has grown by orders of magnitude.
+        for row in before[0].rows {
+            XCTAssertEqual(number(row[1]), 1e-6, accuracy: 1e-12)
+            XCTAssertEqual(number(row[2]), Double(Float(1e-6)))
+            XCTAssertEqual(number(row[3]), Double(Float(1e-6)))
+        }
+        for row in before[1].rows { XCTAssertGreaterThan(number(row[1]), 1e-3, "\(row[0])") }
+        let one = try XCTUnwrap(record(r, "show layerscale 1"))
+        guard case .array(let values)? = one["values"] else { return XCTFail("no values in \(one)") }
+        XCTAssertEqual(values.count, 16, "block 1 has 16 channels")
+        // LayerScale is excluded from weight decay (the seed's mask).
+        let updates = try XCTUnwrap(table(r, "show update LayerScale"))
+        XCTAssertEqual(updates.rows.count, 5)
+        XCTAssertTrue(updates.rows.allSatisfy { $0[4] == .bool(false) })
+    }
+
+    func testRNGExampleShowsReuseSplitAndFold() throws {
+        let r = try expectSuccess("rng.cnx")
+        let draws = records(r, "rng sample dropout uniform 4")
+        XCTAssertEqual(draws.count, 2)
+        XCTAssertEqual(draws[0]["values"], draws[1]["values"], "the same key gives the same numbers")
+        XCTAssertNil(draws[0]["warning"])
+        XCTAssertNotNil(draws[1]["warning"], "drawing twice from one key warns")
+        let child0 = try XCTUnwrap(record(r, "rng sample dropout/0 uniform 4"))["values"]
+        let child1 = try XCTUnwrap(record(r, "rng sample dropout/1 uniform 4"))["values"]
+        XCTAssertNotEqual(child0, child1)
+        XCTAssertNotEqual(child0, draws[0]["values"])
+        // fold_in(dropout, 1) is split(dropout, 2)[1]: the same words.
+        let keys = try XCTUnwrap(table(r, "rng show dropout")).rows
+        func words(_ name: String) -> [JSONValue]? { keys.first { $0[0] == .string(name) }.map { Array($0[2...3]) } }
+        XCTAssertNotNil(words("dropout@1"))
+        XCTAssertEqual(words("dropout@1"), words("dropout/1"))
+        // Every train step splits stochastic_depth: its key after step 2 differs from the one after step 1.
+        let afterStep1 = try XCTUnwrap(tables(r, "rng show").last).rows.first { $0[0] == .string("stochastic_depth") }
+        let afterStep2 = try XCTUnwrap(table(r, "rng show stochastic_depth")).rows.first { $0[0] == .string("stochastic_depth") }
+        XCTAssertNotNil(afterStep1)
+        XCTAssertNotEqual(afterStep1.map { Array($0[2...3]) }, afterStep2.map { Array($0[2...3]) })
+    }
+
+    func testScheduleExampleWarmsUpDecaysAndAccumulates() throws {
+        let r = try expectSuccess("schedule.cnx")
+        let lr = try XCTUnwrap(table(r, "show lr --at 0,1,10,20,50,99,100,200")).rows
+        let at = Dictionary(uniqueKeysWithValues: lr.map { (Int(number($0[0])), number($0[1])) })
+        XCTAssertEqual(at[0], 0)
+        XCTAssertEqual(at[10]!, 0.002, accuracy: 1e-7, "halfway through the 20 warmup steps")
+        XCTAssertEqual(at[20]!, 0.004, accuracy: 1e-7, "the peak at the end of warmup")
+        XCTAssertGreaterThan(at[20]!, at[50]!)
+        XCTAssertGreaterThan(at[50]!, at[99]!)
+        XCTAssertEqual(at[100]!, 1e-6, accuracy: 1e-9, "the end value once decay is over")
+        XCTAssertEqual(at[200]!, 1e-6, accuracy: 1e-9)
+        // --accumulate 4: 8 mini-steps make 2 optimizer updates, applied on steps 4 and 8.
+        let state = r.workbench.snapshot
+        XCTAssertEqual(state.counters.miniSteps, 8)
+        XCTAssertEqual(state.counters.optimizerSteps, 2)
+        XCTAssertEqual(state.history.filter(\.applied).map(\.step), [4, 8])
+    }
+
+    func testAugmentationsExampleWritesGridsAndMixedBatches() throws {
         try expectSuccess("augmentations.cnx")
         for png in ["aug-plain.png", "aug-recipe.png", "aug-randaugment.png"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("out/\(png)").path), png)
         }
+        // Train batches carry Mixup/CutMix soft labels with label smoothing; val batches one-hot labels.
+        let train = try SafeTensorsFile.read(tmp.appendingPathComponent("out/aug-batch.safetensors"))
+        XCTAssertEqual(try train.tensor("x").shape, [4, 64, 64, 3])
+        let soft = try train.tensor("labels")
+        XCTAssertEqual(soft.shape, [4, 10])
+        for i in 0..<4 {
+            let row = Array(soft.scalars[(i * 10)..<(i * 10 + 10)])
+            XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-5)
+            XCTAssertEqual(row.min()!, 0.01, accuracy: 1e-6, "smoothing 0.1 over 10 classes")
+            XCTAssertLessThan(row.max()!, 0.9, "mixed: no class keeps all the mass")
+        }
+        let val = try SafeTensorsFile.read(tmp.appendingPathComponent("out/aug-val.safetensors")).tensor("labels")
+        XCTAssertTrue(val.scalars.allSatisfy { $0 == 0 || $0 == 1 })
+        XCTAssertEqual(val.scalars.reduce(0, +), 4)
     }
 
     func testParityExampleRoundTripsLogitsThroughTimmNames() throws {
@@ -64,8 +166,48 @@ final class ExamplesTests: XCTestCase {
         XCTAssertEqual(a, b, "a Flax → timm → Flax round trip must not change a single logit")
     }
 
-    func expectSuccess(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    @discardableResult
+    func expectSuccess(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> ScriptRun {
         let r = try run(name)
         XCTAssertEqual(r.status, 0, r.errors.joined(separator: "\n"), file: file, line: line)
+        return r
+    }
+
+    // MARK: - The structured results of a script's cells
+
+    /// The results of every cell whose command is exactly `command`, in order.
+    func results(_ r: ScriptRun, _ command: String) -> [CommandResult] {
+        r.workbench.cells.filter { $0.command == command }.compactMap(\.result)
+    }
+
+    /// The parts of a result (a group's items, or the result itself).
+    func parts(_ result: CommandResult) -> [CommandResult] {
+        if case .group(let items) = result { return items.flatMap(parts) }
+        return [result]
+    }
+
+    func tables(_ r: ScriptRun, _ command: String) -> [Table] {
+        results(r, command).compactMap { result in
+            parts(result).lazy.compactMap { if case .table(let t) = $0 { return t } else { return nil } }.first
+        }
+    }
+
+    func table(_ r: ScriptRun, _ command: String) -> Table? { tables(r, command).first }
+
+    func records(_ r: ScriptRun, _ command: String) -> [Record] {
+        results(r, command).compactMap { result in
+            parts(result).lazy.compactMap { if case .record(let rec) = $0 { return rec } else { return nil } }.first
+        }
+    }
+
+    func record(_ r: ScriptRun, _ command: String) -> Record? { records(r, command).first }
+
+    func number(_ v: JSONValue) -> Double {
+        switch v {
+        case .int(let i): return Double(i)
+        case .float(let f): return Double(f)
+        case .double(let d): return d
+        default: XCTFail("not a number: \(v)"); return .nan
+        }
     }
 }

@@ -7,6 +7,8 @@ import XCTest
 final class Gate: @unchecked Sendable {
     let entered = DispatchSemaphore(value: 0)
     let release = DispatchSemaphore(value: 0)
+    /// Set on the compute queue by a test: commands read it to see where they run.
+    let queueKey = DispatchSpecificKey<String>()
 }
 
 func jobRegistry(gate: Gate) -> CommandRegistry {
@@ -27,6 +29,9 @@ func jobRegistry(gate: Gate) -> CommandRegistry {
         },
         CommandSpec(["mutate"], summary: "changes state") { _, _ in .message("mutated") },
         CommandSpec(["peek"], summary: "reads state", mutates: false) { _, _ in .message("peeked") },
+        CommandSpec(["crunch"], summary: "computes without changing state", mutates: false, computes: true) { _, _ in
+            .message(DispatchQueue.getSpecific(key: gate.queueKey) ?? "not on the compute queue")
+        },
     ])
 }
 
@@ -76,5 +81,35 @@ final class JobTests: XCTestCase {
         let workbench = Workbench(registry: jobRegistry(gate: Gate()))
         XCTAssertEqual(execute(workbench, "mutate &").error, "'mutate' does not start a job; drop the '&'")
         XCTAssertEqual(execute(workbench, "peek &").error, "'peek' answers at once; drop the '&'")
+    }
+
+    func testComputingCommandsRunOnTheComputeQueueAndWaitForNoJob() {
+        let gate = Gate()
+        let workbench = Workbench(registry: jobRegistry(gate: gate))
+        workbench.computeQueue.setSpecific(key: gate.queueKey, value: "compute")
+        XCTAssertEqual(execute(workbench, "crunch").result, .message("compute"),
+                       "model compute runs on the compute queue, never beside a job on the cell thread")
+        XCTAssertEqual(execute(workbench, "crunch &").error, "'crunch' does not start a job; drop the '&'")
+        _ = execute(workbench, "count 3 &")
+        gate.entered.wait()
+        XCTAssertEqual(execute(workbench, "crunch").error,
+                       "a job is running (count 3 &, 1/3): wait, or stop it with Ctrl-C")
+        gate.release.signal()
+        XCTAssertEqual(execute(workbench, "wait").result, .message("counted 3"))
+    }
+
+    func testModelComputeCommandsAreMarkedAsComputing() throws {
+        let registry = StandardCommands.registry()
+        for words in [["forward"], ["grad"], ["data", "preview"], ["data", "batch"]] {
+            let spec = try XCTUnwrap(registry.commands.first { $0.words == words }, "\(words)")
+            XCTAssertTrue(spec.computes && !spec.answersAtOnce, "\(words) competes for the cores")
+        }
+        // The reference tells them apart: no "Answers at once" for a command that uses the cores.
+        let reference = CommandReference.markdown(registry)
+        for name in ["forward", "grad", "data preview", "data batch"] {
+            let section = reference.components(separatedBy: "\n### `\(name)`\n")[1].components(separatedBy: "\n### ")[0]
+            XCTAssertFalse(section.contains("Answers at once"), name)
+            XCTAssertTrue(section.contains("Runs on the compute queue"), name)
+        }
     }
 }

@@ -27,7 +27,8 @@ enum CommandReference {
                     let value = f.kind == .bool ? "" : " \(f.kind.placeholder)"
                     out += "- `--\(f.name)\(value)`: \(f.help)\(f.defaultText.map { " (default \($0))" } ?? "")\n"
                 }
-                if !spec.mutates { out += "\nAnswers at once, also while a job runs.\n" }
+                if spec.answersAtOnce { out += "\nAnswers at once, also while a job runs.\n" }
+                if spec.computes { out += "\nRuns on the compute queue like a job (it uses the cores); refused while a job runs.\n" }
             }
         }
         return out

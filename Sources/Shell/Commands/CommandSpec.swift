@@ -73,11 +73,19 @@ public struct CommandSpec: Sendable {
     public var variadicTail: Bool
     /// Changes the live state: refused while a job runs.
     public var mutates: Bool
+    /// Runs model compute (a forward or backward pass, decoding and
+    /// augmenting images) without changing the state: it runs on the compute
+    /// queue like a mutating command, so it never competes with a job for
+    /// the cores, and is refused while a job runs.
+    public var computes: Bool
     public var run: Run
+
+    /// Answers at once from the published snapshot, also while a job runs.
+    public var answersAtOnce: Bool { !mutates && !computes }
 
     public init(_ words: [String], summary: String, help: String = "",
                 arguments: [ArgumentSpec] = [], flags: [FlagSpec] = [],
-                variadicTail: Bool = false, mutates: Bool = true, run: @escaping Run) {
+                variadicTail: Bool = false, mutates: Bool = true, computes: Bool = false, run: @escaping Run) {
         self.words = words
         self.summary = summary
         self.help = help
@@ -85,6 +93,7 @@ public struct CommandSpec: Sendable {
         self.flags = flags
         self.variadicTail = variadicTail
         self.mutates = mutates
+        self.computes = computes
         self.run = run
     }
 

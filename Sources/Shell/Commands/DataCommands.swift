@@ -85,7 +85,7 @@ enum DataCommands {
                             FlagSpec("count", .int, "how many images", default: "16"),
                             FlagSpec("split", .choice(["train", "val"]), "which split", default: "train"),
                             FlagSpec("out", .path, "the PNG to write", default: "preview.png")],
-                    mutates: false) { invocation, context in
+                    mutates: false, computes: true) { invocation, context in
             let data = try context.state.requireData()
             let split: Split = invocation.string("split") == "val" ? .val : .train
             let ds = data.splits[split]
@@ -113,7 +113,7 @@ enum DataCommands {
                     flags: [FlagSpec("split", .choice(["train", "val"]), "which split", default: "train"),
                             FlagSpec("size", .int, "batch size", default: "the session's"),
                             FlagSpec("out", .path, "FILE.safetensors to write")],
-                    mutates: false) { invocation, context in
+                    mutates: false, computes: true) { invocation, context in
             let data = try context.state.requireData()
             guard let out = invocation.string("out") else { throw ShellError("`data batch` needs --out FILE.safetensors") }
             let split: Split = invocation.string("split") == "val" ? .val : .train

@@ -89,7 +89,7 @@ enum ModelCommands {
                     help: "--train applies stochastic depth and dropout with the keys now named dropout and stochastic_depth as the apply rngs, like model.apply(..., rngs={...}); it consumes nothing.",
                     arguments: [ArgumentSpec("input", .path, "IN.safetensors holding x [B,H,W,3] (NHWC)")],
                     flags: [FlagSpec("out", .path, "OUT.safetensors to write"), FlagSpec("train", .bool, "train mode")],
-                    mutates: false) { invocation, context in
+                    mutates: false, computes: true) { invocation, context in
             let (model, params) = try context.state.requireParameters()
             let (x, _) = try readBatch(invocation, context, needLabels: false, model: model)
             let rngs = try applyRNGs(invocation, context.state)
@@ -105,7 +105,7 @@ enum ModelCommands {
                     help: "Writes \"loss\" and one tensor per parameter path. --train as for forward.",
                     arguments: [ArgumentSpec("input", .path, "IN.safetensors holding x [B,H,W,3] and labels [B,classes]")],
                     flags: [FlagSpec("out", .path, "OUT.safetensors to write"), FlagSpec("train", .bool, "train mode")],
-                    mutates: false) { invocation, context in
+                    mutates: false, computes: true) { invocation, context in
             let (model, params) = try context.state.requireParameters()
             let (x, labels) = try readBatch(invocation, context, needLabels: true, model: model)
             let rngs = try applyRNGs(invocation, context.state)

@@ -60,6 +60,9 @@ enum Magic {
         guard !invocation.spec.mutates else {
             throw ShellError("%timeit only repeats read-only commands ('\(invocation.spec.name)' changes the session); use %time")
         }
+        guard !invocation.spec.computes else {
+            throw ShellError("%timeit only repeats commands that answer at once ('\(invocation.spec.name)' runs on the compute queue); use %time")
+        }
         var times: [Double] = []
         let start = DispatchTime.now().uptimeNanoseconds
         repeat {

@@ -26,10 +26,11 @@ public struct Cell: Sendable {
 /// The live session: its state, its commands, its jobs and its transcript.
 ///
 /// The live state is owned by `computeQueue` (DESIGN.md principle 4): mutating
-/// commands and job bodies run there, one at a time. Read-only commands run
-/// on the caller's thread against the latest published snapshot, so they
-/// answer at once even while a job runs. A mutating command typed while a job
-/// runs is refused.
+/// commands, commands that run model compute (`CommandSpec.computes`) and job
+/// bodies run there, one at a time. Read-only commands run on the caller's
+/// thread against the latest published snapshot, so they answer at once even
+/// while a job runs. A mutating or computing command typed while a job runs
+/// is refused.
 public final class Workbench: @unchecked Sendable {
     /// The serial queue that owns the live state.
     public let computeQueue = DispatchQueue(label: "cnx.compute", qos: .userInitiated)
@@ -103,13 +104,21 @@ public final class Workbench: @unchecked Sendable {
     }
 
     private func run(_ invocation: Invocation, background: Bool) throws -> CommandResult {
-        if !invocation.spec.mutates {
+        if invocation.spec.answersAtOnce {
             if background { throw ShellError("'\(invocation.spec.name)' answers at once; drop the '&'") }
             let context = CommandContext(state: snapshot, workbench: self, background: false)
             return try invocation.spec.run(invocation, context)
         }
         if let job = runningJob {
             throw ShellError("a job is running (\(job.progressText)): wait, or stop it with Ctrl-C")
+        }
+        if !invocation.spec.mutates {
+            // Compute that changes nothing: on the compute queue (so it never
+            // shares the cores with a job), against the live state, which it leaves as it was.
+            if background { throw ShellError("'\(invocation.spec.name)' does not start a job; drop the '&'") }
+            return try computeQueue.sync {
+                try invocation.spec.run(invocation, CommandContext(state: live, workbench: self, background: false))
+            }
         }
         // Run the command on the compute queue against the live state.
         let outcome: Result<(CommandResult, CommandContext), Error> = computeQueue.sync {
