@@ -37,6 +37,7 @@ let package = Package(
             .product(name: "OrderedCollections", package: "swift-collections"),
         ], swiftSettings: kernelFlags),
         .target(name: "JaxRandom", dependencies: [
+            "Tensors",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: kernelFlags),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
@@ -64,7 +65,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport",
             .product(name: "RealModule", package: "swift-numerics")]),
-        .testTarget(name: "JaxRandomTests", dependencies: ["JaxRandom", "TestSupport",
+        .testTarget(name: "JaxRandomTests", dependencies: ["JaxRandom", "Tensors", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport",

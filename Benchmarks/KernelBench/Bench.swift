@@ -77,13 +77,18 @@ enum KernelBench {
     static func run(arguments: [String]) {
         if !arguments.contains("--no-memory-tuning") { MemoryTuning.keepFreedMemory() }
         if let i = arguments.firstIndex(of: "--only"), i + 1 < arguments.count { only = arguments[i + 1] }
+        var compute = ComputeContext()
         if let i = arguments.firstIndex(of: "--threads"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) {
-            Threads.count = n
-            RandomThreads.count = n
+            compute.threads = n
         }
         let quick = arguments.contains("--quick")
         reps = quick ? 2 : 5
-        print("KernelBench: ConvNeXt-Tiny shapes, batch \(batch), \(Threads.count) threads, OpenBLAS \(BLASThreads.count) threads")
+        compute.run { measure(arguments) }
+    }
+
+    /// Every row, under the bound compute context.
+    static func measure(_ arguments: [String]) {
+        print("KernelBench: ConvNeXt-Tiny shapes, batch \(batch), \(ComputeContext.current.threads) threads, OpenBLAS \(BLASThreads.count) threads")
         print("kernel".padding(toLength: 24, withPad: " ", startingAt: 0)
               + "shape [B,H,W,C]".padding(toLength: 20, withPad: " ", startingAt: 0) + "     time        rate (wall)")
         if arguments.contains("--gemm-shapes") { gemmShapes(); return }

@@ -1,4 +1,5 @@
 import Dispatch
+import Tensors
 import Foundation
 
 /// Where a training data stream stands: the next batch is batch `batch` of
@@ -77,8 +78,10 @@ public final class DataLoader: @unchecked Sendable {
 
     private func startProducer(perEpoch: Int) {
         let shared = self.shared, builder = self.builder, size = batchSize, depth = prefetch
+        // The producer builds batches with the caller's threads setting (its time is not the step's).
+        let compute = ComputeContext.current.unprofiled
         shared.group.enter()
-        DispatchQueue.global(qos: .userInitiated).async {
+        DispatchQueue.global(qos: .userInitiated).async { compute.run {
             defer { shared.group.leave() }
             var c = shared.withLock { shared.consumerCursor }
             while true {
@@ -94,7 +97,7 @@ public final class DataLoader: @unchecked Sendable {
                 }
                 c.advance(batchesPerEpoch: perEpoch)
             }
-        }
+        } }
     }
 
     /// State shared with the producer, guarded by `condition`.

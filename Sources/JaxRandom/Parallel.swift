@@ -1,14 +1,10 @@
 import Dispatch
-import Foundation
+import Tensors
 
-/// Fan-out for the samplers: JaxRandom does not depend on Tensors, so it has
-/// its own copy of the `parallelChunks` pattern (Sources/Tensors/Parallel.swift).
-public enum RandomThreads {
-    /// Ways to split large draws (at least 64K values per thread). Defaults to
-    /// the active processor count; `cnx` may set it with `Threads.count`.
-    /// The values drawn never depend on it.
-    nonisolated(unsafe) public static var count: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
-}
+// Fan-out for the samplers: large draws (at least 64K values per thread) are
+// split over the bound `ComputeContext`'s threads, the one setting kernels
+// use too. The values drawn never depend on it (each value is a function of
+// its index).
 
 /// A pointer handed to `concurrentChunks` bodies that write disjoint ranges.
 struct SendablePointer<T>: @unchecked Sendable {
@@ -22,7 +18,7 @@ struct SendablePointer<T>: @unchecked Sendable {
 /// sound (notes/swift-kernels.md, "Swift 6 strict concurrency").
 func concurrentChunks(_ total: Int, align: Int = 16, minChunk: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
     if total <= 0 { return }
-    let ways = max(1, min(RandomThreads.count, total / max(1, minChunk)))
+    let ways = max(1, min(ComputeContext.current.threads, total / max(1, minChunk)))
     if ways == 1 { body(0..<total); return }
     // Chunk length rounded up to a multiple of `align` so SIMD blocks never straddle chunks.
     let step = ((total + ways - 1) / ways + align - 1) / align * align

@@ -16,7 +16,7 @@
 // with the kernel flipped in both spatial axes; dK[i, j, c] =
 // sum_{n,h,w} dy[n, h, w, c] * x[n, h + i - p, w + j - p, c]; db = sum dy.
 // dK and db are summed per task and the task partials added in task order;
-// tasks depend only on the shape, so results do not depend on Threads.count.
+// tasks depend only on the shape, so results do not depend on the thread count.
 
 /// Rounds a channel count up to a multiple of 16 (one SIMD16 vector).
 @inline(__always) private func paddedChannels(_ c: Int) -> Int { (c + 15) & ~15 }

@@ -11,12 +11,6 @@ public enum GEMMKernel: Sendable {
     case tiled
 }
 
-extension GEMMKernel {
-    /// The kernel GEMMs use when the caller does not say. `cnx bench --gemm`
-    /// and KernelBench change it to compare.
-    nonisolated(unsafe) public static var current: GEMMKernel = .automatic
-}
-
 /// Where `TiledGEMM` beat OpenBLAS in KernelBench (`--gemm-shapes`: the
 /// ConvNeXt-Tiny batch-16 Dense shapes on this 2-core machine, 2026-11-29):
 /// - the GEMMs into C channels at stages 1-2 (Conv_2's forward and Conv_1's
@@ -34,16 +28,17 @@ func tiledGEMMPreferred(transA: Bool, transB: Bool, m: Int, n: Int, k: Int) -> B
 
 /// Row-major single-precision GEMM:
 /// `C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C`, by `TiledGEMM` or
-/// OpenBLAS as `kernel` says. Every C element is computed the same way on
+/// OpenBLAS as `kernel` says (nil: the bound `ComputeContext`'s `gemmKernel`;
+/// `cnx bench --gemm` and KernelBench set it to compare). Every C element is computed the same way on
 /// any thread count (see `sgemm` and `tiledGEMM`).
 /// Must not be called from inside a `parallelFor` body.
 public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                  alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                  b: UnsafePointer<Float>, ldb: Int,
-                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, kernel: GEMMKernel = GEMMKernel.current) {
+                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, kernel: GEMMKernel? = nil) {
     let tiledFits = alpha == 1 && beta == 0 && n % tiledGEMMColumns == 0
     let useTiled: Bool
-    switch kernel {
+    switch kernel ?? ComputeContext.current.gemmKernel {
     case .openBLAS: useTiled = false
     case .tiled: useTiled = tiledFits
     case .automatic: useTiled = tiledFits && tiledGEMMPreferred(transA: transA, transB: transB, m: m, n: n, k: k)

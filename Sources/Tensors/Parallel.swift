@@ -5,17 +5,6 @@ import Darwin
 #endif
 import Dispatch
 
-/// Thread settings for the kernels.
-public enum Threads {
-    /// How many threads kernels spread their work over. Defaults to the
-    /// number of active processors; `cnx` sets it from `--threads`. Results
-    /// never depend on it: work is cut by partitions fixed by the shapes
-    /// (`RowChunks`), and OpenBLAS always runs single-threaded.
-    nonisolated(unsafe) public static var count: Int = max(1, ProcessInfoCPU.activeProcessorCount) {
-        didSet { if count < 1 { count = 1 } }
-    }
-}
-
 /// Active processor count without importing Foundation into the kernel module.
 enum ProcessInfoCPU {
     static var activeProcessorCount: Int {
@@ -35,14 +24,15 @@ public struct UncheckedSendable<Value>: @unchecked Sendable {
     public init(_ value: Value) { self.value = value }
 }
 
-/// Runs `body(i)` for `i` in `0..<n`, spread over `Threads.count` threads.
+/// Runs `body(i)` for `i` in `0..<n`, spread over the bound
+/// `ComputeContext`'s threads.
 ///
 /// Iterations must write disjoint memory; that is the contract that makes
 /// laundering the non-escaping body into a `@Sendable` closure sound
 /// (`../shared/notes/swift-kernels.md`, "Swift 6 strict concurrency").
 public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
     if n <= 0 { return }
-    if n == 1 || Threads.count <= 1 {
+    if n == 1 || ComputeContext.current.threads <= 1 {
         for i in 0..<n { body(i) }
         return
     }
@@ -52,11 +42,11 @@ public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
     }
 }
 
-/// Splits `0..<total` into at most `Threads.count` contiguous chunks and runs
+/// Splits `0..<total` into at most `ComputeContext.current.threads` contiguous chunks and runs
 /// `body(range)` for each in parallel. Chunks write disjoint memory.
 public func parallelChunks(_ total: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     if total <= 0 { return }
-    let ways = max(1, min(Threads.count, total / max(1, minChunk)))
+    let ways = max(1, min(ComputeContext.current.threads, total / max(1, minChunk)))
     if ways == 1 { body(0..<total); return }
     let step = (total + ways - 1) / ways
     parallelFor(ways) { w in

@@ -36,7 +36,7 @@ func tiledGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aK: I
     }
     // 64-row panels, or fewer rows when that would leave a thread idle (the
     // weight gradients have only C rows): one panel per thread then.
-    let ways = max(1, Threads.count)
+    let ways = ComputeContext.current.threads
     let panel = m >= 64 * 2 * ways ? 64 : max(4, ((m + ways - 1) / ways + 3) / 4 * 4)
     let panels = (m + panel - 1) / panel
     let io = UncheckedSendable((a, b, c))

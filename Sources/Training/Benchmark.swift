@@ -34,15 +34,26 @@ public enum Benchmark {
         public var steps = 5
         /// Untimed steps first (page faults, caches, lazily made state).
         public var warmup = 1
-        /// Kernel threads (`Threads.count`, also OpenBLAS and JaxRandom) for
-        /// the run; nil keeps the current setting.
+        /// Threads for the run's kernels and sampling; nil keeps the caller's
+        /// (`ComputeContext.current`).
         public var threads: Int?
-        /// Which GEMM code runs; nil keeps the current `GEMMKernel.current`.
+        /// Which GEMM code runs; nil keeps the caller's.
         public var gemm: GEMMMode?
         /// The root key's seed (parameters, dropout, data).
         public var seed: Int64 = 42
 
         public init() {}
+
+        /// The run's compute context: the caller's, with `threads` and
+        /// `gemm` where given, and a profiler of its own (so its per-op
+        /// times hold only this run's kernels).
+        public func context() -> ComputeContext {
+            var c = ComputeContext.current
+            if let threads { c.threads = threads }
+            if let gemm { c.gemmKernel = gemm.kernel }
+            c.profiler = OpProfile()
+            return c
+        }
 
         /// Checks the numbers; throws one line naming the bad one.
         public func validate() throws {
@@ -127,7 +138,8 @@ public enum Benchmark {
     /// Times `settings.steps` whole train steps (after `warmup`), by stage.
     public static func train(_ settings: Settings, progress: Progress = { _, _, _ in true }) throws -> Report {
         try settings.validate()
-        return try withThreads(settings.threads, gemm: settings.gemm) {
+        let context = settings.context()
+        return try context.run {
             let reset = ProcessMemory.resetPeak()
             let (model, params) = try build(settings)
             try checkMemory(model, settings, train: true)
@@ -146,14 +158,14 @@ public enum Benchmark {
                 let batch = padLabels(builder.batch(.train, epoch: 0, index: i, size: settings.batch), classes: settings.classes)
                 t.append(now())
                 let c0 = cpuNow()
-                OpProfile.start()
+                context.profiler?.reset()
                 try TrainEngine.forward(&state, batch: batch)
                 t.append(now())
                 try TrainEngine.loss(&state)
                 t.append(now())
                 try TrainEngine.backward(&state)
                 t.append(now())
-                let opSeconds = OpProfile.stop()
+                let opSeconds = context.profiler?.secondsByKind() ?? [:]
                 try TrainEngine.update(&state)
                 t.append(now())
                 let c1 = cpuNow()
@@ -173,7 +185,8 @@ public enum Benchmark {
     /// Times `settings.steps` inference forwards (`ConvNeXt.logits`) after `warmup`.
     public static func infer(_ settings: Settings, progress: Progress = { _, _, _ in true }) throws -> Report {
         try settings.validate()
-        return try withThreads(settings.threads, gemm: settings.gemm) {
+        let context = settings.context()
+        return try context.run {
             let reset = ProcessMemory.resetPeak()
             let (model, params) = try build(settings)
             try checkMemory(model, settings, train: false)
@@ -186,9 +199,9 @@ public enum Benchmark {
                 let t0 = now()
                 let batch = builder.batch(.val, epoch: 0, index: i, size: settings.batch)
                 let t1 = now(), c0 = cpuNow()
-                OpProfile.start()
+                context.profiler?.reset()
                 let logits = model.logits(batch.x, params: params)
-                let opSeconds = OpProfile.stop()
+                let opSeconds = context.profiler?.secondsByKind() ?? [:]
                 let t2 = now(), c1 = cpuNow()
                 precondition(logits.shape == [settings.batch, settings.classes], "logits shape \(logits.shape)")
                 if i >= settings.warmup {
@@ -209,7 +222,8 @@ public enum Benchmark {
     /// (what `model build` + `model init` do), `steps` times after `warmup`.
     public static func initialize(_ settings: Settings, progress: Progress = { _, _, _ in true }) throws -> Report {
         try settings.validate()
-        return try withThreads(settings.threads, gemm: settings.gemm) {
+        let context = settings.context()
+        return try context.run {
             let reset = ProcessMemory.resetPeak()
             let config = try ConvNeXtConfig.variant(settings.model, classes: settings.classes, imageSize: settings.imageSize)
             let key = try KeyTree(seed: settings.seed).key(KeyTree.params)
@@ -299,27 +313,10 @@ public enum Benchmark {
         return out
     }
 
-    /// Runs `body` with the kernel thread counts and GEMM mode set (where given), then restores them.
-    static func withThreads<T>(_ threads: Int?, gemm: GEMMMode?, _ body: () throws -> T) rethrows -> T {
-        let saved = (Threads.count, RandomThreads.count, GEMMKernel.current)
-        if let threads {
-            Threads.count = threads
-            RandomThreads.count = threads
-        }
-        if let gemm { GEMMKernel.current = gemm.kernel }
-        defer {
-            if threads != nil {
-                Threads.count = saved.0
-                RandomThreads.count = saved.1
-            }
-            GEMMKernel.current = saved.2
-        }
-        return try body()
-    }
-
     static func report(_ kind: String, _ s: Settings, _ model: ConvNeXt, images: Int, phases: [Phase], cpu: [Double], reset: Bool) -> Report {
-        Report(kind: kind, settings: s, threads: Threads.count, blasThreads: BLASThreads.count,
-               gemm: GEMMMode(kernel: GEMMKernel.current),
+        let context = ComputeContext.current
+        return Report(kind: kind, settings: s, threads: context.threads, blasThreads: BLASThreads.count,
+               gemm: GEMMMode(kernel: context.gemmKernel),
                parameters: model.parameterCount, images: images, phases: phases, cpuSeconds: cpu,
                peakResidentBytes: ProcessMemory.peakResidentBytes(), peakWasReset: reset)
     }

@@ -46,8 +46,7 @@ extension CNX {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            try Launch.configure(output)
-            let workbench = Workbench()
+            let workbench = Workbench(compute: try Launch.configure(output))
             if let commands {
                 throw ExitCode(Launch.runner(workbench, output).run(commands, source: "-c"))
             }
@@ -74,14 +73,14 @@ extension CNX {
         var interactive = false
 
         func run() throws {
-            try Launch.configure(output)
+            let compute = try Launch.configure(output)
             let text: String
             do {
                 text = try String(contentsOfFile: file, encoding: .utf8)
             } catch {
                 throw ValidationError("cannot read script '\(file)': \(error.localizedDescription)")
             }
-            let workbench = Workbench()
+            let workbench = Workbench(compute: compute)
             let status = Launch.runner(workbench, output).run(text, source: file)
             if status == 0 && interactive && isatty(0) != 0 {
                 throw ExitCode(Launch.interactive(workbench))
@@ -109,17 +108,19 @@ enum Launch {
         return 100
     }
 
-    /// Process-wide settings, before any command runs.
-    static func configure(_ output: OutputOptions) throws {
+    /// Process-wide settings, before any command runs; returns the
+    /// session's compute context (`--threads`).
+    static func configure(_ output: OutputOptions) throws -> ComputeContext {
         try checkCPU()
         // glibc returns big freed blocks to the kernel; keeping them avoids
         // page-faulting every activation in again each step (notes in MemoryTuning).
         _ = MemoryTuning.keepFreedMemory()
+        var compute = ComputeContext()
         if let t = output.threads {
             guard t >= 1 else { throw ValidationError("--threads must be at least 1") }
-            Threads.count = t
-            RandomThreads.count = t
+            compute.threads = t
         }
+        return compute
     }
 
     static func runner(_ workbench: Workbench, _ output: OutputOptions) -> ScriptRunner {

@@ -76,12 +76,8 @@ final class LoaderTests: XCTestCase {
     func testDeterministicAcrossThreadCounts() throws {
         var cfg = AugmentConfig.convnext
         cfg.erasing.probability = 0.5
-        let saved = Threads.count
-        defer { Threads.count = saved }
-        Threads.count = 1
-        let one = try builder(cfg).batch(.train, epoch: 2, index: 3, size: 12)
-        Threads.count = 4
-        let four = try builder(cfg).batch(.train, epoch: 2, index: 3, size: 12)
+        let one = try ComputeContext(threads: 1).run { try builder(cfg).batch(.train, epoch: 2, index: 3, size: 12) }
+        let four = try ComputeContext(threads: 4).run { try builder(cfg).batch(.train, epoch: 2, index: 3, size: 12) }
         XCTAssertEqual(one.x.scalars.map(\.bitPattern), four.x.scalars.map(\.bitPattern))
         XCTAssertEqual(one.labels, four.labels)
         XCTAssertEqual(one.indices, four.indices)
@@ -173,13 +169,10 @@ final class CacheTests: XCTestCase {
     func testCachedDatasetMatchesBaseAndRespectsBudget() throws {
         let base = try SyntheticDataset(classes: 3, size: 16, count: 12, key: PRNGKey(seed: 8))
         let cached = CachedDataset(base, maxBytes: 5 * 16 * 16 * 3)
-        let saved = Threads.count
-        defer { Threads.count = saved }
-        Threads.count = 4
         var out = [RGBImage?](repeating: nil, count: 24)
         out.withUnsafeMutableBufferPointer { b in
             let p = UncheckedSendable(b)
-            parallelFor(24) { i in p.value[i] = try? cached.image(at: i % 12) }
+            ComputeContext(threads: 4).run { parallelFor(24) { i in p.value[i] = try? cached.image(at: i % 12) } }
         }
         for i in 0..<24 { XCTAssertEqual(out[i], try base.image(at: i % 12)) }
         XCTAssertEqual(cached.count, 12); XCTAssertEqual(cached.label(at: 4), 1)

@@ -1,5 +1,6 @@
 import XCTest
 @testable import JaxRandom
+import Tensors
 
 /// Properties that hold for any key: no golden data needed.
 final class PropertyTests: XCTestCase {
@@ -84,12 +85,8 @@ final class PropertyTests: XCTestCase {
             XCTAssertEqual(Random.truncatedNormal(key, count: n, lower: -2, upper: 2), Array(long.prefix(n)))
         }
         // One thread gives the same values as many.
-        let saved = RandomThreads.count
-        RandomThreads.count = 1
-        let single = Random.truncatedNormal(key, count: 300_001, lower: -2, upper: 2)
-        RandomThreads.count = 3
-        let three = Random.truncatedNormal(key, count: 300_001, lower: -2, upper: 2)
-        RandomThreads.count = saved
+        let single = ComputeContext(threads: 1).run { Random.truncatedNormal(key, count: 300_001, lower: -2, upper: 2) }
+        let three = ComputeContext(threads: 3).run { Random.truncatedNormal(key, count: 300_001, lower: -2, upper: 2) }
         XCTAssertEqual(single, long)
         XCTAssertEqual(three, long)
         let bits = Random.bits(key, count: 300_001)

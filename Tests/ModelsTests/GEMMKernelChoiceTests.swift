@@ -16,12 +16,8 @@ final class GEMMKernelChoiceTests: XCTestCase {
         let x = Tensor(shape: [2, 32, 32, 3], scalars: Random.uniform(PRNGKey(seed: 4), count: 2 * 32 * 32 * 3))
         let labels = Tensor(shape: [2, 10], scalars: (0..<20).map { $0 == 3 || $0 == 17 ? 1 : 0 })
         let rngs = ApplyRNGs(dropout: PRNGKey(seed: 5), stochasticDepth: PRNGKey(seed: 6))
-        let saved = GEMMKernel.current
-        defer { GEMMKernel.current = saved }
-        GEMMKernel.current = .tiled
-        let tiled = m.valueAndGradient(x, labels: labels, params: p, train: true, rngs: rngs)
-        GEMMKernel.current = .openBLAS
-        let blas = m.valueAndGradient(x, labels: labels, params: p, train: true, rngs: rngs)
+        let tiled = ComputeContext(gemmKernel: .tiled).run { m.valueAndGradient(x, labels: labels, params: p, train: true, rngs: rngs) }
+        let blas = ComputeContext(gemmKernel: .openBLAS).run { m.valueAndGradient(x, labels: labels, params: p, train: true, rngs: rngs) }
         XCTAssertEqual(tiled.loss, blas.loss, accuracy: 1e-5)
         XCTAssertLessThan(maxAbsDiff(tiled.logits, blas.logits), 1e-5)
         XCTAssertNotEqual(tiled.logits, blas.logits, "the kernels differ, so some bits should (else the tiled path did not run)")

@@ -1,4 +1,5 @@
 import Dispatch
+import Tensors
 import XCTest
 @testable import Shell
 
@@ -29,6 +30,13 @@ func jobRegistry(gate: Gate) -> CommandRegistry {
         },
         CommandSpec(["mutate"], summary: "changes state") { _, _ in .message("mutated") },
         CommandSpec(["peek"], summary: "reads state", mutates: false) { _, _ in .message("peeked") },
+        CommandSpec(["threads"], summary: "the bound compute context's threads", mutates: false) { _, _ in
+            .message("\(ComputeContext.current.threads)")
+        },
+        CommandSpec(["threads", "job"], summary: "the same, from a job body") { _, context in
+            context.startJob(total: 1) { _, _ in .message("\(ComputeContext.current.threads)") }
+            return .empty
+        },
         CommandSpec(["crunch"], summary: "computes without changing state", mutates: false, computes: true) { _, _ in
             .message(DispatchQueue.getSpecific(key: gate.queueKey) ?? "not on the compute queue")
         },
@@ -111,5 +119,14 @@ final class JobTests: XCTestCase {
             XCTAssertFalse(section.contains("Answers at once"), name)
             XCTAssertTrue(section.contains("Runs on the compute queue"), name)
         }
+    }
+
+    func testTheWorkbenchsComputeContextIsBoundForCommandsAndJobs() {
+        let workbench = Workbench(registry: jobRegistry(gate: Gate()), compute: ComputeContext(threads: 3))
+        XCTAssertEqual(execute(workbench, "threads").result, .message("3"))
+        XCTAssertEqual(execute(workbench, "threads job").result, .message("3"))
+        XCTAssertEqual(ComputeContext.current.threads, ComputeContext.standard.threads, "nothing leaks to the caller's thread")
+        let other = Workbench(registry: jobRegistry(gate: Gate()), compute: ComputeContext(threads: 1))
+        XCTAssertEqual(execute(other, "threads job").result, .message("1"))
     }
 }

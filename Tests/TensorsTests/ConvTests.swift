@@ -83,15 +83,11 @@ final class DepthwiseConvTests: XCTestCase {
     /// thread count (also with batch 1, where images are split into bands).
     func testResultsDoNotDependOnThreadCount() {
         var rng = TestRNG(22)
-        let saved = Threads.count
-        defer { Threads.count = saved }
         for shape in [[1, 13, 14, 32], [3, 9, 8, 17]] {
             let c = shape[3]
             let x = rng.tensor(shape), wt = rng.tensor([7, 7, 1, c]), b = rng.tensor([c]), r = rng.tensor(shape)
-            Threads.count = 1
-            let y1 = depthwiseConvForward(x, weight: wt, bias: b), g1 = depthwiseConvBackward(r, x: x, weight: wt)
-            Threads.count = 2
-            let y2 = depthwiseConvForward(x, weight: wt, bias: b), g2 = depthwiseConvBackward(r, x: x, weight: wt)
+            let (y1, g1) = ComputeContext(threads: 1).run { (depthwiseConvForward(x, weight: wt, bias: b), depthwiseConvBackward(r, x: x, weight: wt)) }
+            let (y2, g2) = ComputeContext(threads: 2).run { (depthwiseConvForward(x, weight: wt, bias: b), depthwiseConvBackward(r, x: x, weight: wt)) }
             XCTAssertEqual(y1, y2)
             XCTAssertEqual(g1.dx, g2.dx)
             XCTAssertEqual(g1.dWeight, g2.dWeight)

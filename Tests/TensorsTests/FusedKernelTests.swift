@@ -1,3 +1,4 @@
+import Dispatch
 import XCTest
 @testable import Tensors
 
@@ -138,16 +139,26 @@ final class FusedKernelTests: XCTestCase {
         XCTAssertEqual(denseInputGradient(dy, weight: w, inputShape: x.shape).shape, x.shape)
     }
 
-    func testOpProfileAccumulatesOnlyWhileOn() {
-        _ = OpProfile.time(.gelu) { geluForward(Tensor(shape: [4], scalars: [1, 2, 3, 4])) }
-        OpProfile.start()
+    func testOpProfileAccumulatesOnlyInItsOwnContext() {
+        let profiler = OpProfile()
         let x = Tensor(shape: [64, 1024], scalars: [Float](repeating: 0.5, count: 64 * 1024))
-        _ = OpProfile.time(.gelu) { geluForward(x) }
-        let seconds = OpProfile.stop()
-        XCTAssertGreaterThan(seconds[.gelu] ?? 0, 0)
-        XCTAssertEqual(seconds[.gemm], 0)
-        _ = OpProfile.time(.gemm) { geluForward(x) }
-        OpProfile.start()
-        XCTAssertEqual(OpProfile.stop()[.gemm], 0, "start() zeroes the totals and nothing ran")
+        _ = OpProfile.time("gelu") { geluForward(x) }   // no profiler bound: not counted anywhere
+        ComputeContext(profiler: profiler).run {
+            _ = OpProfile.time("gelu") { geluForward(x) }
+        }
+        XCTAssertGreaterThan(profiler.seconds()["gelu"] ?? 0, 0)
+        XCTAssertNil(profiler.seconds()["gemm"])
+        // Work timed on another thread under another context does not reach this profiler.
+        let other = OpProfile()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            ComputeContext(profiler: other).run { _ = OpProfile.time("gemm") { geluForward(x) } }
+            done.signal()
+        }
+        done.wait()
+        XCTAssertNil(profiler.seconds()["gemm"])
+        XCTAssertGreaterThan(other.seconds()["gemm"] ?? 0, 0)
+        profiler.reset()
+        XCTAssertEqual(profiler.seconds(), [:], "reset() zeroes the totals")
     }
 }

@@ -121,13 +121,12 @@ final class TensorMathTests: XCTestCase {
         XCTAssertTrue(d.hasSuffix("[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, ...]"), d)
     }
 
-    /// OpenBLAS stays single-threaded whatever `Threads.count` is: sgemm
-    /// splits the work itself, so results never depend on the thread count.
+    /// OpenBLAS stays single-threaded whatever the context's threads are:
+    /// sgemm splits the work itself, so results never depend on the thread count.
     func testOpenBLASStaysSingleThreaded() {
-        let saved = Threads.count
-        defer { Threads.count = saved }
-        Threads.count = 4
-        _ = denseForward(Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]), weight: Tensor(shape: [3, 1], scalars: [1, 1, 1]), bias: nil)
+        ComputeContext(threads: 4).run {
+            _ = denseForward(Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]), weight: Tensor(shape: [3, 1], scalars: [1, 1, 1]), bias: nil)
+        }
         XCTAssertEqual(BLASThreads.count, 1)
     }
 }

@@ -32,11 +32,7 @@ final class SumOfSquaresTests: XCTestCase {
     func testDoesNotDependOnTheThreadCount() {
         var rng = TestRNG(12)
         let a = rng.tensor([5 * 65536 + 3])
-        let saved = Threads.count
-        defer { Threads.count = saved }
-        Threads.count = 1
-        let one = sumOfSquares(a)
-        Threads.count = 3
-        XCTAssertEqual(sumOfSquares(a).bitPattern, one.bitPattern)
+        let one = ComputeContext(threads: 1).run { sumOfSquares(a) }
+        XCTAssertEqual(ComputeContext(threads: 3).run { sumOfSquares(a) }.bitPattern, one.bitPattern)
     }
 }

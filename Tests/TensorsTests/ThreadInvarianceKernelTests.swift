@@ -8,13 +8,9 @@ final class ThreadInvarianceKernelTests: XCTestCase {
     /// `run` on 1 thread, then on 2, 3 and 4: every output's bits must match.
     private func assertInvariant(_ what: String, file: StaticString = #filePath, line: UInt = #line,
                                  _ run: () -> [Tensor]) {
-        let saved = Threads.count
-        defer { Threads.count = saved }
-        Threads.count = 1
-        let reference = run().map { $0.scalars.map(\.bitPattern) }
+        let reference = ComputeContext(threads: 1).run { run().map { $0.scalars.map(\.bitPattern) } }
         for threads in [2, 3, 4] {
-            Threads.count = threads
-            let other = run().map { $0.scalars.map(\.bitPattern) }
+            let other = ComputeContext(threads: threads).run { run().map { $0.scalars.map(\.bitPattern) } }
             for (i, (a, b)) in zip(other, reference).enumerated() where a != b {
                 let n = zip(a, b).filter { $0 != $1 }.count
                 XCTFail("\(what): output \(i) differs in \(n) of \(b.count) elements on \(threads) threads", file: file, line: line)

@@ -44,15 +44,14 @@ final class TiledGEMMTests: XCTestCase {
         let (m, n, k) = (300, 96, 200)
         let a = (0..<(m * k)).map { _ in rng.uniform() }, b = (0..<(k * n)).map { _ in rng.uniform() }
         func run(threads: Int) -> [Float] {
-            let saved = Threads.count
-            Threads.count = threads
-            defer { Threads.count = saved }
             var c = [Float](repeating: 0, count: m * n)
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     c.withUnsafeMutableBufferPointer { pc in
-                        gemm(transA: false, transB: false, m: m, n: n, k: k, a: pa.baseAddress!, lda: k,
-                             b: pb.baseAddress!, ldb: n, beta: 0, c: pc.baseAddress!, ldc: n, kernel: .tiled)
+                        ComputeContext(threads: threads).run {
+                            gemm(transA: false, transB: false, m: m, n: n, k: k, a: pa.baseAddress!, lda: k,
+                                 b: pb.baseAddress!, ldb: n, beta: 0, c: pc.baseAddress!, ldc: n, kernel: .tiled)
+                        }
                     }
                 }
             }

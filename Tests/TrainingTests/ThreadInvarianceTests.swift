@@ -10,13 +10,11 @@ import XCTest
 final class ThreadInvarianceTests: XCTestCase {
     /// Trains `steps` mini-steps of the small model on `threads` threads.
     private func train(threads: Int, steps: Int, batch: Int) throws -> WorkbenchState {
-        let saved = (Threads.count, RandomThreads.count)
-        Threads.count = threads
-        RandomThreads.count = threads
-        defer { Threads.count = saved.0; RandomThreads.count = saved.1 }
-        var s = try smallState(dropPath: 0.1, accumulate: 2, ema: 0.99, batch: batch)
-        for _ in 0..<steps { try TrainEngine.trainStep(&s) }
-        return s
+        try ComputeContext(threads: threads).run {
+            var s = try smallState(dropPath: 0.1, accumulate: 2, ema: 0.99, batch: batch)
+            for _ in 0..<steps { try TrainEngine.trainStep(&s) }
+            return s
+        }
     }
 
     func testTrainingGivesTheSameBitsOnOneToFourThreads() throws {
@@ -41,15 +39,13 @@ final class ThreadInvarianceTests: XCTestCase {
     /// One step's gradients on `threads` threads (diagnoses which kernel depends on the split).
     func testGradientsAreTheSameOnOneToFourThreads() throws {
         func grads(_ threads: Int) throws -> TensorTree {
-            let saved = (Threads.count, RandomThreads.count)
-            Threads.count = threads
-            RandomThreads.count = threads
-            defer { Threads.count = saved.0; RandomThreads.count = saved.1 }
-            var s = try smallState(dropPath: 0.1, batch: 12)
-            try TrainEngine.forward(&s)
-            try TrainEngine.loss(&s)
-            try TrainEngine.backward(&s)
-            return s.pending!.grads!
+            try ComputeContext(threads: threads).run {
+                var s = try smallState(dropPath: 0.1, batch: 12)
+                try TrainEngine.forward(&s)
+                try TrainEngine.loss(&s)
+                try TrainEngine.backward(&s)
+                return s.pending!.grads!
+            }
         }
         let reference = try grads(1)
         for threads in [2, 3, 4] {

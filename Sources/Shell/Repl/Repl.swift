@@ -260,7 +260,8 @@ public final class Repl {
             guard ask("Reset the session? Its model, optimizer, keys and cells are dropped. [y/N] ") == true else {
                 return out("kept the session")
             }
-            workbench = Workbench(registry: workbench.registry, workingDirectory: workbench.workingDirectory)
+            workbench = Workbench(registry: workbench.registry, workingDirectory: workbench.workingDirectory,
+                                  compute: workbench.compute)
             attach(workbench)
             backgroundJobs.removeAll()
             out("fresh session")

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Tensors
 import Sessions
 import Training
 
@@ -48,10 +49,17 @@ public final class Workbench: @unchecked Sendable {
     private var _job: Job?
     private var jobCount = 0
 
+    /// How this session's compute runs (threads for kernels and sampling,
+    /// GEMM code): bound around every command and job body, so kernels
+    /// never read a process-wide setting. `bench` derives its own from it.
+    public let compute: ComputeContext
+
     public init(registry: CommandRegistry = StandardCommands.registry(),
-                workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) {
+                workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                compute: ComputeContext = ComputeContext()) {
         self.registry = registry
         self.workingDirectory = workingDirectory
+        self.compute = compute
     }
 
     /// The latest published state: after the last command, or at a job's last step boundary.
@@ -92,7 +100,7 @@ public final class Workbench: @unchecked Sendable {
         var cell = Cell(number: number, command: text, result: nil, error: nil, seconds: 0)
         do {
             let invocation = try registry.resolve(words, text: text)
-            cell.result = try run(invocation, background: background)
+            cell.result = try compute.run { try run(invocation, background: background) }
         } catch let error as ShellError {
             cell.error = error.message
         } catch {
@@ -117,11 +125,11 @@ public final class Workbench: @unchecked Sendable {
             // shares the cores with a job), against the live state, which it leaves as it was.
             if background { throw ShellError("'\(invocation.spec.name)' does not start a job; drop the '&'") }
             return try computeQueue.sync {
-                try invocation.spec.run(invocation, CommandContext(state: live, workbench: self, background: false))
+                try compute.run { try invocation.spec.run(invocation, CommandContext(state: live, workbench: self, background: false)) }
             }
         }
         // Run the command on the compute queue against the live state.
-        let outcome: Result<(CommandResult, CommandContext), Error> = computeQueue.sync {
+        let outcome: Result<(CommandResult, CommandContext), Error> = computeQueue.sync { compute.run {
             let context = CommandContext(state: live, workbench: self, background: background)
             do {
                 let result = try invocation.spec.run(invocation, context)
@@ -131,7 +139,7 @@ public final class Workbench: @unchecked Sendable {
             } catch {
                 return .failure(error)
             }
-        }
+        } }
         let (result, context) = try outcome.get()
         guard let pending = context.pendingJob else {
             if background { throw ShellError("'\(invocation.spec.name)' does not start a job; drop the '&'") }
@@ -161,21 +169,26 @@ public final class Workbench: @unchecked Sendable {
             self.lock.withLock { self.published = state }
         }
         computeQueue.async { [self] in
-            var state = live
-            let outcome: Job.Outcome
-            do {
-                outcome = .finished(try pending.body(&state, control))
-            } catch let error as ShellError {
-                outcome = .failed(error.message)
-            } catch {
-                outcome = .failed(String(describing: error))
-            }
-            // The body leaves the state consistent whether it returned or threw.
-            live = state
-            lock.withLock { published = state }
-            job.finish(outcome)
+            compute.run { runJob(pending, control: control, job: job) }
         }
         return job
+    }
+
+    /// A job's body on the compute queue, with the session's compute context bound.
+    private func runJob(_ pending: CommandContext.PendingJob, control: JobControl, job: Job) {
+        var state = live
+        let outcome: Job.Outcome
+        do {
+            outcome = .finished(try pending.body(&state, control))
+        } catch let error as ShellError {
+            outcome = .failed(error.message)
+        } catch {
+            outcome = .failed(String(describing: error))
+        }
+        // The body leaves the state consistent whether it returned or threw.
+        live = state
+        lock.withLock { published = state }
+        job.finish(outcome)
     }
 
     /// Asks the running job, if any, to stop at its next step boundary.
