@@ -58,7 +58,7 @@ let package = Package(
             "Shell", "Tensors", "JaxRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "KernelBench", dependencies: ["Tensors", "JaxRandom"],
+        .executableTarget(name: "KernelBench", dependencies: ["Tensors", "JaxRandom", "Models"],
                           path: "Benchmarks/KernelBench", swiftSettings: kernelFlags),
 
         // Tests mirror the modules.

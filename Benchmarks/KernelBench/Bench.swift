@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import JaxRandom
+import Models
 import Tensors
 
 /// Times each ConvNeXt kernel at ConvNeXt-Tiny shapes (batch 16, 224x224
@@ -77,7 +78,8 @@ enum KernelBench {
     static func run(arguments: [String]) {
         if !arguments.contains("--no-memory-tuning") { MemoryTuning.keepFreedMemory() }
         if let i = arguments.firstIndex(of: "--only"), i + 1 < arguments.count { only = arguments[i + 1] }
-        var compute = ComputeContext()
+        // The model's measured tiled-GEMM rule, as a training run uses it.
+        var compute = ComputeContext(tiledGEMMRule: ConvNeXt.tiledGEMMPreferred)
         if let i = arguments.firstIndex(of: "--threads"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) {
             compute.threads = n
         }

@@ -11,6 +11,11 @@ extension ConvNeXt {
     /// - Returns: a tree with the same paths and order as `parameterSpecs()`.
     public func backward(dLogits: Tensor, params: TensorTree, cache: consuming ForwardCache) -> TensorTree {
         var cache = cache
+        return Self.compute { backwardPass(dLogits: dLogits, params: params, cache: &cache) }
+    }
+
+    /// `backward`'s body; it empties `cache` block by block.
+    private func backwardPass(dLogits: Tensor, params: TensorTree, cache: inout ForwardCache) -> TensorTree {
         let eps = config.layerNormEpsilon
         let p = self.params(params)
 

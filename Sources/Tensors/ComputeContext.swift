@@ -16,6 +16,10 @@ public struct ComputeContext: Sendable {
     }
     /// Which code computes GEMMs (`gemm(...)`'s default).
     public var gemmKernel: GEMMKernel
+    /// The shapes `.automatic` gives to the tiled GEMM; nil: none. The
+    /// model sets its own measured rule where the caller has not set one
+    /// (`ConvNeXt.compute`).
+    public var tiledGEMMRule: TiledGEMMRule?
     /// Where kernel times go (`OpProfile.time`); nil: not profiled.
     public var profiler: OpProfile?
 
@@ -24,9 +28,11 @@ public struct ComputeContext: Sendable {
 
     /// A context; by default every active processor, the automatic GEMM choice, no profiler.
     /// - Parameter threads: nil for every active processor.
-    public init(threads: Int? = nil, gemmKernel: GEMMKernel = .automatic, profiler: OpProfile? = nil) {
+    public init(threads: Int? = nil, gemmKernel: GEMMKernel = .automatic, tiledGEMMRule: TiledGEMMRule? = nil,
+                profiler: OpProfile? = nil) {
         self.threads = max(1, threads ?? ProcessInfoCPU.activeProcessorCount)
         self.gemmKernel = gemmKernel
+        self.tiledGEMMRule = tiledGEMMRule
         self.profiler = profiler
     }
 

@@ -2,7 +2,7 @@ import CBLAS
 
 /// Which code computes a GEMM.
 public enum GEMMKernel: Sendable {
-    /// `TiledGEMM` where it was measured faster (see `tiledGEMMPreferred`), else OpenBLAS.
+    /// `TiledGEMM` where the bound context's `tiledGEMMRule` says, else OpenBLAS.
     case automatic
     /// Always OpenBLAS.
     case openBLAS
@@ -11,20 +11,27 @@ public enum GEMMKernel: Sendable {
     case tiled
 }
 
-/// Where `TiledGEMM` beat OpenBLAS in KernelBench (`--gemm-shapes`: the
-/// ConvNeXt-Tiny batch-16 Dense shapes on this 2-core machine, 2026-11-29):
-/// - the GEMMs into C channels at stages 1-2 (Conv_2's forward and Conv_1's
-///   input gradient, N = 96 or 192): 18.0 vs 23.5 ms, 17.7 vs 19.9 ms;
-/// - the weight gradients over the long inner dimension B*H*W of stages 1-2
-///   (K = 50176 or 12544): 20.2 vs 22.9-23.3 ms at stage 1, 18.4-19.0 vs
-///   19.3-19.9 ms at stage 2.
-/// Elsewhere (N of 384 and more into 4C channels, stages 3-4) OpenBLAS was
-/// as fast or faster.
-func tiledGEMMPreferred(transA: Bool, transB: Bool, m: Int, n: Int, k: Int) -> Bool {
-    guard n % tiledGEMMColumns == 0 else { return false }
-    if transA { return k >= 8 * 1024 }
-    return n <= 2 * tiledGEMMColumns && m >= 4 * 1024 && k >= 256
+/// The shape of one GEMM call, as a rule choosing its code sees it.
+public struct GEMMShape: Sendable, Equatable {
+    public var transA: Bool
+    public var transB: Bool
+    public var m: Int
+    public var n: Int
+    public var k: Int
+
+    public init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int) {
+        self.transA = transA
+        self.transB = transB
+        self.m = m
+        self.n = n
+        self.k = k
+    }
 }
+
+/// Which shapes `GEMMKernel.automatic` gives to `TiledGEMM`. The model that
+/// owns the shapes provides it (ConvNeXt's measured rule lives in `Models`,
+/// `ConvNeXt.tiledGEMMPreferred`); nil sends every GEMM to OpenBLAS.
+public typealias TiledGEMMRule = @Sendable (GEMMShape) -> Bool
 
 /// Row-major single-precision GEMM:
 /// `C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C`, by `TiledGEMM` or
@@ -37,11 +44,13 @@ public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                  b: UnsafePointer<Float>, ldb: Int,
                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, kernel: GEMMKernel? = nil) {
     let tiledFits = alpha == 1 && beta == 0 && n % tiledGEMMColumns == 0
+    let context = ComputeContext.current
     let useTiled: Bool
-    switch kernel ?? ComputeContext.current.gemmKernel {
+    switch kernel ?? context.gemmKernel {
     case .openBLAS: useTiled = false
     case .tiled: useTiled = tiledFits
-    case .automatic: useTiled = tiledFits && tiledGEMMPreferred(transA: transA, transB: transB, m: m, n: n, k: k)
+    case .automatic:
+        useTiled = tiledFits && (context.tiledGEMMRule?(GEMMShape(transA: transA, transB: transB, m: m, n: n, k: k)) ?? false)
     }
     if useTiled {
         // op(A)[i, kk] is a[i * lda + kk] or, transposed, a[kk * lda + i].

@@ -22,7 +22,7 @@
 private typealias V = SIMD16<Float>
 
 /// The column block of a tile; `n` must be a multiple of it.
-let tiledGEMMColumns = 96
+public let tiledGEMMColumns = 96
 
 /// `C = A · B` as described above. `a(i, kk) = a[i * aRow + kk * aK]`,
 /// `B(kk, j) = b[kk * ldb + j]`. Must not be called inside a `parallelFor` body.

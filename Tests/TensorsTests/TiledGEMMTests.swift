@@ -59,17 +59,4 @@ final class TiledGEMMTests: XCTestCase {
         }
         XCTAssertEqual(run(threads: 1).map(\.bitPattern), run(threads: 3).map(\.bitPattern))
     }
-
-    func testAutomaticChoiceFollowsTheMeasuredShapes() {
-        // Stage 1-2 GEMMs into C channels, and the stage 1-2 weight gradients.
-        XCTAssertTrue(tiledGEMMPreferred(transA: false, transB: false, m: 50176, n: 96, k: 384))
-        XCTAssertTrue(tiledGEMMPreferred(transA: false, transB: true, m: 12544, n: 192, k: 768))
-        XCTAssertTrue(tiledGEMMPreferred(transA: true, transB: false, m: 384, n: 96, k: 50176))
-        XCTAssertTrue(tiledGEMMPreferred(transA: true, transB: false, m: 96, n: 384, k: 50176))
-        // OpenBLAS: wide N, stage 3's weight gradients, small batches, widths that are not 96-multiples.
-        XCTAssertFalse(tiledGEMMPreferred(transA: false, transB: false, m: 50176, n: 384, k: 96))
-        XCTAssertFalse(tiledGEMMPreferred(transA: true, transB: false, m: 384, n: 1536, k: 3136))
-        XCTAssertFalse(tiledGEMMPreferred(transA: false, transB: false, m: 128, n: 96, k: 384))
-        XCTAssertFalse(tiledGEMMPreferred(transA: false, transB: false, m: 50176, n: 40, k: 160))
-    }
 }
