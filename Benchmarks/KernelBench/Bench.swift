@@ -124,14 +124,14 @@ enum KernelBench {
             // GELU on the 4C expansion.
             let h = random([batch, hw, hw, 4 * c], seed: 7), dh = random([batch, hw, hw, 4 * c], seed: 8)
             let hText = "[\(batch),\(hw),\(hw),\(4 * c)]"
-            bench("gelu fwd", hText, 8 * Double(h.count), "GB/s") { _ = geluForward(h) }
-            bench("gelu bwd", hText, 12 * Double(h.count), "GB/s") { _ = geluBackward(dh, x: h) }
+            bench("gelu fwd", hText, 8 * Double(h.count), "GB/s") { _ = Reference.geluForward(h) }
+            bench("gelu bwd", hText, 12 * Double(h.count), "GB/s") { _ = Reference.geluBackward(dh, x: h) }
             // Inputs in [-1, 1] keep every erfc lane in its |z| < 1 branch, so
             // the branches no lane needs are skipped; [-4, 4] mixes branches
             // in most 16-lane blocks (trained networks' pre-activations).
             let wide = Tensor(shape: h.shape, scalars: h.scalars.map { $0 * 4 })
-            bench("gelu fwd [-4,4]", hText, 8 * Double(h.count), "GB/s") { _ = geluForward(wide) }
-            bench("gelu bwd [-4,4]", hText, 12 * Double(h.count), "GB/s") { _ = geluBackward(dh, x: wide) }
+            bench("gelu fwd [-4,4]", hText, 8 * Double(h.count), "GB/s") { _ = Reference.geluForward(wide) }
+            bench("gelu bwd [-4,4]", hText, 12 * Double(h.count), "GB/s") { _ = Reference.geluBackward(dh, x: wide) }
 
             // Dense C -> 4C (Conv_1) and 4C -> C (Conv_2): 2*M*K*N FLOP; backward = 2 GEMMs.
             let m = Double(batch * hw * hw)

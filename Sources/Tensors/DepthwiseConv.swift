@@ -85,20 +85,6 @@ private func bandLayout(b: Int, h: Int) -> (bands: Int, bandRows: Int) {
     return ((h + bandRows - 1) / bandRows, bandRows)
 }
 
-/// Stores the first `valid` lanes of `v` at `p`.
-@inline(__always) private func store(_ v: V16, _ p: UnsafeMutablePointer<Float>, valid: Int) {
-    if valid == 16 { store16(v, p); return }
-    for l in 0..<valid { p[l] = v[l] }
-}
-
-/// Loads the first `valid` lanes at `p` (the rest zero).
-@inline(__always) private func load(_ p: UnsafePointer<Float>, valid: Int) -> V16 {
-    if valid == 16 { return load16(p) }
-    var v = V16()
-    for l in 0..<valid { v[l] = p[l] }
-    return v
-}
-
 /// `out[n, h, w, c] = sum_{i,j} src[n, h + i - p, w + j - p, c] * taps[i, j, c] (+ bias[c])`
 /// with zero padding, over an unpadded NHWC source and padded taps [k*k, Cp].
 /// With `residual` (same layout as `out`), `out = residual + that sum` instead.
@@ -131,24 +117,24 @@ private func depthwiseCore(_ src: UnsafePointer<Float>, b: Int, h: Int, w: Int, 
                             if let resRow {
                                 // The residual add after the sum, as `add(residual, dx)` would.
                                 let r = resRow + (ow &* c &+ c0)
-                                store(load(r, valid: valid) + a.0, d, valid: valid)
-                                store(load(r + c, valid: valid) + a.1, d + c, valid: valid)
-                                store(load(r + 2 &* c, valid: valid) + a.2, d + 2 &* c, valid: valid)
-                                store(load(r + 3 &* c, valid: valid) + a.3, d + 3 &* c, valid: valid)
-                                store(load(r + 4 &* c, valid: valid) + a.4, d + 4 &* c, valid: valid)
-                                store(load(r + 5 &* c, valid: valid) + a.5, d + 5 &* c, valid: valid)
-                                store(load(r + 6 &* c, valid: valid) + a.6, d + 6 &* c, valid: valid)
+                                store16(load16(r, valid: valid) + a.0, d, valid: valid)
+                                store16(load16(r + c, valid: valid) + a.1, d + c, valid: valid)
+                                store16(load16(r + 2 &* c, valid: valid) + a.2, d + 2 &* c, valid: valid)
+                                store16(load16(r + 3 &* c, valid: valid) + a.3, d + 3 &* c, valid: valid)
+                                store16(load16(r + 4 &* c, valid: valid) + a.4, d + 4 &* c, valid: valid)
+                                store16(load16(r + 5 &* c, valid: valid) + a.5, d + 5 &* c, valid: valid)
+                                store16(load16(r + 6 &* c, valid: valid) + a.6, d + 6 &* c, valid: valid)
                                 ow &+= 7
                                 continue
                             }
                             // Bias after the taps, as XLA adds it after the convolution.
-                            store(a.0 + bv, d, valid: valid)
-                            store(a.1 + bv, d + c, valid: valid)
-                            store(a.2 + bv, d + 2 &* c, valid: valid)
-                            store(a.3 + bv, d + 3 &* c, valid: valid)
-                            store(a.4 + bv, d + 4 &* c, valid: valid)
-                            store(a.5 + bv, d + 5 &* c, valid: valid)
-                            store(a.6 + bv, d + 6 &* c, valid: valid)
+                            store16(a.0 + bv, d, valid: valid)
+                            store16(a.1 + bv, d + c, valid: valid)
+                            store16(a.2 + bv, d + 2 &* c, valid: valid)
+                            store16(a.3 + bv, d + 3 &* c, valid: valid)
+                            store16(a.4 + bv, d + 4 &* c, valid: valid)
+                            store16(a.5 + bv, d + 5 &* c, valid: valid)
+                            store16(a.6 + bv, d + 6 &* c, valid: valid)
                             ow &+= 7
                         }
                     }
@@ -162,9 +148,9 @@ private func depthwiseCore(_ src: UnsafePointer<Float>, b: Int, h: Int, w: Int, 
                             }
                         }
                         if let resRow {
-                            store(load(resRow + (ow &* c &+ c0), valid: valid) + a, dstRow + (ow &* c &+ c0), valid: valid)
+                            store16(load16(resRow + (ow &* c &+ c0), valid: valid) + a, dstRow + (ow &* c &+ c0), valid: valid)
                         } else {
-                            store(a + bv, dstRow + (ow &* c &+ c0), valid: valid)
+                            store16(a + bv, dstRow + (ow &* c &+ c0), valid: valid)
                         }
                         ow &+= 1
                     }

@@ -148,50 +148,36 @@ private func geluAndGradV16(_ dy: V16, _ x: V16) -> (y: V16, dx: V16) {
     return (y, dy * cdf.addingProduct(x, pdf))
 }
 
-/// Loads 16 lanes at `p + i`, zero-filling past `n`.
-@inline(__always)
-private func loadTail(_ p: UnsafePointer<Float>, _ i: Int, _ n: Int) -> V16 {
-    if i &+ 16 <= n { return load16(p + i) }
-    var v = V16()
-    for l in 0..<(n &- i) { v[l] = p[i &+ l] }
-    return v
-}
-
-/// Stores 16 lanes at `p + i`, dropping lanes past `n`.
-@inline(__always)
-private func storeTail(_ v: V16, _ p: UnsafeMutablePointer<Float>, _ i: Int, _ n: Int) {
-    if i &+ 16 <= n { store16(v, p + i); return }
-    for l in 0..<(n &- i) { p[i &+ l] = v[l] }
-}
-
-/// Exact GELU forward, elementwise.
-public func geluForward(_ x: Tensor) -> Tensor {
-    let n = x.count
-    return x.withPointer { px in
-        Tensor.build(x.shape) { py in
-            let blocks = (n + 15) / 16
-            parallelChunks(blocks, minChunk: 1024) { range in
-                for blk in range {
-                    let i = blk &* 16
-                    storeTail(geluV16(loadTail(px, i, n)), py, i, n)
-                }
-            }
-        }
-    }
-}
-
-/// Exact GELU backward: `dx = dy * gelu'(x)`.
-public func geluBackward(_ dy: Tensor, x: Tensor) -> Tensor {
-    precondition(dy.shape == x.shape, "geluBackward: dy \(dy.shape) is not \(x.shape)")
-    let n = x.count
-    return x.withPointer { px in
-        dy.withPointer { pd in
-            Tensor.build(x.shape) { pdx in
+extension Reference {
+    /// Exact GELU forward, elementwise.
+    public static func geluForward(_ x: Tensor) -> Tensor {
+        let n = x.count
+        return x.withPointer { px in
+            Tensor.build(x.shape) { py in
                 let blocks = (n + 15) / 16
                 parallelChunks(blocks, minChunk: 1024) { range in
                     for blk in range {
                         let i = blk &* 16
-                        storeTail(geluGradV16(loadTail(pd, i, n), loadTail(px, i, n)), pdx, i, n)
+                        store16(geluV16(load16(px + i, valid: n &- i)), py + i, valid: n &- i)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Exact GELU backward: `dx = dy * gelu'(x)`.
+    public static func geluBackward(_ dy: Tensor, x: Tensor) -> Tensor {
+        precondition(dy.shape == x.shape, "geluBackward: dy \(dy.shape) is not \(x.shape)")
+        let n = x.count
+        return x.withPointer { px in
+            dy.withPointer { pd in
+                Tensor.build(x.shape) { pdx in
+                    let blocks = (n + 15) / 16
+                    parallelChunks(blocks, minChunk: 1024) { range in
+                        for blk in range {
+                            let i = blk &* 16
+                            store16(geluGradV16(load16(pd + i, valid: n &- i), load16(px + i, valid: n &- i)), pdx + i, valid: n &- i)
+                        }
                     }
                 }
             }
@@ -239,9 +225,9 @@ private func biasGELURows(_ px: UnsafeMutablePointer<Float>, out py: UnsafeMutab
             let r = px + row &* c, o = py + row &* c
             var i = 0
             while i < c {
-                let v = loadTail(r, i, c) + loadTail(pb, i, c)
-                storeTail(v, r, i, c)
-                storeTail(geluV16(v), o, i, c)
+                let v = load16(r + i, valid: c &- i) + load16(pb + i, valid: c &- i)
+                store16(v, r + i, valid: c &- i)
+                store16(geluV16(v), o + i, valid: c &- i)
                 i &+= 16
             }
         }
@@ -265,9 +251,9 @@ public func geluForwardAndBackward(_ dy: Tensor, x: Tensor) -> (y: Tensor, dx: T
                         let py = io.value
                         for blk in range {
                             let i = blk &* 16
-                            let (y, d) = geluAndGradV16(loadTail(pd, i, n), loadTail(px, i, n))
-                            storeTail(y, py, i, n)
-                            storeTail(d, pdx, i, n)
+                            let (y, d) = geluAndGradV16(load16(pd + i, valid: n &- i), load16(px + i, valid: n &- i))
+                            store16(y, py + i, valid: n &- i)
+                            store16(d, pdx + i, valid: n &- i)
                         }
                     }
                 }

@@ -38,19 +38,15 @@ private func chunkedSquares(_ n: Int, _ load: (Int) -> SIMD16<Float>, _ value: (
     return partial.reduce(0, +)
 }
 
-@inline(__always) private func load16(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD16<Float> {
-    UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-}
-
 /// The sum of the squares of `t`'s elements, in float64 (non-finite if any element is).
 public func sumOfSquares(_ t: Tensor) -> Double {
-    t.withPointer { p in chunkedSquares(t.count, { load16(p, $0) }, { p[$0] }) }
+    t.withPointer { p in chunkedSquares(t.count, { load16(p + $0) }, { p[$0] }) }
 }
 
 /// The sum of the squares of the float32 differences `a - b`, in float64.
 public func sumOfSquaredDifferences(_ a: Tensor, _ b: Tensor) -> Double {
     precondition(a.count == b.count, "sumOfSquaredDifferences of \(a.shape) and \(b.shape)")
     return a.withPointer { p in
-        b.withPointer { q in chunkedSquares(a.count, { load16(p, $0) - load16(q, $0) }, { p[$0] - q[$0] }) }
+        b.withPointer { q in chunkedSquares(a.count, { load16(p + $0) - load16(q + $0) }, { p[$0] - q[$0] }) }
     }
 }

@@ -74,8 +74,6 @@ private func tiledPanel(rows: Range<Int>, n: Int, k: Int, a: UnsafePointer<Float
     }
 }
 
-@inline(__always) private func ld(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-@inline(__always) private func st(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
 
 /// Rows r..r+3, columns j0..j0+95 of C, k in k0..<k1 (C is loaded unless k0 == 0).
 @inline(__always)
@@ -87,10 +85,10 @@ private func tile4x96(a: UnsafePointer<Float>, aRow: Int, aK: Int, b: UnsafePoin
     var x20 = V(), x21 = V(), x22 = V(), x23 = V(), x24 = V(), x25 = V()
     var x30 = V(), x31 = V(), x32 = V(), x33 = V(), x34 = V(), x35 = V()
     if k0 > 0 {
-        x00 = ld(c0); x01 = ld(c0 + 16); x02 = ld(c0 + 32); x03 = ld(c0 + 48); x04 = ld(c0 + 64); x05 = ld(c0 + 80)
-        x10 = ld(c1); x11 = ld(c1 + 16); x12 = ld(c1 + 32); x13 = ld(c1 + 48); x14 = ld(c1 + 64); x15 = ld(c1 + 80)
-        x20 = ld(c2); x21 = ld(c2 + 16); x22 = ld(c2 + 32); x23 = ld(c2 + 48); x24 = ld(c2 + 64); x25 = ld(c2 + 80)
-        x30 = ld(c3); x31 = ld(c3 + 16); x32 = ld(c3 + 32); x33 = ld(c3 + 48); x34 = ld(c3 + 64); x35 = ld(c3 + 80)
+        x00 = load16(c0); x01 = load16(c0 + 16); x02 = load16(c0 + 32); x03 = load16(c0 + 48); x04 = load16(c0 + 64); x05 = load16(c0 + 80)
+        x10 = load16(c1); x11 = load16(c1 + 16); x12 = load16(c1 + 32); x13 = load16(c1 + 48); x14 = load16(c1 + 64); x15 = load16(c1 + 80)
+        x20 = load16(c2); x21 = load16(c2 + 16); x22 = load16(c2 + 32); x23 = load16(c2 + 48); x24 = load16(c2 + 64); x25 = load16(c2 + 80)
+        x30 = load16(c3); x31 = load16(c3 + 16); x32 = load16(c3 + 32); x33 = load16(c3 + 48); x34 = load16(c3 + 64); x35 = load16(c3 + 80)
     }
     let a0 = a, a1 = a + aRow, a2 = a1 + aRow, a3 = a2 + aRow
     var kk = k0
@@ -98,24 +96,24 @@ private func tile4x96(a: UnsafePointer<Float>, aRow: Int, aK: Int, b: UnsafePoin
         let o = kk &* aK
         let s0 = V(repeating: a0[o]), s1 = V(repeating: a1[o]), s2 = V(repeating: a2[o]), s3 = V(repeating: a3[o])
         let bb = b + kk &* ldb
-        var bv = ld(bb)
+        var bv = load16(bb)
         x00 = x00.addingProduct(s0, bv); x10 = x10.addingProduct(s1, bv); x20 = x20.addingProduct(s2, bv); x30 = x30.addingProduct(s3, bv)
-        bv = ld(bb + 16)
+        bv = load16(bb + 16)
         x01 = x01.addingProduct(s0, bv); x11 = x11.addingProduct(s1, bv); x21 = x21.addingProduct(s2, bv); x31 = x31.addingProduct(s3, bv)
-        bv = ld(bb + 32)
+        bv = load16(bb + 32)
         x02 = x02.addingProduct(s0, bv); x12 = x12.addingProduct(s1, bv); x22 = x22.addingProduct(s2, bv); x32 = x32.addingProduct(s3, bv)
-        bv = ld(bb + 48)
+        bv = load16(bb + 48)
         x03 = x03.addingProduct(s0, bv); x13 = x13.addingProduct(s1, bv); x23 = x23.addingProduct(s2, bv); x33 = x33.addingProduct(s3, bv)
-        bv = ld(bb + 64)
+        bv = load16(bb + 64)
         x04 = x04.addingProduct(s0, bv); x14 = x14.addingProduct(s1, bv); x24 = x24.addingProduct(s2, bv); x34 = x34.addingProduct(s3, bv)
-        bv = ld(bb + 80)
+        bv = load16(bb + 80)
         x05 = x05.addingProduct(s0, bv); x15 = x15.addingProduct(s1, bv); x25 = x25.addingProduct(s2, bv); x35 = x35.addingProduct(s3, bv)
         kk &+= 1
     }
-    st(x00, c0); st(x01, c0 + 16); st(x02, c0 + 32); st(x03, c0 + 48); st(x04, c0 + 64); st(x05, c0 + 80)
-    st(x10, c1); st(x11, c1 + 16); st(x12, c1 + 32); st(x13, c1 + 48); st(x14, c1 + 64); st(x15, c1 + 80)
-    st(x20, c2); st(x21, c2 + 16); st(x22, c2 + 32); st(x23, c2 + 48); st(x24, c2 + 64); st(x25, c2 + 80)
-    st(x30, c3); st(x31, c3 + 16); st(x32, c3 + 32); st(x33, c3 + 48); st(x34, c3 + 64); st(x35, c3 + 80)
+    store16(x00, c0); store16(x01, c0 + 16); store16(x02, c0 + 32); store16(x03, c0 + 48); store16(x04, c0 + 64); store16(x05, c0 + 80)
+    store16(x10, c1); store16(x11, c1 + 16); store16(x12, c1 + 32); store16(x13, c1 + 48); store16(x14, c1 + 64); store16(x15, c1 + 80)
+    store16(x20, c2); store16(x21, c2 + 16); store16(x22, c2 + 32); store16(x23, c2 + 48); store16(x24, c2 + 64); store16(x25, c2 + 80)
+    store16(x30, c3); store16(x31, c3 + 16); store16(x32, c3 + 32); store16(x33, c3 + 48); store16(x34, c3 + 64); store16(x35, c3 + 80)
 }
 
 /// One row of C (the panel's tail), the same summation as `tile4x96`.
@@ -123,14 +121,14 @@ private func tile4x96(a: UnsafePointer<Float>, aRow: Int, aK: Int, b: UnsafePoin
 private func tile1x96(a: UnsafePointer<Float>, aK: Int, b: UnsafePointer<Float>, ldb: Int,
                       c: UnsafeMutablePointer<Float>, k0: Int, k1: Int) {
     var x0 = V(), x1 = V(), x2 = V(), x3 = V(), x4 = V(), x5 = V()
-    if k0 > 0 { x0 = ld(c); x1 = ld(c + 16); x2 = ld(c + 32); x3 = ld(c + 48); x4 = ld(c + 64); x5 = ld(c + 80) }
+    if k0 > 0 { x0 = load16(c); x1 = load16(c + 16); x2 = load16(c + 32); x3 = load16(c + 48); x4 = load16(c + 64); x5 = load16(c + 80) }
     var kk = k0
     while kk < k1 {
         let s = V(repeating: a[kk &* aK])
         let bb = b + kk &* ldb
-        x0 = x0.addingProduct(s, ld(bb)); x1 = x1.addingProduct(s, ld(bb + 16)); x2 = x2.addingProduct(s, ld(bb + 32))
-        x3 = x3.addingProduct(s, ld(bb + 48)); x4 = x4.addingProduct(s, ld(bb + 64)); x5 = x5.addingProduct(s, ld(bb + 80))
+        x0 = x0.addingProduct(s, load16(bb)); x1 = x1.addingProduct(s, load16(bb + 16)); x2 = x2.addingProduct(s, load16(bb + 32))
+        x3 = x3.addingProduct(s, load16(bb + 48)); x4 = x4.addingProduct(s, load16(bb + 64)); x5 = x5.addingProduct(s, load16(bb + 80))
         kk &+= 1
     }
-    st(x0, c); st(x1, c + 16); st(x2, c + 32); st(x3, c + 48); st(x4, c + 64); st(x5, c + 80)
+    store16(x0, c); store16(x1, c + 16); store16(x2, c + 32); store16(x3, c + 48); store16(x4, c + 64); store16(x5, c + 80)
 }

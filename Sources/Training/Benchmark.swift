@@ -368,9 +368,6 @@ public enum ProcessMemory {
     /// Peak resident set size (`VmHWM` in /proc/self/status), in bytes.
     public static func peakResidentBytes() -> Int? { statusField("VmHWM:") }
 
-    /// Current resident set size (`VmRSS`), in bytes.
-    public static func residentBytes() -> Int? { statusField("VmRSS:") }
-
     /// Resets the peak to the current resident size (writes 5 to
     /// /proc/self/clear_refs, Linux 4.0+). Returns whether it worked.
     @discardableResult

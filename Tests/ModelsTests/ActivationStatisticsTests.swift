@@ -42,7 +42,7 @@ final class ActivationStatisticsTests: XCTestCase {
         let values = (0..<(c * rows)).map { Float(($0 * 7919) % 113) / 17 - 3 }
         let gamma = Tensor(shape: [c], scalars: (0..<c).map { Float($0 + 1) * 1e-2 })
         let t = Tensor(shape: [rows, c], scalars: values)
-        let product = layerScaleForward(t, gamma: gamma)
+        let product = Reference.layerScaleForward(t, gamma: gamma)
         let scaled = ActivationStatistics(t, channelScale: gamma)
         check(scaled, product.scalars, "scaled")
         XCTAssertEqual(scaled.min, ActivationStatistics(product).min)

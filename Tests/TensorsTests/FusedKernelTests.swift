@@ -35,17 +35,17 @@ final class FusedKernelTests: XCTestCase {
         let h = Tensor(shape: [homogeneous.count], scalars: homogeneous)
         let m = Tensor(shape: [mixed.count], scalars: mixed)
         let dy = Tensor(shape: [mixed.count], scalars: dyValues)
-        let yh = geluForward(h), ym = geluForward(m)
-        let dh = geluBackward(dy, x: h), dm = geluBackward(dy, x: m)
+        let yh = Reference.geluForward(h), ym = Reference.geluForward(m)
+        let dh = Reference.geluBackward(dy, x: h), dm = Reference.geluBackward(dy, x: m)
         // Map each homogeneous position to its place in the mixed order.
         for (g, values) in groups.enumerated() {
             for i in values.indices {
                 let hi = g * 64 + i, mi = i * groups.count + g
                 XCTAssertEqual(yh.scalars[hi].bitPattern, ym.scalars[mi].bitPattern, "gelu(\(values[i]))")
                 // dy differs by position, so compare each gradient with the formula on its own dy.
-                let one = geluBackward(Tensor(shape: [1], scalars: [dyValues[hi]]), x: Tensor(shape: [1], scalars: [values[i]]))
+                let one = Reference.geluBackward(Tensor(shape: [1], scalars: [dyValues[hi]]), x: Tensor(shape: [1], scalars: [values[i]]))
                 XCTAssertEqual(dh.scalars[hi].bitPattern, one.scalars[0].bitPattern, "gelu'(\(values[i])) homogeneous")
-                let other = geluBackward(Tensor(shape: [1], scalars: [dyValues[mi]]), x: Tensor(shape: [1], scalars: [values[i]]))
+                let other = Reference.geluBackward(Tensor(shape: [1], scalars: [dyValues[mi]]), x: Tensor(shape: [1], scalars: [values[i]]))
                 XCTAssertEqual(dm.scalars[mi].bitPattern, other.scalars[0].bitPattern, "gelu'(\(values[i])) mixed")
             }
         }
@@ -59,10 +59,10 @@ final class FusedKernelTests: XCTestCase {
             var fused = x
             let g = biasGELUForward(&fused, bias: bias)
             XCTAssertEqual(bits(fused), bits(biased), "pre-activation \(shape)")
-            XCTAssertEqual(bits(g), bits(geluForward(biased)), "gelu \(shape)")
+            XCTAssertEqual(bits(g), bits(Reference.geluForward(biased)), "gelu \(shape)")
             var inPlace = x
             biasGELUInPlace(&inPlace, bias: bias)
-            XCTAssertEqual(bits(inPlace), bits(geluForward(biased)), "in place \(shape)")
+            XCTAssertEqual(bits(inPlace), bits(Reference.geluForward(biased)), "in place \(shape)")
         }
     }
 
@@ -70,8 +70,8 @@ final class FusedKernelTests: XCTestCase {
         var rng = TestRNG(94)
         let x = rng.tensor([5, 41], -6, 6), dy = rng.tensor([5, 41])
         let (y, dx) = geluForwardAndBackward(dy, x: x)
-        XCTAssertEqual(bits(y), bits(geluForward(x)))
-        XCTAssertEqual(bits(dx), bits(geluBackward(dy, x: x)))
+        XCTAssertEqual(bits(y), bits(Reference.geluForward(x)))
+        XCTAssertEqual(bits(dx), bits(Reference.geluBackward(dy, x: x)))
     }
 
     func testResidualBranchForwardMatchesTheSeparateKernels() {
@@ -82,8 +82,8 @@ final class FusedKernelTests: XCTestCase {
             let bias = rng.tensor([c]), gamma = rng.tensor([c], 0.5, 1.5)
             let scale: Float = 1 / 0.7
             let branch = addBias(raw, bias)
-            var y = layerScaleForward(branch, gamma: gamma)
-            if let keep { y = dropPathForward(y, keep: keep, scale: scale) }
+            var y = Reference.layerScaleForward(branch, gamma: gamma)
+            if let keep { y = Reference.dropPathForward(y, keep: keep, scale: scale) }
             let want = add(h, y)
 
             var fusedBranch = raw
@@ -106,8 +106,8 @@ final class FusedKernelTests: XCTestCase {
             let gamma = rng.tensor([shape[3]], 0.5, 1.5)
             let scale: Float = 1 / 0.9
             var d = dy
-            if let keep { d = dropPathBackward(d, keep: keep, scale: scale) }
-            let want = layerScaleBackward(d, x: branch, gamma: gamma)
+            if let keep { d = Reference.dropPathBackward(d, keep: keep, scale: scale) }
+            let want = Reference.layerScaleBackward(d, x: branch, gamma: gamma)
             let got = residualBranchBackward(dy, branch: branch, gamma: gamma, keep: keep, keepScale: scale)
             XCTAssertEqual(bits(got.dBranch), bits(want.dx), "dBranch \(shape)")
             XCTAssertEqual(bits(got.dGamma), bits(want.dGamma), "dGamma \(shape)")
@@ -142,9 +142,9 @@ final class FusedKernelTests: XCTestCase {
     func testOpProfileAccumulatesOnlyInItsOwnContext() {
         let profiler = OpProfile()
         let x = Tensor(shape: [64, 1024], scalars: [Float](repeating: 0.5, count: 64 * 1024))
-        _ = OpProfile.time("gelu") { geluForward(x) }   // no profiler bound: not counted anywhere
+        _ = OpProfile.time("gelu") { Reference.geluForward(x) }   // no profiler bound: not counted anywhere
         ComputeContext(profiler: profiler).run {
-            _ = OpProfile.time("gelu") { geluForward(x) }
+            _ = OpProfile.time("gelu") { Reference.geluForward(x) }
         }
         XCTAssertGreaterThan(profiler.seconds()["gelu"] ?? 0, 0)
         XCTAssertNil(profiler.seconds()["gemm"])
@@ -152,7 +152,7 @@ final class FusedKernelTests: XCTestCase {
         let other = OpProfile()
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            ComputeContext(profiler: other).run { _ = OpProfile.time("gemm") { geluForward(x) } }
+            ComputeContext(profiler: other).run { _ = OpProfile.time("gemm") { Reference.geluForward(x) } }
             done.signal()
         }
         done.wait()

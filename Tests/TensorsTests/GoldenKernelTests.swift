@@ -71,9 +71,9 @@ final class GoldenKernelTests: XCTestCase {
         let c1 = denseForward(e[bi + "LayerNorm_0"], weight: p[blk + "Conv_1/kernel"], bias: p[blk + "Conv_1/bias"])
         check(c1, e[bi + "Conv_1"], "Conv_1")
         // GELU is checked through Conv_2, whose input is gelu(Conv_1).
-        let c2 = denseForward(geluForward(e[bi + "Conv_1"]), weight: p[blk + "Conv_2/kernel"], bias: p[blk + "Conv_2/bias"])
+        let c2 = denseForward(Reference.geluForward(e[bi + "Conv_1"]), weight: p[blk + "Conv_2/kernel"], bias: p[blk + "Conv_2/bias"])
         check(c2, e[bi + "Conv_2"], "gelu + Conv_2")
-        let ls = layerScaleForward(e[bi + "Conv_2"], gamma: p[blk + "LayerScale_0/scale"])
+        let ls = Reference.layerScaleForward(e[bi + "Conv_2"], gamma: p[blk + "LayerScale_0/scale"])
         check(ls, e[bi + "LayerScale_0"], "LayerScale_0")
         let out = add(e[i + "LayerNorm_0"], e[bi + "LayerScale_0"])
         check(out, e[i + "BottleneckConvNeXtBlock_01_01"], "block residual")

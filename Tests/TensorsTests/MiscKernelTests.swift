@@ -5,9 +5,9 @@ final class SmallKernelTests: XCTestCase {
     func testLayerScaleForwardAndBackward() {
         var rng = TestRNG(50)
         let x = rng.tensor([2, 3, 17]), g = rng.tensor([17]), r = rng.tensor([2, 3, 17])
-        let y = layerScaleForward(x, gamma: g)
+        let y = Reference.layerScaleForward(x, gamma: g)
         for i in 0..<x.count { XCTAssertEqual(y.scalars[i], x.scalars[i] * g.scalars[i % 17]) }
-        let grads = layerScaleBackward(r, x: x, gamma: g)
+        let grads = Reference.layerScaleBackward(r, x: x, gamma: g)
         let f = { (x: [Double], g: [Double]) -> Double in
             project((0..<x.count).map { x[$0] * g[$0 % 17] }, r.scalars)
         }
@@ -21,11 +21,11 @@ final class SmallKernelTests: XCTestCase {
         let x = rng.tensor([3, 2, 2, 5])
         let keep = [true, false, true]
         let scale = 1 / Float(0.95)
-        let y = dropPathForward(x, keep: keep, scale: scale)
+        let y = Reference.dropPathForward(x, keep: keep, scale: scale)
         for i in 0..<x.count {
             XCTAssertEqual(y.scalars[i], keep[i / 20] ? x.scalars[i] * scale : 0)
         }
-        XCTAssertEqual(dropPathBackward(x, keep: keep, scale: scale), y)
+        XCTAssertEqual(Reference.dropPathBackward(x, keep: keep, scale: scale), y)
         let mask = (0..<x.count).map { $0 % 3 != 1 }
         let d = dropoutForward(x, keep: mask, scale: 4 / 3)
         for i in 0..<x.count { XCTAssertEqual(d.scalars[i], mask[i] ? x.scalars[i] * (4 / 3) : 0) }

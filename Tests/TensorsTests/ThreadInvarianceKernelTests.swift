@@ -43,7 +43,7 @@ final class ThreadInvarianceKernelTests: XCTestCase {
             let keep = (0..<rows).map { $0 % 3 != 0 }
             assertInvariant("residual branch \(rows)x\(c)") {
                 let (d, g) = residualBranchBackward(dy, branch: x, gamma: s, keep: keep, keepScale: 1.25)
-                let (dx, dg) = layerScaleBackward(dy, x: x, gamma: s)
+                let (dx, dg) = Reference.layerScaleBackward(dy, x: x, gamma: s)
                 return [d, g, dx, dg]
             }
         }
