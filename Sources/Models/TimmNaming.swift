@@ -140,14 +140,7 @@ extension ConvNeXt {
         switch layout {
         case .same: return t
         case .dense: return transpose2D(t)
-        case .conv:
-            // HWIO [kh, kw, i, o] -> OIHW [o, i, kh, kw].
-            let (kh, kw, ci, co) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-            var out = [Float](repeating: 0, count: t.count)
-            for y in 0..<kh { for x in 0..<kw { for i in 0..<ci { for o in 0..<co {
-                out[((o * ci + i) * kh + y) * kw + x] = t.scalars[((y * kw + x) * ci + i) * co + o]
-            } } } }
-            return Tensor(shape: [co, ci, kh, kw], scalars: out)
+        case .conv: return permuted(t, [3, 2, 0, 1])   // HWIO [kh, kw, i, o] -> OIHW [o, i, kh, kw]
         }
     }
 
@@ -157,14 +150,37 @@ extension ConvNeXt {
         case .same: return t
         case .dense: return transpose2D(t)
         case .conv:
-            // OIHW [o, i, kh, kw] -> HWIO [kh, kw, i, o].
-            let (co, ci, kh, kw) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-            var out = [Float](repeating: 0, count: t.count)
-            for o in 0..<co { for i in 0..<ci { for y in 0..<kh { for x in 0..<kw {
-                out[((y * kw + x) * ci + i) * co + o] = t.scalars[((o * ci + i) * kh + y) * kw + x]
-            } } } }
-            return Tensor(shape: shape, scalars: out)
+            let out = permuted(t, [2, 3, 1, 0])          // OIHW [o, i, kh, kw] -> HWIO [kh, kw, i, o]
+            precondition(out.shape == shape, "timm conv \(t.shape) does not fit \(shape)")
+            return out
         }
+    }
+
+    /// `t` with its axes reordered: output axis `d` is input axis `order[d]`.
+    static func permuted(_ t: Tensor, _ order: [Int]) -> Tensor {
+        let rank = t.rank
+        let shape = order.map { t.shape[$0] }
+        var inputStrides = [Int](repeating: 1, count: rank)
+        for d in stride(from: rank - 2, through: 0, by: -1) { inputStrides[d] = inputStrides[d + 1] * t.shape[d + 1] }
+        let strides = order.map { inputStrides[$0] }   // the input stride of each output axis
+        var out = [Float](repeating: 0, count: t.count)
+        var index = [Int](repeating: 0, count: rank)
+        t.scalars.withUnsafeBufferPointer { src in
+            for o in out.indices {
+                var from = 0
+                for d in 0..<rank { from += index[d] * strides[d] }
+                out[o] = src[from]
+                // The next output index, row-major.
+                var d = rank - 1
+                while d >= 0 {
+                    index[d] += 1
+                    if index[d] < shape[d] { break }
+                    index[d] = 0
+                    d -= 1
+                }
+            }
+        }
+        return Tensor(shape: shape, scalars: out)
     }
 
     static func transpose2D(_ t: Tensor) -> Tensor {
