@@ -25,20 +25,22 @@ public struct UncheckedSendable<Value>: @unchecked Sendable {
 }
 
 /// Runs `body(i)` for `i` in `0..<n`, spread over the bound
-/// `ComputeContext`'s threads.
+/// `ComputeContext`'s threads; the bodies run with that context bound.
 ///
 /// Iterations must write disjoint memory; that is the contract that makes
 /// laundering the non-escaping body into a `@Sendable` closure sound
 /// (`../shared/notes/swift-kernels.md`, "Swift 6 strict concurrency").
 public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
     if n <= 0 { return }
-    if n == 1 || ComputeContext.current.threads <= 1 {
+    let context = ComputeContext.current
+    if n == 1 || context.threads <= 1 {
         for i in 0..<n { body(i) }
         return
     }
     withoutActuallyEscaping(body) { escaping in
         let sendable = unsafeBitCast(escaping, to: (@Sendable (Int) -> Void).self)
-        DispatchQueue.concurrentPerform(iterations: n, execute: sendable)
+        // Worker threads see the caller's context (e.g. a sampler called from a body).
+        DispatchQueue.concurrentPerform(iterations: n) { i in context.run { sendable(i) } }
     }
 }
 

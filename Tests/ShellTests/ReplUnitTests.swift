@@ -249,6 +249,9 @@ final class ReplHistoryTests: XCTestCase {
     func testTimeitRefusesMutatingCommandsAndRepeatsReadOnlyOnes() throws {
         let workbench = Workbench()
         XCTAssertThrowsError(try Magic.timeit("sleep 1", workbench: workbench))
+        XCTAssertThrowsError(try Magic.timeit("forward x.safetensors --out y.safetensors", workbench: workbench)) {
+            XCTAssertTrue("\($0)".contains("runs on the compute queue"), "\($0)")
+        }
         let report = try Magic.timeit("help", workbench: workbench, budget: 0.01)
         XCTAssertTrue(report.contains("mean ± std of "), report)
         XCTAssertTrue(workbench.cells.isEmpty, "%timeit records no cells")

@@ -121,6 +121,20 @@ final class TensorMathTests: XCTestCase {
         XCTAssertTrue(d.hasSuffix("[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, ...]"), d)
     }
 
+    /// A `parallelFor` body runs with the caller's context bound, also on
+    /// worker threads, and nothing stays bound afterwards.
+    func testParallelForBodiesSeeTheCallersContext() {
+        var seen = [Int](repeating: 0, count: 8)
+        seen.withUnsafeMutableBufferPointer { b in
+            let out = UncheckedSendable(b)
+            ComputeContext(threads: 3).run {
+                parallelFor(8) { i in out.value[i] = ComputeContext.current.threads }
+            }
+        }
+        XCTAssertEqual(seen, [Int](repeating: 3, count: 8))
+        XCTAssertEqual(ComputeContext.current.threads, ComputeContext.standard.threads)
+    }
+
     /// OpenBLAS stays single-threaded whatever the context's threads are:
     /// sgemm splits the work itself, so results never depend on the thread count.
     func testOpenBLASStaysSingleThreaded() {
