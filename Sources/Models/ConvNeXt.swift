@@ -53,16 +53,13 @@ public struct ConvNeXt: Sendable {
 
     /// Flax module names inside the backbone, a block and the head.
     public enum Module {
+        /// The backbone's stem conv.
         public static let stem = "Stem_Conv"
-        public static let depthwise = "DepthWise_Conv_0"
-        public static let blockNorm = "LayerNorm_0"
-        public static let fc1 = "Conv_1"
-        public static let fc2 = "Conv_2"
-        public static let layerScale = "LayerScale_0"
-        public static let stochasticDepth = "StochasticDepth_0"
-        public static let headNorm = "LayerNorm_0"
-        public static let dropout = "Dropout_0"
-        public static let head = "Head"
+        /// A block's layers, in order.
+        public static let depthwise = "DepthWise_Conv_0", blockNorm = "LayerNorm_0", fc1 = "Conv_1", fc2 = "Conv_2",
+                           layerScale = "LayerScale_0", stochasticDepth = "StochasticDepth_0"
+        /// The head's (top-level) layers.
+        public static let headNorm = "LayerNorm_0", dropout = "Dropout_0", head = "Head"
     }
 
     static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }

@@ -88,15 +88,11 @@ enum ModelCommands {
         CommandSpec(["forward"], summary: "Run the model on \"x\" from a safetensors file and write \"logits\"",
                     help: "--train applies stochastic depth and dropout with the keys now named dropout and stochastic_depth as the apply rngs, like model.apply(..., rngs={...}); it consumes nothing.",
                     arguments: [ArgumentSpec("input", .path, "IN.safetensors holding x [B,H,W,3] (NHWC)")],
-                    flags: [FlagSpec("out", .path, "OUT.safetensors to write"), FlagSpec("train", .bool, "train mode")],
-                    mutates: false, computes: true) { invocation, context in
-            let (model, params) = try context.state.requireParameters()
-            let (x, _) = try readBatch(invocation, context, needLabels: false, model: model)
-            let rngs = try applyRNGs(invocation, context.state)
-            let (logits, _) = model.forward(x, params: params, train: invocation.has("train"), rngs: rngs)
-            let out = try outURL(invocation, context)
-            try SafeTensorsFile.write([("logits", logits)], metadata: ["mode": invocation.has("train") ? "train" : "eval"], to: out)
-            return .record(Record(title: "forward (\(invocation.has("train") ? "train" : "eval"))", [
+                    flags: batchFileFlags, mutates: false, computes: true) { invocation, context in
+            let b = try batchInputs(invocation, context, needLabels: false)
+            let (logits, _) = b.model.forward(b.x, params: b.params, train: b.train, rngs: b.rngs)
+            let out = try writeOutput([("logits", logits)], invocation, context)
+            return .record(Record(title: "forward (\(b.train ? "train" : "eval"))", [
                 ("logits", .string(logits.shape.map(String.init).joined(separator: "x"))),
                 ("first", .array(logits.scalars.prefix(6).map { .float($0) })), ("written", .string(out.path)),
             ]))
@@ -104,17 +100,11 @@ enum ModelCommands {
         CommandSpec(["grad"], summary: "Loss and the gradient of every parameter for \"x\" and soft \"labels\" from a file",
                     help: "Writes \"loss\" and one tensor per parameter path. --train as for forward.",
                     arguments: [ArgumentSpec("input", .path, "IN.safetensors holding x [B,H,W,3] and labels [B,classes]")],
-                    flags: [FlagSpec("out", .path, "OUT.safetensors to write"), FlagSpec("train", .bool, "train mode")],
-                    mutates: false, computes: true) { invocation, context in
-            let (model, params) = try context.state.requireParameters()
-            let (x, labels) = try readBatch(invocation, context, needLabels: true, model: model)
-            let rngs = try applyRNGs(invocation, context.state)
-            let r = model.valueAndGradient(x, labels: labels!, params: params, train: invocation.has("train"), rngs: rngs)
-            let out = try outURL(invocation, context)
-            var tensors: [(String, Tensor)] = [("loss", Tensor(scalar: r.loss))]
-            for (path, g) in r.grads { tensors.append((path, g)) }
-            try SafeTensorsFile.write(tensors, metadata: ["mode": invocation.has("train") ? "train" : "eval"], to: out)
-            return .record(Record(title: "grad (\(invocation.has("train") ? "train" : "eval"))", [
+                    flags: batchFileFlags, mutates: false, computes: true) { invocation, context in
+            let b = try batchInputs(invocation, context, needLabels: true)
+            let r = b.model.valueAndGradient(b.x, labels: b.labels!, params: b.params, train: b.train, rngs: b.rngs)
+            let out = try writeOutput([("loss", Tensor(scalar: r.loss))] + r.grads.map { ($0, $1) }, invocation, context)
+            return .record(Record(title: "grad (\(b.train ? "train" : "eval"))", [
                 ("loss", .float(r.loss)), ("gradients", .int(r.grads.count)), ("written", .string(out.path)),
             ]))
         },
@@ -190,6 +180,25 @@ enum ModelCommands {
         if let k = invocation.int("kernel-size") { config.kernelSize = k }
         try config.validate()
         return config
+    }
+
+    /// `forward`'s and `grad`'s flags.
+    static let batchFileFlags = [FlagSpec("out", .path, "OUT.safetensors to write"), FlagSpec("train", .bool, "train mode")]
+
+    /// What `forward` and `grad` run on: the live model and parameters, the
+    /// batch file's x (and labels), and the apply rngs with --train.
+    static func batchInputs(_ invocation: Invocation, _ context: CommandContext, needLabels: Bool) throws
+        -> (model: ConvNeXt, params: TensorTree, x: Tensor, labels: Tensor?, rngs: ApplyRNGs?, train: Bool) {
+        let (model, params) = try context.state.requireParameters()
+        let (x, labels) = try readBatch(invocation, context, needLabels: needLabels, model: model)
+        return (model, params, x, labels, try applyRNGs(invocation, context.state), invocation.has("train"))
+    }
+
+    /// Writes `tensors` to --out with the pass's mode as metadata; returns the file.
+    static func writeOutput(_ tensors: [(String, Tensor)], _ invocation: Invocation, _ context: CommandContext) throws -> URL {
+        let out = try outURL(invocation, context)
+        try SafeTensorsFile.write(tensors, metadata: ["mode": invocation.has("train") ? "train" : "eval"], to: out)
+        return out
     }
 
     static func applyRNGs(_ invocation: Invocation, _ state: WorkbenchState) throws -> ApplyRNGs? {
