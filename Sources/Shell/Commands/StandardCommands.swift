@@ -10,9 +10,11 @@ public enum StandardCommands {
         all += OptimCommands.all
         all += DataCommands.all
         all += TrainCommands.all
+        all += RunCommands.all
         all += ReplCommands.all
         all += SessionCommands.all
         all += BenchCommands.all
+        all += ExampleCommands.all
         return CommandRegistry(all)
     }
 }
