@@ -48,9 +48,14 @@ public struct ProgressBar: Sendable {
         let remaining = rate > 0 ? Self.clock(Double(total - done) / rate) : "?"
         func right(_ tail: String) -> String { " \(done)/\(total) [\(Self.clock(elapsed))<\(remaining), \(rateText)\(tail)]" }
         let fixed = percent.count + 2 + right("").count
-        let right = right(tail(width - fixed - 10))
-        let barWidth = max(3, width - percent.count - 2 - right.count)
-        guard percent.count + 2 + barWidth + right.count <= width else { return Width.fit("\(percent) \(done)/\(total)", width) }
+        // The fullest right-hand side that leaves the bar 3 cells: with the
+        // postfix (cut to leave 10), without it, without the rate, counts only.
+        let choices = [right(tail(width - fixed - 10)), right(""),
+                       " \(done)/\(total) [\(Self.clock(elapsed))<\(remaining)]", " \(done)/\(total)"]
+        guard let right = choices.first(where: { width - percent.count - 2 - $0.count >= 3 }) else {
+            return Width.fit("\(percent) \(done)/\(total)", width)
+        }
+        let barWidth = width - percent.count - 2 - right.count
         // Whole blocks, then one partial block in eighths, then blanks.
         let eighths = Int((fraction * Double(barWidth * 8)).rounded(.down))
         let full = eighths / 8
