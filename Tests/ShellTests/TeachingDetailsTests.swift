@@ -33,7 +33,8 @@ final class TeachingDetailsTests: XCTestCase {
             return XCTFail("a note follows the table: \(String(describing: cells[1].result))")
         }
         XCTAssertEqual(note, "note: randaugment.magnitude 15.0 is above randaugment.magnitudemax 10.0: every sampled magnitude is clipped to 10.0, as in timm (raise magnitudemax to use it)")
-        guard case .table? = cells[2].result else { return XCTFail("no note within the maximum") }
+        guard case .message(let line)? = cells[2].result else { return XCTFail("no note within the maximum") }
+        XCTAssertEqual(line, "augmentations: set randaugment.magnitude=9; now on: crop, flip (`data augment show` lists every parameter)")
     }
 
     func testTrainingPastTheScheduleSaysItContinuesAtTheFloor() throws {
@@ -46,6 +47,13 @@ final class TeachingDetailsTests: XCTestCase {
         }
         XCTAssertNil(note(cells[4]), "within the schedule: no note")
         XCTAssertEqual(note(cells[5]), .string("the learning-rate schedule ended at update 3; training continued at its floor, lr 1e-06 (set a longer schedule with `optim adamw --decay-steps N`)"))
+    }
+
+    func testSampleGradientsNeedAStepStoppedAfterItsLoss() {
+        let cells = runCommands("data synthetic --classes 4 --count 64 --val-count 16 --batch 8; model build convnext --depths 1,1,1,1 --dims 8,16,24,32 --classes 4 --image-size 32 --drop-path 0.5; model init; optim adamw; show sample-grads BottleneckConvNeXtBlock_04_01; step forward; step loss; show sample-grads Nope; show sample-grads BottleneckConvNeXtBlock_04_01")
+        XCTAssertEqual(cells[4].error, "per-sample gradients need a step stopped after its loss: run `step forward` then `step loss` (not yet `step backward`)")
+        XCTAssertTrue(cells[7].error?.hasPrefix("no block 'Nope'") ?? false, cells[7].error ?? "no error")
+        XCTAssertNil(cells[8].error)
     }
 
     func testDataShowListsDecodeErrors() throws {

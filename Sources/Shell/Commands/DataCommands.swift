@@ -63,7 +63,7 @@ enum DataCommands {
                                 rows: skipped.map { [.string($0.path), .string($0.reason)] }))
         },
         CommandSpec(["data", "augment"], summary: "Show or change the augmentations: show | on NAME | off NAME | set NAME.PARAM=V | preset light|convnext",
-                    help: "Names: \(AugmentConfig.names.joined(separator: ", ")). `off all` disables every train augmentation. Parameters are listed by `data augment show`.",
+                    help: "Names: \(AugmentConfig.names.joined(separator: ", ")). `off all` disables every train augmentation. A change answers in one line; `data augment show` lists every parameter.",
                     arguments: [ArgumentSpec("action", .choice(["show", "on", "off", "set", "preset"]), "what to do", optional: true),
                                 ArgumentSpec("what", .string, "an augmentation name, NAME.PARAM=V, or a preset", optional: true)]) { invocation, context in
             var data = try context.state.requireData()
@@ -85,8 +85,16 @@ enum DataCommands {
                 }
             }
             context.state.data = data
-            let table = CommandResult.table(Table(title: "augmentations", columns: [.init("parameter"), .init("value")],
-                                                  rows: data.augment.parameters.map { [.string($0.name), .string($0.value)] }))
+            // `show` prints the table; a change says in one line what it changed.
+            let table: CommandResult
+            if action == "show" {
+                table = .table(Table(title: "augmentations", columns: [.init("parameter"), .init("value")],
+                                     rows: data.augment.parameters.map { [.string($0.name), .string($0.value)] }))
+            } else {
+                let on = AugmentConfig.names.filter { name in data.augment.parameters.first { $0.name == "\(name).enabled" }?.value == "true" }
+                let what = action == "preset" ? "preset \(what ?? "")" : "\(action) \(what ?? "")"
+                table = .message("augmentations: \(what); now on: \(on.isEmpty ? "none" : on.joined(separator: ", ")) (`data augment show` lists every parameter)")
+            }
             let ra = data.augment.randAugment
             guard ra.magnitude > ra.magnitudeMax else { return table }
             return .group([table, .message("note: randaugment.magnitude \(ra.magnitude) is above randaugment.magnitudemax \(ra.magnitudeMax): every sampled magnitude is clipped to \(ra.magnitudeMax), as in timm (raise magnitudemax to use it)")])

@@ -15,6 +15,8 @@ public enum StandardCommands {
         all += SessionCommands.all
         all += BenchCommands.all
         all += ExampleCommands.all
+        all += TensorFileCommands.all
+        all += SampleGradientCommands.all
         return CommandRegistry(all)
     }
 }

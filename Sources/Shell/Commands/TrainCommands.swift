@@ -91,13 +91,13 @@ enum TrainCommands {
         },
         CommandSpec(["step", "update"], summary: "Finish the step: optimizer update, EMA, and commit keys, cursor and counters") { _, context in
             let m = try TrainEngine.update(&context.state)
-            return .table(Table(title: "step \(m.step) done", columns: metricsColumns, rows: [metricsRow(m)]))
+            return stepDone(m, context.state)
         },
         CommandSpec(["step"], summary: "Run one whole train step, or finish the step in progress",
                     help: "A train step has four stages, each a command that stops after it so you can look: `step forward` (the batch at the data cursor and the forward pass; `show activations`), `step loss` (the loss and its gradient), `step backward` (every parameter's gradient; `show grads`), `step update` (optimizer, EMA, then keys, cursor and counters commit; `show update`). `step` runs the remaining stages; `step abort` drops a step in progress.",
                     flags: [batchFlag]) { invocation, context in
             let m = try TrainEngine.trainStep(&context.state, batchSize: invocation.int("batch"))
-            return .table(Table(title: "step \(m.step) done", columns: metricsColumns, rows: [metricsRow(m)]))
+            return stepDone(m, context.state)
         },
         CommandSpec(["step", "abort"], summary: "Drop the step in progress; nothing it computed is kept") { _, context in
             guard let p = context.state.pending else { return .message("no step in progress") }
@@ -202,6 +202,13 @@ enum TrainCommands {
          .float(m.updateRatio), .bool(m.applied), .double((m.imagesPerSecond * 10).rounded() / 10)]
     }
 
+    /// A finished step's row, with a note when its update used lr 0.
+    static func stepDone(_ m: StepMetrics, _ state: WorkbenchState) -> CommandResult {
+        let table = CommandResult.table(Table(title: "step \(m.step) done", columns: metricsColumns, rows: [metricsRow(m)]))
+        guard let note = TrainingNotes.zeroLearningRate([m], state.optimizer) else { return table }
+        return .group([table, .message(note)])
+    }
+
     /// Top-5 accuracy, or null (`–`) when the model has fewer than 5 classes
     /// (then every sample is trivially in its top 5).
     static func top5(_ m: EvalMetrics, _ state: WorkbenchState) -> JSONValue {
@@ -283,9 +290,8 @@ enum TrainCommands {
                 ("seconds", .double((seconds * 10).rounded() / 10)),
                 ("img_s", .double(((Double(done * size) / max(seconds, 1e-9)) * 10).rounded() / 10)),
             ]
-            if let o = state.optimizer, o.decaySteps > 0, state.counters.optimizerSteps > o.decaySteps {
-                fields.append(("note", .string("the learning-rate schedule ended at update \(o.decaySteps); training continued at its floor, lr \(o.endLearningRate) (set a longer schedule with `optim adamw --decay-steps N`)")))
-            }
+            if let ended = TrainingNotes.scheduleEnded(state) { fields.append(("note", .string(ended))) }
+            if let zero = TrainingNotes.zeroLearningRate(recent, state.optimizer) { fields.append(("lr_0", .string(zero))) }
             if control.isCancelled && done < steps {
                 fields.insert(("stopped", .string("stopped by request after step \(state.counters.miniSteps) (\(done) of \(steps)); the state is consistent — continue with `train steps N`")), at: 0)
             }
