@@ -56,6 +56,20 @@ final class TeachingDetailsTests: XCTestCase {
         XCTAssertNil(cells[8].error)
     }
 
+    func testModelBuildWarnsWhenTrainingWouldTakeHours() {
+        let cells = runCommands("model build tiny --classes 10; model build convnext --depths 1,1,1,1 --dims 8,16,24,32 --classes 10 --image-size 32")
+        func warning(_ c: Cell) -> String? {
+            guard case .record(let r)? = c.result, case .string(let w)? = r["warning"] else { return nil }
+            return w
+        }
+        let tiny = warning(cells[0])
+        XCTAssertTrue(tiny?.hasPrefix("at 224 px one train step of batch 32 takes about ") ?? false, tiny ?? "no warning")
+        XCTAssertNil(warning(cells[1]), "a teaching-sized model trains in minutes")
+        // The estimate matches docs/performance.md's measurement: ConvNeXt-T at 224 px, ~4.6 img/s on 2 cores.
+        let rate = 1 / ComputeEstimate.trainSecondsPerImage(macs: 4_470_000_000, cores: 2)
+        XCTAssertEqual(rate, 4.6, accuracy: 0.3)
+    }
+
     func testDataShowListsDecodeErrors() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("cnx-decode-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }

@@ -35,7 +35,7 @@ enum ModelCommands {
                 ("drop_path", .double(config.dropPathRate)), ("head_dropout", .double(config.headDropout)),
                 ("parameters", .int(model.parameterCount)), ("gmacs_per_image", .double(Double(model.macsPerImage()) / 1e9)),
                 ("next", .string("model init (uses the params key: rng show)")),
-            ])))
+            ] + (ComputeEstimate.warning(model, data: context.state.data).map { [("warning", .string($0))] } ?? []))))
         },
         CommandSpec(["model", "init"], summary: "Initialise the parameters from the params key, exactly as Flax would",
                     help: "Starts a new training run: steps, data cursor, metrics, evaluations and the optimizer state start over; a run that took steps is kept for `runs`.") { _, context in

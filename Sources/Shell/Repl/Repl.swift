@@ -403,6 +403,6 @@ final class ProgressRelay: @unchecked Sendable {
         guard due else { return }
         let bar = ProgressBar(completed: job.completed, total: job.total,
                               elapsed: Date().timeIntervalSince(job.startedAt), postfix: job.line)
-        wake.show("[job \(job.id)] " + bar.render(width: 70))
+        wake.show("[job \(job.id)] " + bar.render(width: min(70, LineEditor.terminalColumns() - 12)))
     }
 }
