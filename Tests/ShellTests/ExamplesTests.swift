@@ -103,6 +103,13 @@ final class ExamplesTests: XCTestCase {
         }
         let tables = r.workbench.cells.filter { if case .table(let t)? = $0.result { return t.title == "augmentations" } else { return false } }
         XCTAssertEqual(tables.map(\.command), ["data augment show"])
+        // The mixed batch: each image's soft label, two classes where Mixup/CutMix mixed it.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("out/aug-mixed.png").path))
+        let mixed = try XCTUnwrap(r.workbench.cells.first { $0.command.hasPrefix("data preview --mixed") })
+        guard case .group(let parts)? = mixed.result, case .table(let labels)? = parts.last else { return XCTFail("soft labels") }
+        XCTAssertEqual(labels.rows.count, 8)
+        XCTAssertTrue(labels.rows.contains { if case .string(let l) = $0[2] { return l.contains(", ") } else { return false } },
+                      "a mixed image carries two classes")
         let clipped = try XCTUnwrap(r.workbench.cells.first { $0.command.contains("magnitude=15") })
         XCTAssertTrue(TextRenderer().render(clipped.result!).contains("is clipped to 10.0"))
     }

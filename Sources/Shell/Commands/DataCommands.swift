@@ -103,8 +103,13 @@ enum DataCommands {
                     flags: [FlagSpec("augment", .bool, "apply the train augmentations (crop, flip, RandAugment)"),
                             FlagSpec("count", .int, "how many images", default: "16"),
                             FlagSpec("split", .choice(["train", "val"]), "which split", default: "train"),
+                            FlagSpec("mixed", .bool, "the training batch at the data cursor as the model receives it (Mixup/CutMix mixed), each image captioned with its soft label"),
                             FlagSpec("out", .path, "the PNG to write", default: "preview.png")],
                     mutates: false) { invocation, context in
+            if invocation.has("mixed") {
+                return try MixedPreview.make(context.state, count: invocation.int("count") ?? 16,
+                                             url: context.workbench.url(for: invocation.string("out") ?? "preview.png"))
+            }
             let data = try context.state.requireData()
             let split: Split = invocation.string("split") == "val" ? .val : .train
             let ds = data.splits[split]
