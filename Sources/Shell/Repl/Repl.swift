@@ -162,7 +162,7 @@ public final class Repl {
         var cancelled: Job?
         func drawBar(_ job: Job) {
             let bar = ProgressBar(completed: job.completed, total: job.total,
-                                  elapsed: Date().timeIntervalSince(job.startedAt), postfix: job.line)
+                                  elapsed: job.elapsed, postfix: job.line)
             err("\r" + bar.render(width: columns - 1) + "\u{1B}[K", newline: false)
             barShown = true
         }
@@ -402,7 +402,7 @@ final class ProgressRelay: @unchecked Sendable {
         }
         guard due else { return }
         let bar = ProgressBar(completed: job.completed, total: job.total,
-                              elapsed: Date().timeIntervalSince(job.startedAt), postfix: job.line)
+                              elapsed: job.elapsed, postfix: job.line)
         wake.show("[job \(job.id)] " + bar.render(width: min(70, LineEditor.terminalColumns() - 12)))
     }
 }
