@@ -13,10 +13,12 @@ final class RunLifecycleTests: XCTestCase {
     let build = "model build convnext --depths 1,1,2,1 --dims 16,32,48,64 --classes 10 --image-size 32 --drop-path 0.1; rng seed 42; model init"
     let train = "optim adamw --lr 0.006 --warmup-steps 3 --decay-steps 8 --ema 0.999; train steps 8; eval"
 
-    /// The sequence (with 8 steps for 600): a first `step`, then the
-    /// same build, seed and init, gives exactly what a fresh shell gives.
+    /// The sequence, word for word but 8 steps for 600: a first
+    /// `step`, then the same build, seed and init, gives exactly what a fresh
+    /// shell gives.
     func testRerunningTheCellsGivesTheNumbersOfAFreshShell() throws {
-        let data = "data synthetic --count 160 --val-count 40 --batch 16"
+        let data = "data synthetic --batch 64"
+        let train = "optim adamw --lr 0.006 --warmup-steps 30 --decay-steps 600 --ema 0.999; train steps 8; eval"
         let rerun = Workbench(), fresh = Workbench()
         let cells = runCommands("\(data); \(build); optim adamw; step; \(build); \(train)", workbench: rerun)
         ok(cells)
