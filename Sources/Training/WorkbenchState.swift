@@ -36,6 +36,9 @@ public struct WorkbenchState: Sendable {
     public var lastStep: StepDetail?
     /// A train step taken in stages (`step forward`, …) and not yet completed.
     public var pending: PendingStep?
+    /// The current run's number, the finished runs, and how the current one
+    /// started (RunHistory.swift).
+    public var runLog = RunLog()
 
     public init() {}
 

@@ -129,7 +129,7 @@ enum Launch {
         }
         workbench.onProgress = { progress.report($0) }
         let options = ScriptRunner.Options(json: output.json, keepGoing: output.keepGoing, echo: output.echo,
-                                           renderer: TextRenderer(width: terminalWidth, color: colorAllowed))
+                                           renderer: TextRenderer(width: terminalWidth, color: colorAllowed, fits: isatty(1) != 0))
         return ScriptRunner(workbench: workbench, options: options, output: StandardOutput())
     }
 

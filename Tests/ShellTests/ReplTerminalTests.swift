@@ -273,17 +273,32 @@ final class ReplTerminalTests: XCTestCase {
         // A mutating command is refused while the job runs.
         t.type("sleep 1\r")
         t.expect("a job is running (sleep 30 &, ")
-        // Ctrl-C at the prompt stops the background job and keeps the
-        // half-typed line; the shell stays.
+        // Ctrl-C with text typed discards the line and leaves the job running;
+        // Ctrl-C at the empty prompt stops it; the shell stays.
         t.expect("In [4]: ")
         t.type("help wa")
         t.expect("In [4]: help wa")
-        t.type(PseudoTerminal.ctrlC)
+        interrupt(t, then: "In [4]: ")
+        t.type("jobs\r")
+        t.expect("the job still running") { $0.components(separatedBy: "state      running").count == 3 }
+        XCTAssertFalse(t.plainText.contains("stopping job 1"), "typed text absorbs the Ctrl-C")
+        t.expect("In [5]: ")
+        interrupt(t, then: "In [5]: ")
         t.expect("stopping job 1 (sleep 30 &")
-        t.type("it\r")
-        t.expect("Wait until the background job ends")
         t.type("wait\r")
         t.expect("stopped at step ")
+        t.type("jobs\r")
+        t.expect("state      stopped")
+        let ended = t.plainText.count
+        t.expect("In [7]: ")
+        // The elapsed time is frozen at the end, and `wait` was the job's only notice.
+        Thread.sleep(forTimeInterval: 1.2)
+        t.type("jobs\r")
+        t.expect("In [8]: ")
+        let elapsed = t.plainText.components(separatedBy: "elapsed_s  ").dropFirst().map { Double($0.prefix { $0 != "\n" && $0 != "\r" }) }
+        XCTAssertEqual(elapsed.count, 4, t.plainText)
+        XCTAssertEqual(elapsed[2], elapsed[3], "elapsed stops growing once the job ended")
+        XCTAssertFalse(t.plainText.dropFirst(ended).contains("[job 1]"), "no notice after wait showed the end")
         XCTAssertLessThan(Date().timeIntervalSince(started), 20)
         leave(t, unsaved: true)
     }

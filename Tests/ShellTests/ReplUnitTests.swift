@@ -19,7 +19,9 @@ final class ReplProgressBarTests: XCTestCase {
         XCTAssertEqual(empty, "  0%|           | 0/50 [00:00<?, ? it/s]")
         XCTAssertEqual(empty.count, 40)
         let full = ProgressBar(completed: 50, total: 50, elapsed: 125).render(width: 40)
-        XCTAssertEqual(full, "100%|██████████| 50/50 [02:05<00:00, 0.40 it/s]", "the bar keeps 10 cells when the width is too small")
+        XCTAssertEqual(full, "100%|███| 50/50 [02:05<00:00, 0.40 it/s]", "the bar shrinks to 3 cells rather than exceed the width")
+        XCTAssertEqual(ProgressBar(completed: 50, total: 50, elapsed: 125).render(width: 30), "100%|████| 50/50 [02:05<00:00]",
+                       "then the rate goes")
     }
 
     func testUnknownTotalShowsCountAndRate() {
@@ -284,7 +286,7 @@ final class ReplBannerTests: XCTestCase {
         XCTAssertTrue(lines[1].contains("none yet: model build tiny"), lines[1])
         XCTAssertTrue(lines[2].contains("none yet: optim adamw"), lines[2])
         XCTAssertTrue(lines[3].contains("none yet: data synthetic"), lines[3])
-        XCTAssertTrue(lines.last!.contains("examples/"))
+        XCTAssertTrue(lines.last!.contains("`examples` lists them, `%run tour` runs one"), lines.last!)
     }
 
     func testBannerDescribesABuiltModel() throws {

@@ -16,10 +16,16 @@ enum DataCommands {
                             FlagSpec("count", .int, "training images", default: "500 per class"),
                             FlagSpec("val-count", .int, "validation images", default: "a fifth of --count"),
                             batchFlag]) { invocation, context in
-            let source = DataSource.synthetic(classes: invocation.int("classes") ?? 10, size: invocation.int("size") ?? 32,
+            let classes = invocation.int("classes") ?? 10
+            // Checked here so the error names the flag typed (the dataset knows only counts).
+            if let v = invocation.int("val-count"), v < classes, invocation.int("count").map({ $0 >= classes }) ?? true {
+                throw ShellError("--val-count must be at least the class count (\(classes)), got \(v)")
+            }
+            let source = DataSource.synthetic(classes: classes, size: invocation.int("size") ?? 32,
                                               trainCount: invocation.int("count"), valCount: invocation.int("val-count"))
             let setup = try DataSetup(source: source, augment: context.state.data?.augment ?? .light,
                                       batchSize: try batchSize(invocation, default: context.state.data?.batchSize ?? 32))
+            try checkBatchFits(setup, invocation)
             context.state.data = setup
             return .record(describe(setup))
         },
@@ -40,22 +46,24 @@ enum DataCommands {
             let rows: [[JSONValue]] = data.splits.classNames.enumerated().map { i, name in
                 [.int(i), .string(name), .int(counts[i]), .int(i < valCounts.count ? valCounts[i] : 0)]
             }
-            return .group([.record(describe(data)),
+            var record = describe(data)
+            let skipped = skippedFiles(data)
+            record.fields.append(("decode_errors", .string(skipped.isEmpty ? "none" : "\(skipped.count) skipped: "
+                + skipped.prefix(3).map { "\(($0.path as NSString).lastPathComponent) (\($0.reason))" }.joined(separator: ", ")
+                + (skipped.count > 3 ? ", … (`data errors` lists all)" : ""))))
+            return .group([.record(record),
                            .table(Table(title: "classes", columns: [.init("label"), .init("name"), .init("train"), .init("val")], rows: rows,
                                         footer: [.string(""), .string("total"), .int(data.splits.train.count), .int(data.splits.val.count)]))])
         },
         CommandSpec(["data", "errors"], summary: "Files that failed to decode (skipped, never fatal)", mutates: false) { _, context in
             let data = try context.state.requireData()
-            // Without --val both splits are the same folder: list each file once.
-            var seen = Set<String>()
-            let skipped = [data.splits.train, data.splits.val].compactMap { $0 as? ImageFolder }.flatMap(\.skipped)
-                .filter { seen.insert($0.path).inserted }
+            let skipped = skippedFiles(data)
             if skipped.isEmpty { return .message("no decode errors") }
             return .table(Table(title: "\(skipped.count) files skipped", columns: [.init("file"), .init("reason")],
                                 rows: skipped.map { [.string($0.path), .string($0.reason)] }))
         },
         CommandSpec(["data", "augment"], summary: "Show or change the augmentations: show | on NAME | off NAME | set NAME.PARAM=V | preset light|convnext",
-                    help: "Names: \(AugmentConfig.names.joined(separator: ", ")). `off all` disables every train augmentation. Parameters are listed by `data augment show`.",
+                    help: "Names: \(AugmentConfig.names.joined(separator: ", ")). `off all` disables every train augmentation. A change answers in one line; `data augment show` lists every parameter.",
                     arguments: [ArgumentSpec("action", .choice(["show", "on", "off", "set", "preset"]), "what to do", optional: true),
                                 ArgumentSpec("what", .string, "an augmentation name, NAME.PARAM=V, or a preset", optional: true)]) { invocation, context in
             var data = try context.state.requireData()
@@ -77,15 +85,31 @@ enum DataCommands {
                 }
             }
             context.state.data = data
-            return .table(Table(title: "augmentations", columns: [.init("parameter"), .init("value")],
-                                rows: data.augment.parameters.map { [.string($0.name), .string($0.value)] }))
+            // `show` prints the table; a change says in one line what it changed.
+            let table: CommandResult
+            if action == "show" {
+                table = .table(Table(title: "augmentations", columns: [.init("parameter"), .init("value")],
+                                     rows: data.augment.parameters.map { [.string($0.name), .string($0.value)] }))
+            } else {
+                let on = AugmentConfig.names.filter { name in data.augment.parameters.first { $0.name == "\(name).enabled" }?.value == "true" }
+                let what = action == "preset" ? "preset \(what ?? "")" : "\(action) \(what ?? "")"
+                table = .message("augmentations: \(what); now on: \(on.isEmpty ? "none" : on.joined(separator: ", ")) (`data augment show` lists every parameter)")
+            }
+            let ra = data.augment.randAugment
+            guard ra.magnitude > ra.magnitudeMax else { return table }
+            return .group([table, .message("note: randaugment.magnitude \(ra.magnitude) is above randaugment.magnitudemax \(ra.magnitudeMax): every sampled magnitude is clipped to \(ra.magnitudeMax), as in timm (raise magnitudemax to use it)")])
         },
         CommandSpec(["data", "preview"], summary: "A labelled grid of images (with --augment: as training sees them), written as PNG",
                     flags: [FlagSpec("augment", .bool, "apply the train augmentations (crop, flip, RandAugment)"),
                             FlagSpec("count", .int, "how many images", default: "16"),
                             FlagSpec("split", .choice(["train", "val"]), "which split", default: "train"),
+                            FlagSpec("mixed", .bool, "the training batch at the data cursor as the model receives it (Mixup/CutMix mixed), each image captioned with its soft label"),
                             FlagSpec("out", .path, "the PNG to write", default: "preview.png")],
                     mutates: false, computes: true) { invocation, context in
+            if invocation.has("mixed") {
+                return try MixedPreview.make(context.state, count: invocation.int("count") ?? 16,
+                                             url: context.workbench.url(for: invocation.string("out") ?? "preview.png"))
+            }
             let data = try context.state.requireData()
             let split: Split = invocation.string("split") == "val" ? .val : .train
             let ds = data.splits[split]
@@ -136,10 +160,29 @@ enum DataCommands {
         },
     ]
 
+    /// A batch larger than the training split is refused when the data is
+    /// set, naming `--batch` when it was typed (else the kept batch size).
+    static func checkBatchFits(_ setup: DataSetup, _ invocation: Invocation) throws {
+        let n = setup.splits.train.count
+        guard setup.batchSize > n else { return }
+        if invocation.has("batch") {
+            throw ShellError("--batch \(setup.batchSize) is larger than the \(n) training images: use --batch \(n) or less (or more images)")
+        }
+        throw ShellError("the batch size \(setup.batchSize) (kept from the previous data) is larger than the \(n) training images: add --batch \(n) or less")
+    }
+
     static func batchSize(_ invocation: Invocation, default d: Int) throws -> Int {
         let b = invocation.int("batch") ?? d
         guard b >= 1 else { throw ShellError("--batch must be at least 1, got \(b)") }
         return b
+    }
+
+    /// Files that failed to decode in either split, each once (without
+    /// --val both splits are the same folder).
+    static func skippedFiles(_ data: DataSetup) -> [DecodeFailure] {
+        var seen = Set<String>()
+        return [data.splits.train, data.splits.val].compactMap { $0 as? ImageFolder }.flatMap(\.skipped)
+            .filter { seen.insert($0.path).inserted }
     }
 
     static func describe(_ data: DataSetup) -> Record {

@@ -4,7 +4,7 @@ import Sessions
 enum HelpCommands {
     static let all: [CommandSpec] = [
         CommandSpec(["help"], summary: "List commands, or explain one: help model build",
-                    help: "With no argument, lists every command with its one-line summary. With a command's words, shows its usage, what it does, its arguments and its flags.",
+                    help: "With no argument, lists every command with its one-line summary. With a command's words, shows its usage, what it does, its arguments and its flags; `help %time` explains a magic. In the shell, `CMD?` and `?CMD` are `help CMD`.",
                     arguments: [ArgumentSpec("command", .string, "the command to explain", optional: true)],
                     flags: [FlagSpec("markdown", .bool, "print the whole command reference as Markdown (docs/commands.md)")],
                     variadicTail: true, mutates: false) { invocation, context in
@@ -14,17 +14,28 @@ enum HelpCommands {
     ]
 
     static func help(_ words: [String], registry: CommandRegistry) throws(ShellError) -> CommandResult {
+        if let magic = words.first, magic.hasPrefix("%"), words.count == 1 {
+            guard let record = Magic.describe(magic) else {
+                throw ShellError("no magic '\(magic)'; magics: \(Magic.names.joined(separator: ", ")) (%lsmagic lists them)")
+            }
+            return .record(record)
+        }
         if words.isEmpty {
             let rows: [[JSONValue]] = registry.commands.sorted { $0.name < $1.name }
                 .map { [.string($0.name), .string($0.summary)] }
             return .table(Table(title: "Commands (help CMD for details)",
                                 columns: [.init("command"), .init("summary")], rows: rows))
         }
-        if let spec = registry.command(words) {
-            return .record(describe(spec))
-        }
         // A group: list its sub-commands.
         let matching = registry.commands.filter { Array($0.words.prefix(words.count)) == words }
+        if let spec = registry.command(words) {
+            // A command that is also a group (`step`): its sub-commands follow.
+            let more = matching.filter { $0.words.count > words.count }
+            guard !more.isEmpty else { return .record(describe(spec)) }
+            return .group([.record(describe(spec)),
+                           .table(Table(title: "\(spec.name) …", columns: [.init("usage"), .init("summary")],
+                                        rows: more.map { [.string($0.usage), .string($0.summary)] }))])
+        }
         if !matching.isEmpty {
             let rows: [[JSONValue]] = matching.map { [.string($0.usage), .string($0.summary)] }
             return .table(Table(title: words.joined(separator: " "), columns: [.init("usage"), .init("summary")], rows: rows))

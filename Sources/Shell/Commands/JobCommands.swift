@@ -4,7 +4,8 @@ import Sessions
 /// `jobs`, `status`, `wait`, `stop`: watching and controlling the running job.
 enum JobCommands {
     static let all: [CommandSpec] = [
-        CommandSpec(["jobs"], summary: "Show the running (or last) job and its progress", mutates: false) { _, context in
+        CommandSpec(["jobs"], summary: "Show the running (or last) job: running, stopping, finished, stopped or failed, and its progress",
+                    help: "The elapsed time grows while the job runs and stays fixed once it ends.", mutates: false) { _, context in
             guard let job = context.workbench.lastJob else { return .message("no jobs yet") }
             return .record(describe(job))
         },
@@ -22,17 +23,13 @@ enum JobCommands {
     ]
 
     static func describe(_ job: Job) -> Record {
-        let state: String
-        switch job.outcome {
-        case nil: state = job.isCancelled ? "stopping" : "running"
-        case .finished?: state = "finished"
-        case .failed(let m)?: state = "failed: \(m)"
-        }
+        var state = job.state.rawValue
+        if case .failed(let m)? = job.outcome { state += ": \(m)" }
         return Record(title: "job \(job.id)", [
             ("command", .string(job.command)), ("state", .string(state)),
             ("completed", .int(job.completed)), ("total", .int(job.total)),
             ("progress", .string(job.line)),
-            ("elapsed_s", .double((Date().timeIntervalSince(job.startedAt) * 10).rounded() / 10)),
+            ("elapsed_s", .double((job.elapsed * 10).rounded() / 10)),
         ])
     }
 }

@@ -14,7 +14,7 @@ enum ModelCommands {
 
     static let all: [CommandSpec] = [
         CommandSpec(["model", "build"], summary: "Build a ConvNeXt: a named variant, or `convnext` with --depths and --dims",
-                    help: "Variants: \(ConvNeXtConfig.variants.map { "\($0.name) \($0.depths)x\($0.dims)" }.joined(separator: ", ")). Building replaces the model; its parameters are cleared until `model init` or `params import`.",
+                    help: "Variants: \(ConvNeXtConfig.variants.map { "\($0.name) \($0.depths)x\($0.dims)" }.joined(separator: ", ")). Building replaces the model; its parameters are cleared until `model init` or `params import`. Building, `model init` and `params import` each start a new training run: steps, data cursor, metrics, evaluations, a step in progress and the optimizer and EMA state start over (one line says what ended; `runs` keeps finished runs).",
                     arguments: [ArgumentSpec("variant", .choice(variants), "atto femto pico nano tiny small base large, or convnext")],
                     flags: [FlagSpec("classes", .int, "output classes", default: "1000"),
                             FlagSpec("image-size", .int, "input height and width (FLOPs, memory and data size)", default: "224"),
@@ -25,30 +25,32 @@ enum ModelCommands {
                             FlagSpec("kernel-size", .int, "depthwise kernel size (odd)", default: "7")]) { invocation, context in
             let config = try buildConfig(invocation)
             let model = try ConvNeXt(config: config)
+            let ended = context.state.endRun()
             context.state.modelConfig = config
             context.state.params = nil
-            context.state.resetOptimizerState()
-            return .record(Record(title: "model built", [
+            return .record(Record(title: "model built", RunCommands.noted(ended, [
                 ("variant", .string(config.variantName.map { "convnext_\($0)" } ?? "custom")),
                 ("depths", .array(config.depths.map { .int($0) })), ("dims", .array(config.dims.map { .int($0) })),
                 ("classes", .int(config.classes)), ("image_size", .int(config.imageSize)),
                 ("drop_path", .double(config.dropPathRate)), ("head_dropout", .double(config.headDropout)),
                 ("parameters", .int(model.parameterCount)), ("gmacs_per_image", .double(Double(model.macsPerImage()) / 1e9)),
                 ("next", .string("model init (uses the params key: rng show)")),
-            ]))
+            ] + (ComputeEstimate.warning(model, data: context.state.data).map { [("warning", .string($0))] } ?? []))))
         },
-        CommandSpec(["model", "init"], summary: "Initialise the parameters from the params key, exactly as Flax would") { _, context in
+        CommandSpec(["model", "init"], summary: "Initialise the parameters from the params key, exactly as Flax would",
+                    help: "Starts a new training run: steps, data cursor, metrics, evaluations and the optimizer state start over; a run that took steps is kept for `runs`.") { _, context in
             let model = try context.state.requireModel()
             let key = try context.state.keys.draw(KeyTree.params).key
             let start = Date()
             let params = model.initialize(paramsKey: key)
+            let ended = context.state.endRun()
             context.state.params = params
-            context.state.resetOptimizerState()
-            return .record(Record(title: "parameters initialised", [
+            context.state.markRunStart()
+            return .record(Record(title: "parameters initialised", RunCommands.noted(ended, [
                 ("params_key", .array([.int(Int(key.k0)), .int(Int(key.k1))])),
                 ("arrays", .int(params.count)), ("parameters", .int(params.scalarCount)),
                 ("seconds", .double(Date().timeIntervalSince(start))),
-            ]))
+            ])))
         },
         CommandSpec(["model", "summary"], summary: "Every layer: path, output shape, parameters and MACs per image, with totals",
                     flags: [FlagSpec("image-size", .int, "count MACs at this input size", default: "the model's")],
@@ -75,15 +77,17 @@ enum ModelCommands {
             return .message("wrote \(params.count) tensors (\(TextRenderer.thousands(params.scalarCount)) parameters, \(naming.rawValue) names) to \(url.path)")
         },
         CommandSpec(["params", "import"], summary: "Load parameters from a safetensors file, validated against the model",
-                    help: "Every tensor must be present with the right shape; on any problem the live parameters stay as they were.",
+                    help: "Every tensor must be present with the right shape; on any problem the live parameters stay as they were. A successful import starts a new training run, as `model init` does.",
                     arguments: [ArgumentSpec("file", .path, "FILE.safetensors")], flags: [naming]) { invocation, context in
             let model = try context.state.requireModel()
             let url = context.workbench.url(for: invocation.argument(0)!)
             let naming = ParameterNaming(rawValue: invocation.string("naming") ?? "flax")!
             let params = try model.loadParameters(from: url, naming: naming)
+            let ended = context.state.endRun()
             context.state.params = params
-            context.state.resetOptimizerState()
-            return .message("imported \(params.count) tensors (\(TextRenderer.thousands(params.scalarCount)) parameters, \(naming.rawValue) names) from \(url.path)")
+            context.state.markRunStart()
+            let imported = "imported \(params.count) tensors (\(TextRenderer.thousands(params.scalarCount)) parameters, \(naming.rawValue) names) from \(url.path)"
+            return .message(ended.map { "\(imported)\n\($0)" } ?? imported)
         },
         CommandSpec(["forward"], summary: "Run the model on \"x\" from a safetensors file and write \"logits\"",
                     help: "--train applies stochastic depth and dropout with the keys now named dropout and stochastic_depth as the apply rngs, like model.apply(..., rngs={...}); it consumes nothing.",

@@ -98,7 +98,7 @@ enum OptimCommands {
             let n = min(to - from + 1, 400)
             let xs = (0..<n).map { from + ($0 * (to - from)) / max(n - 1, 1) }
             let marks = schedule.landmarks.filter { $0.step >= from && $0.step <= to }
-                .map { Series.Mark(x: Double($0.step), label: "\($0.name) \(TextRenderer.number(Double(schedule($0.step))))") }
+                .map { Series.Mark(x: Double($0.step), label: "\($0.name) \(TextRenderer.float(schedule($0.step)))") }
             return .series(Series(title: "learning rate: \(schedule)", xLabel: "optimizer step", yLabel: "lr",
                                   x: xs.map(Double.init), y: xs.map { Double(schedule($0)) }, marks: marks))
         },

@@ -33,12 +33,17 @@ enum SessionCommands {
             return .record(Record(title: "session saved", fields))
         },
         CommandSpec(["session", "load"], summary: "Load a saved session, checked in full before it replaces the live one",
-                    help: "Checks the format version, every file's SHA-256, every tensor's presence and shape against the model config, and the optimizer state; on any problem it names the file and tensor and the live session stays as it was. Training continues exactly where the save left off.",
+                    help: "Checks the format version, every file's SHA-256, every tensor's presence and shape against the model config, and the optimizer state; on any problem it names the file and tensor and the live session stays as it was. Training continues exactly where the save left off. In the shell, unsaved work makes it ask first, as exit does.",
                     arguments: [ArgumentSpec("name", .string, "a session name (or a path containing '/')")]) { invocation, context in
             let name = invocation.argument(0)!
             let url = try location(name, context)
             let saved = try SessionStore().load(url, name: name)
-            let state = try saved.makeState()
+            var state = try saved.makeState()
+            // The live session's runs stay comparable: its current run ends here.
+            var previous = context.state
+            previous.endRun()
+            state.runLog.finished = previous.runLog.finished
+            state.runLog.current = previous.runLog.current
             context.state = state
             let cellNumber = context.workbench.nextCellNumber - 1
             TranscriptCarry.shared.set(context.workbench, cells: saved.transcript, fromCell: cellNumber)

@@ -10,9 +10,13 @@ public enum StandardCommands {
         all += OptimCommands.all
         all += DataCommands.all
         all += TrainCommands.all
+        all += RunCommands.all
         all += ReplCommands.all
         all += SessionCommands.all
         all += BenchCommands.all
+        all += ExampleCommands.all
+        all += TensorFileCommands.all
+        all += SampleGradientCommands.all
         return CommandRegistry(all)
     }
 }

@@ -62,7 +62,7 @@ enum TrainCommands {
                 let m = try TrainEngine.evaluate(state, ema: ema, batchSize: batch, isCancelled: { control.isCancelled })
                 state.evaluations.append(m)
                 return .record(Record(title: "eval\(ema ? " (EMA)" : "") at step \(m.step)", [
-                    ("top1", .double(m.top1)), ("top5", .double(m.top5)), ("loss", .double(m.loss)), ("samples", .int(m.samples))]))
+                    ("top1", .double(m.top1)), ("top5", top5(m, state)), ("loss", .double(m.loss)), ("samples", .int(m.samples))]))
             }
             return .empty
         },
@@ -91,12 +91,13 @@ enum TrainCommands {
         },
         CommandSpec(["step", "update"], summary: "Finish the step: optimizer update, EMA, and commit keys, cursor and counters") { _, context in
             let m = try TrainEngine.update(&context.state)
-            return .table(Table(title: "step \(m.step) done", columns: metricsColumns, rows: [metricsRow(m)]))
+            return stepDone(m, context.state)
         },
         CommandSpec(["step"], summary: "Run one whole train step, or finish the step in progress",
+                    help: "A train step has four stages, each a command that stops after it so you can look: `step forward` (the batch at the data cursor and the forward pass; `show activations`), `step loss` (the loss and its gradient), `step backward` (every parameter's gradient; `show grads`), `step update` (optimizer, EMA, then keys, cursor and counters commit; `show update`). `step` runs the remaining stages; `step abort` drops a step in progress.",
                     flags: [batchFlag]) { invocation, context in
             let m = try TrainEngine.trainStep(&context.state, batchSize: invocation.int("batch"))
-            return .table(Table(title: "step \(m.step) done", columns: metricsColumns, rows: [metricsRow(m)]))
+            return stepDone(m, context.state)
         },
         CommandSpec(["step", "abort"], summary: "Drop the step in progress; nothing it computed is kept") { _, context in
             guard let p = context.state.pending else { return .message("no step in progress") }
@@ -106,8 +107,13 @@ enum TrainCommands {
         CommandSpec(["status"], summary: "Model, data, optimizer, counters, the step in progress and the running job", mutates: false) { _, context in
             .record(status(context.state, job: context.workbench.runningJob))
         },
-        CommandSpec(["show", "loss"], summary: "The training loss by step (sparkline, or --plot)",
-                    flags: [FlagSpec("plot", .bool, "a line plot instead of a sparkline")], mutates: false) { invocation, context in
+        CommandSpec(["show", "loss"], summary: "The training loss by step (sparkline, or --plot); --compare overlays finished runs",
+                    flags: [FlagSpec("plot", .bool, "a line plot instead of a sparkline"),
+                            FlagSpec("compare", .intList, "run numbers (`runs`) to draw together with the current run, e.g. --compare 1 or 1,2")],
+                    mutates: false) { invocation, context in
+            if let runs = invocation.intList("compare") {
+                return try RunCommands.compareLoss(runs, context.state, plot: invocation.has("plot"))
+            }
             let h = context.state.history
             guard !h.isEmpty else { throw ShellError("no training steps yet: run `train steps N` or `step`") }
             return .series(Series(title: "loss (\(h.count) steps, last \(h.last!.loss))", xLabel: "step", yLabel: "loss",
@@ -120,7 +126,7 @@ enum TrainCommands {
             var parts: [CommandResult] = [.table(Table(title: "metrics", columns: metricsColumns, rows: h.map(metricsRow)))]
             if !context.state.evaluations.isEmpty {
                 parts.append(.table(Table(title: "evaluations", columns: [.init("step"), .init("ema"), .init("top1"), .init("top5"), .init("loss")],
-                                          rows: context.state.evaluations.map { [.int($0.step), .bool($0.ema), .double($0.top1), .double($0.top5), .double($0.loss)] })))
+                                          rows: context.state.evaluations.map { [.int($0.step), .bool($0.ema), .double($0.top1), top5($0, context.state), .double($0.loss)] })))
             }
             return .group(parts)
         },
@@ -167,7 +173,7 @@ enum TrainCommands {
                                    : "step \(d.step): MultiSteps accumulated the gradients; no update was applied"
             return .table(Table(title: header, columns: [.init("path"), .init("‖Δ‖"), .init("‖w‖"), .init("‖Δ‖/‖w‖"), .init("decay")],
                                 rows: params.map { [.string($0.path), .float($0.updateNorm), .float($0.weightNorm),
-                                                    .double($0.weightNorm > 0 ? Double($0.updateNorm / $0.weightNorm) : 0), .bool($0.decayed)] }))
+                                                    $0.weightNorm > 0 ? .float($0.updateNorm / $0.weightNorm) : .null, .bool($0.decayed)] }))
         },
         CommandSpec(["show", "activations"], summary: "Per-block activation statistics of the last forward, and which samples stochastic depth dropped",
                     arguments: [ArgumentSpec("block", .string, "only blocks whose name contains this", optional: true)],
@@ -196,6 +202,19 @@ enum TrainCommands {
          .float(m.updateRatio), .bool(m.applied), .double((m.imagesPerSecond * 10).rounded() / 10)]
     }
 
+    /// A finished step's row, with a note when its update used lr 0.
+    static func stepDone(_ m: StepMetrics, _ state: WorkbenchState) -> CommandResult {
+        let table = CommandResult.table(Table(title: "step \(m.step) done", columns: metricsColumns, rows: [metricsRow(m)]))
+        guard let note = TrainingNotes.zeroLearningRate([m], state.optimizer) else { return table }
+        return .group([table, .message(note)])
+    }
+
+    /// Top-5 accuracy, or null (`–`) when the model has fewer than 5 classes
+    /// (then every sample is trivially in its top 5).
+    static func top5(_ m: EvalMetrics, _ state: WorkbenchState) -> JSONValue {
+        (state.modelConfig?.classes ?? 5) < 5 ? .null : .double(m.top5)
+    }
+
     static func csvCell(_ v: JSONValue) -> String {
         if case .bool(let b) = v { return b ? "true" : "false" }
         if case .string(let s) = v { return s }
@@ -219,6 +238,7 @@ enum TrainCommands {
         if let o = s.optimizer {
             fields.append(("optimizer", .string("adamw lr \(o.peakLearningRate)\(o.accumulate > 1 ? ", accumulate \(o.accumulate)" : "")\(o.emaDecay.map { ", ema \($0)" } ?? "")")))
         } else { fields.append(("optimizer", "none (optim adamw)")) }
+        fields.append(("run", .string(s.runLog.finished.isEmpty ? "\(s.runLog.current)" : "\(s.runLog.current) (\(s.runLog.finished.count) finished: `runs`)")))
         fields.append(("steps", .int(s.counters.miniSteps)))
         fields.append(("updates", .int(s.counters.optimizerSteps)))
         fields.append(("cursor", .string("epoch \(s.counters.cursor.epoch), batch \(s.counters.cursor.batch)")))
@@ -255,7 +275,7 @@ enum TrainCommands {
                     done += 1
                     lastGood = state
                     control.publish(state)
-                    control.report(completed: done, line: "loss=\(TextRenderer.number(Double(m.loss))) lr=\(TextRenderer.number(Double(m.learningRate))) \(String(format: "%.1f", m.imagesPerSecond)) img/s")
+                    control.report(completed: done, line: "loss=\(TextRenderer.float(m.loss)) lr=\(TextRenderer.float(m.learningRate)) \(String(format: "%.1f", m.imagesPerSecond)) img/s")
                 } catch {
                     state = lastGood
                     throw ShellError("\(error) (\(done) of \(steps) steps done)")
@@ -270,6 +290,8 @@ enum TrainCommands {
                 ("seconds", .double((seconds * 10).rounded() / 10)),
                 ("img_s", .double(((Double(done * size) / max(seconds, 1e-9)) * 10).rounded() / 10)),
             ]
+            if let ended = TrainingNotes.scheduleEnded(state) { fields.append(("note", .string(ended))) }
+            if let zero = TrainingNotes.zeroLearningRate(recent, state.optimizer) { fields.append(("lr_0", .string(zero))) }
             if control.isCancelled && done < steps {
                 fields.insert(("stopped", .string("stopped by request after step \(state.counters.miniSteps) (\(done) of \(steps)); the state is consistent — continue with `train steps N`")), at: 0)
             }

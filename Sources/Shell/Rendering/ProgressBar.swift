@@ -28,19 +28,34 @@ public struct ProgressBar: Sendable {
     /// Steps per second, 0 while nothing is done.
     public var rate: Double { elapsed > 0 && completed > 0 ? Double(completed) / elapsed : 0 }
 
-    /// The bar in `width` columns (the bar part shrinks to fit, at least 10 cells).
+    /// The bar in at most `width` columns: the bar part shrinks to fit (10
+    /// cells, or down to 3 when the postfix is already cut away), then the
+    /// postfix is cut with `…` — never wider than `width`, so a redraw in
+    /// place never wraps.
     public func render(width: Int) -> String {
         let rateText = rate > 0 ? "\(Self.rate(rate)) \(unit)/s" : "? \(unit)/s"
-        let tail = postfix.isEmpty ? "" : ", \(postfix)"
+        func tail(_ room: Int) -> String {
+            guard !postfix.isEmpty, room >= 4 else { return "" }
+            return ", " + Width.fit(postfix, room - 2)
+        }
         guard total > 0 else {
-            return "\(completed) \(unit) [\(Self.clock(elapsed)), \(rateText)\(tail)]"
+            let bare = "\(completed) \(unit) [\(Self.clock(elapsed)), \(rateText)]"
+            return Width.fit("\(completed) \(unit) [\(Self.clock(elapsed)), \(rateText)\(tail(width - bare.count))]", width)
         }
         let done = min(completed, total)
         let fraction = Double(done) / Double(total)
         let percent = String(format: "%3d%%", Int((fraction * 100).rounded(.down)))
         let remaining = rate > 0 ? Self.clock(Double(total - done) / rate) : "?"
-        let right = " \(done)/\(total) [\(Self.clock(elapsed))<\(remaining), \(rateText)\(tail)]"
-        let barWidth = max(10, width - percent.count - 2 - right.count)
+        func right(_ tail: String) -> String { " \(done)/\(total) [\(Self.clock(elapsed))<\(remaining), \(rateText)\(tail)]" }
+        let fixed = percent.count + 2 + right("").count
+        // The fullest right-hand side that leaves the bar 3 cells: with the
+        // postfix (cut to leave 10), without it, without the rate, counts only.
+        let choices = [right(tail(width - fixed - 10)), right(""),
+                       " \(done)/\(total) [\(Self.clock(elapsed))<\(remaining)]", " \(done)/\(total)"]
+        guard let right = choices.first(where: { width - percent.count - 2 - $0.count >= 3 }) else {
+            return Width.fit("\(percent) \(done)/\(total)", width)
+        }
+        let barWidth = width - percent.count - 2 - right.count
         // Whole blocks, then one partial block in eighths, then blanks.
         let eighths = Int((fraction * Double(barWidth * 8)).rounded(.down))
         let full = eighths / 8

@@ -8,18 +8,30 @@ public struct TextRenderer: Sendable {
     public var width: Int
     /// Use ANSI colour and terminal images.
     public var color: Bool
+    /// Fit text to `width` (a terminal): records and messages wrap at
+    /// spaces, tables cut their widest text column with `…`. Off for pipes
+    /// and files, whose lines stay whole.
+    public var fits: Bool
 
-    public init(width: Int = 100, color: Bool = false) {
+    public init(width: Int = 100, color: Bool = false, fits: Bool = false) {
         self.width = max(40, width)
         self.color = color
+        self.fits = fits
+    }
+
+    /// `text` wrapped to the width when fitting, else as it is.
+    func wrap(_ text: String, _ width: Int) -> [String] {
+        fits ? Width.wrap(text, width) : text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     }
 
     public func render(_ result: CommandResult) -> String {
         switch result {
         case .empty: return ""
-        case .message(let text): return text
+        case .message(let text): return wrap(text, width).joined(separator: "\n")
         case .record(let r): return render(r)
         case .table(let t): return render(t)
+        case .series(let s) where !s.curves.isEmpty:
+            return s.plot ? Plot.overlay(s, width: width, height: 12) : Plot.sparklineRows(s, width: width)
         case .series(let s): return s.plot ? Plot.lines(s, width: width, height: 12) : Plot.sparklineRow(s)
         case .image(let i): return renderImage(i)
         case .group(let items): return items.map(render).filter { !$0.isEmpty }.joined(separator: "\n")
@@ -28,13 +40,20 @@ public struct TextRenderer: Sendable {
 
     func render(_ record: Record) -> String {
         var lines: [String] = []
-        if let title = record.title { lines.append(bold(title)) }
-        let keyWidth = min(28, record.fields.map { $0.0.count }.max() ?? 0)
+        if let title = record.title { lines.append(contentsOf: wrap(title, width).map(bold)) }
+        let keyWidth = min(28, fits ? width / 3 : 28, record.fields.map { $0.0.count }.max() ?? 0)
         for (key, value) in record.fields {
             let text = Self.cell(value)
             let pad = String(repeating: " ", count: max(0, keyWidth - key.count))
-            let valueLines = text.split(separator: "\n", omittingEmptySubsequences: false)
-            lines.append("  \(key)\(pad)  \(valueLines.first ?? "")")
+            // Values wrap at spaces within the width, continuing under the value column;
+            // a key longer than the column puts its value on the next line.
+            let valueLines = wrap(text, max(20, width - keyWidth - 4))
+            if fits && key.count > keyWidth {
+                lines.append("  \(key)")
+                lines.append("  " + String(repeating: " ", count: keyWidth) + "  " + (valueLines.first ?? ""))
+            } else {
+                lines.append("  \(key)\(pad)  \(valueLines.first ?? "")")
+            }
             for more in valueLines.dropFirst() {
                 lines.append("  " + String(repeating: " ", count: keyWidth) + "  " + more)
             }
@@ -44,16 +63,27 @@ public struct TextRenderer: Sendable {
 
     func render(_ table: Table) -> String {
         let header = table.columns.map { column in column.unit.map { "\(column.name) (\($0))" } ?? column.name }
-        let body = table.rows.map { $0.map(Self.cell) }
-        let footer = table.footer.map { $0.map(Self.cell) }
-        var widths = header.map(\.count)
-        for row in body + (footer.map { [$0] } ?? []) {
-            for (i, c) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) }
-        }
+        var body = table.rows.map { $0.map(Self.cell) }
+        var footer = table.footer.map { $0.map(Self.cell) }
         // Numeric columns align right.
         let numeric = table.columns.indices.map { i in
             table.rows.contains { i < $0.count && Self.isNumber($0[i]) } &&
             table.rows.allSatisfy { i >= $0.count || Self.isNumber($0[i]) || $0[i] == .null }
+        }
+        var widths = header.map(\.count)
+        for row in body + (footer.map { [$0] } ?? []) {
+            for (i, c) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) }
+        }
+        // Too wide for the terminal: shrink the widest text column (never a
+        // numeric one) and cut its cells with `…`, until the table fits.
+        let fitted = fits ? TableFit.widths(widths, numeric: numeric, headers: header.map(\.count), limit: width) : widths
+        if fitted != widths {
+            widths = fitted
+            func cut(_ row: [String]) -> [String] {
+                row.enumerated().map { i, c in i < widths.count ? Width.fit(c, widths[i]) : c }
+            }
+            body = body.map(cut)
+            footer = footer.map(cut)
         }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, c in
@@ -63,8 +93,8 @@ public struct TextRenderer: Sendable {
             }.joined(separator: "  ").trimmingTrailingSpaces()
         }
         var lines: [String] = []
-        if let title = table.title { lines.append(bold(title)) }
-        lines.append(bold(line(header)))
+        if let title = table.title { lines.append(contentsOf: wrap(title, width).map(bold)) }
+        lines.append(bold(line(header.enumerated().map { i, h in i < widths.count ? Width.fit(h, max(widths[i], 1)) : h })))
         lines.append(widths.map { String(repeating: "─", count: $0) }.joined(separator: "  "))
         lines += body.map(line)
         if let footer {
@@ -99,7 +129,7 @@ public struct TextRenderer: Sendable {
         case .null: return "–"
         case .bool(let b): return b ? "yes" : "no"
         case .int(let i): return thousands(i)
-        case .float(let f): return f.isFinite ? f.description : number(Double(f))  // shortest round-trip decimal
+        case .float(let f): return float(f)
         case .double(let d): return number(d)
         case .string(let s): return s
         case .array(let items):
@@ -117,6 +147,12 @@ public struct TextRenderer: Sendable {
             out.append(c)
         }
         return (i < 0 ? "-" : "") + String(out.reversed())
+    }
+
+    /// A float32 as the shortest decimal that reads back as the same float32
+    /// (`0.006`, never `0.00599998` or `0.006000000052`); `NaN`, `inf`.
+    public static func float(_ f: Float) -> String {
+        f.isFinite ? f.description : number(Double(f))
     }
 
     /// A compact number: 0, 1234.5, 0.0123, 1.5e-06.

@@ -11,7 +11,7 @@ enum Banner {
             "  model      " + model(state),
             "  optimizer  " + optimizer(state),
             "  data       " + data(state),
-            "Magics: %time CMD, %timeit CMD, %history, %reset. Replayable scripts are in examples/ (cnx run examples/tour.cnx --echo --interactive).",
+            "Magics: %time CMD, %timeit CMD, %run FILE, %history, %reset (%lsmagic lists them; CMD? is help CMD). Lessons: `examples` lists them, `%run tour` runs one.",
         ]
     }
 

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Models
 import Sessions
@@ -10,7 +11,20 @@ extension Completer {
     /// waits for a running job and never computes on tensors. To add one,
     /// write a closure like `sessionNames` below and list it here (before
     /// `blockNames`, which answers for any `block` argument).
-    public static let standardProviders: [CompletionProvider] = [helpTopics, keyNames, sessionNames, parameterPaths, blockNames]
+    public static let standardProviders: [CompletionProvider] = [helpTopics, keyNames, sessionNames, augmentNames, parameterPaths, blockNames]
+
+    /// `data augment on|off <Tab>` → the augmentation names (and `all`);
+    /// `data augment set <Tab>` → `NAME.PARAM=`; `data augment preset <Tab>` → the presets.
+    static let augmentNames: CompletionProvider = { request in
+        guard request.command.words == ["data", "augment"], request.argument?.name == "what",
+              let action = request.previousWords.first else { return nil }
+        switch action {
+        case "on", "off": return AugmentConfig.names + ["all"]
+        case "set": return AugmentConfig().parameters.map { $0.name + "=" }
+        case "preset": return ["light", "convnext"]
+        default: return []
+        }
+    }
 
     /// `help mo<Tab>` → `model`, `help model b<Tab>` → `build`.
     static let helpTopics: CompletionProvider = { request in

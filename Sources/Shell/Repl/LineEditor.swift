@@ -11,7 +11,7 @@ final class LineEditor {
     /// What `readLine` returns.
     enum Input: Equatable {
         case line(String)
-        /// Ctrl-C while typing: the line was discarded (or kept, see `interruptKeepsLine`).
+        /// Ctrl-C while typing: the line was discarded.
         case interrupted
         /// Ctrl-D on an empty line, or standard input closed.
         case endOfInput
@@ -25,9 +25,8 @@ final class LineEditor {
     /// Called when the reader is idle (every 250 ms) and on `output` events:
     /// lines returned are shown above the prompt.
     var idleLines: () -> [String] = { [] }
-    /// Called on Ctrl-C while typing; returns true to keep the half-typed
-    /// line (e.g. when the Ctrl-C cancelled a background job instead).
-    var onInterrupt: () -> Bool = { false }
+    /// Called on Ctrl-C at an empty prompt (a background job may be stopped).
+    var onInterrupt: () -> Void = {}
     /// Terminal width in columns (updated on resize).
     private(set) var columns: Int = 80
 
@@ -36,7 +35,6 @@ final class LineEditor {
     private var original = termios()
     private let haveTerminal: Bool
     private var interrupted = false
-    private var keptLine: String?
     /// A key bound to `cnx-redisplay`, returned by the reader after it printed
     /// lines above the prompt so libedit redraws the prompt and the line.
     private static let redisplayKey: wchar_t = 0x1D  // Ctrl-]
@@ -129,10 +127,6 @@ final class LineEditor {
         free(promptText)
         promptText = strdup(prompt)
         interrupted = false
-        if let kept = keptLine {
-            keptLine = nil
-            el_push(el, kept)
-        }
         var count: Int32 = 0
         let raw = el_gets(el, &count)
         holdTypeAhead()
@@ -176,9 +170,10 @@ final class LineEditor {
                     FileHandle.standardOutput.write(Data(text.utf8))
                 }
                 if events.contains(.interrupt) {
-                    if onInterrupt(), let info = el_line(el)?.pointee {
-                        keptLine = Self.text(info.buffer, info.lastchar)
-                    }
+                    // Ctrl-C with text typed discards the line and nothing
+                    // else; on an empty line it stops a background job.
+                    let typed = el_line(el).map { Self.text($0.pointee.buffer, $0.pointee.lastchar) } ?? ""
+                    if typed.isEmpty { onInterrupt() }
                     interrupted = true
                     return 0
                 }
@@ -244,10 +239,23 @@ final class LineEditor {
             el_insertstr(el, Self.escape(String(common.dropFirst(typed.count))))
             return UInt8(CC_REFRESH)
         }
+        // Many ways on: ask first, as readline does (y or space lists them).
+        if candidates.count > Self.listWithoutAsking {
+            FileHandle.standardOutput.write(Data("\nDisplay all \(candidates.count) possibilities? (y or n)".utf8))
+            var byte: UInt8 = 0
+            let yes = read(0, &byte, 1) == 1 && [UInt8(ascii: "y"), UInt8(ascii: "Y"), UInt8(ascii: " ")].contains(byte)
+            if !yes {
+                FileHandle.standardOutput.write(Data("\n".utf8))
+                return UInt8(CC_REDISPLAY)
+            }
+        }
         // Several ways on: list them in columns under the line, then redraw.
         FileHandle.standardOutput.write(Data(("\n" + Self.columnize(candidates, width: columns) + "\n").utf8))
         return UInt8(CC_REDISPLAY)
     }
+
+    /// More candidates than this, and Tab asks before listing them.
+    static let listWithoutAsking = 50
 
     static func escape(_ text: String) -> String {
         var out = ""

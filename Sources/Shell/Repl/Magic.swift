@@ -9,8 +9,33 @@ import Foundation
 ///   would change the session.
 /// - `%history` lists this session's cells (like `history`).
 /// - `%reset` starts a fresh session after a y/N confirmation.
+/// - `%run FILE` runs a script's commands as cells of this session.
+/// - `%lsmagic` lists the magics.
 enum Magic {
-    static let names = ["%history", "%reset", "%time", "%timeit"]
+    static let names = ["%history", "%lsmagic", "%reset", "%run", "%time", "%timeit"]
+
+    /// Each magic's usage and one-line description (`%lsmagic`, `help %time`).
+    static let help: [(name: String, usage: String, summary: String)] = [
+        ("%history", "%history", "this session's cells with their times and status (like `history`)"),
+        ("%lsmagic", "%lsmagic", "list the magics"),
+        ("%reset", "%reset", "ask [y/N], then start a fresh session (model, optimizer, keys and cells dropped)"),
+        ("%run", "%run FILE", "run a script's commands (one per line, `#` comments) as cells of this session; stops at the first error"),
+        ("%time", "%time CMD", "run CMD as a cell and report wall and CPU time (and img/s when it measured them)"),
+        ("%timeit", "%timeit CMD", "repeat a read-only CMD for about half a second: mean ± std and min per run"),
+    ]
+
+    /// `help %NAME`: the magic's usage and description, or nil for an unknown magic.
+    static func describe(_ name: String) -> Record? {
+        guard let m = help.first(where: { $0.name == name }) else { return nil }
+        return Record(title: m.name, [("usage", .string(m.usage)), ("summary", .string(m.summary)),
+                                      ("where", .string("the interactive shell only (magics start a line with %)"))])
+    }
+
+    /// `%lsmagic`: every magic and what it does.
+    static var table: Table {
+        Table(title: "magics (the interactive shell; help %NAME explains one)", columns: [.init("usage"), .init("does")],
+              rows: help.map { [.string($0.usage), .string($0.summary)] })
+    }
 
     /// CPU time of this process so far (user, system) in seconds.
     static func cpuTime() -> (user: Double, system: Double) {

@@ -28,7 +28,7 @@ public final class Repl {
     public init(workbench: Workbench, color: Bool, historyURL: URL = HistoryStore.defaultURL()) {
         self.workbench = workbench
         self.color = color
-        renderer = TextRenderer(width: LineEditor.terminalColumns(), color: color)
+        renderer = TextRenderer(width: LineEditor.terminalColumns(), color: color, fits: true)
         history = HistoryStore(url: historyURL)
         editor = LineEditor(history: history, wake: wake)
         relay = ProgressRelay(wake: wake)
@@ -39,9 +39,8 @@ public final class Repl {
         }
         editor.idleLines = { [unowned self] in self.finishedBackgroundJobs() }
         editor.onInterrupt = { [unowned self] in
-            guard let job = self.workbench.cancelRunningJob() else { return false }
+            guard let job = self.workbench.cancelRunningJob() else { return }
             self.wake.show(self.paint("stopping job \(job.id) (\(job.progressText)) at the next step boundary; 'jobs' shows it", "33"))
-            return true
         }
     }
 
@@ -61,7 +60,7 @@ public final class Repl {
         }
         editor.holdTypeAhead()
         defer { editor.restoreTerminal() }
-        out(Banner.lines(workbench.snapshot).joined(separator: "\n"))
+        out(Banner.lines(workbench.snapshot).flatMap { Width.wrap($0, renderer.width) }.joined(separator: "\n"))
         while true {
             switch editor.readLine(prompt: prompt(workbench.nextCellNumber)) {
             case .interrupted:
@@ -78,7 +77,9 @@ public final class Repl {
                     if confirmExit() { return leave() }
                     continue
                 }
-                if trimmed.hasPrefix("%") {
+                if let words = Self.helpShortcut(trimmed) {
+                    runLine(words.isEmpty ? "help" : "help " + words)
+                } else if trimmed.hasPrefix("%") {
                     magic(trimmed)
                 } else {
                     runLine(line)
@@ -114,8 +115,20 @@ public final class Repl {
         let commands: [[Token]]
         do { commands = try Tokenizer.commands(line) } catch { return err(paint("error: \(error.message)", "31")) }
         for tokens in commands {
+            if tokens.count >= 2, tokens[0].text == "session", tokens[1].text == "load", !confirmLoad() { continue }
             show(runCell(tokens))
         }
+    }
+
+    /// Whether `session load` may replace the live session: asked, as exit
+    /// asks, when it holds unsaved work (a running job refuses the load anyway).
+    private func confirmLoad() -> Bool {
+        guard isatty(0) != 0, workbench.runningJob == nil, let question = workbench.loadOverUnsavedWorkQuestion else { return true }
+        guard ask(paint(question, "33")) == true else {
+            out("kept the session; nothing was loaded")
+            return false
+        }
+        return true
     }
 
     /// Runs one command as a cell. The command runs on a helper thread; this
@@ -149,7 +162,7 @@ public final class Repl {
         var cancelled: Job?
         func drawBar(_ job: Job) {
             let bar = ProgressBar(completed: job.completed, total: job.total,
-                                  elapsed: Date().timeIntervalSince(job.startedAt), postfix: job.line)
+                                  elapsed: job.elapsed, postfix: job.line)
             err("\r" + bar.render(width: columns - 1) + "\u{1B}[K", newline: false)
             barShown = true
         }
@@ -199,6 +212,10 @@ public final class Repl {
         if background, cell.error == nil, let job = workbench.lastJob, job.id != previousJob {
             backgroundJobs.insert(job.id)
         }
+        // `wait` showed how the job ended: that was its notice.
+        if tokens.first?.text == "wait", let job = workbench.lastJob, job.outcome != nil {
+            backgroundJobs.remove(job.id)
+        }
         return cell
     }
 
@@ -210,7 +227,8 @@ public final class Repl {
             let text = renderer.render(result)
             guard !text.isEmpty else { return }
             let label = color ? "\u{1B}[31mOut[\u{1B}[1m\(cell.number)\u{1B}[22m]:\u{1B}[0m" : "Out[\(cell.number)]:"
-            let shown = text.contains("\n") ? "\(label)\n\(text)" : "\(label) \(text)"
+            let fitsBeside = !text.contains("\n") && "Out[\(cell.number)]: \(text)".count <= renderer.width
+            let shown = fitsBeside ? "\(label) \(text)" : "\(label)\n\(text)"
             if let pager = Pager.current(color: color, wake: wake) {
                 pager.show(shown) { out($0, newline: false) }
             } else {
@@ -224,9 +242,21 @@ public final class Repl {
         guard let job = workbench.lastJob, backgroundJobs.contains(job.id), let outcome = job.outcome else { return [] }
         backgroundJobs.remove(job.id)
         switch outcome {
+        case .finished where job.state == .stopped:
+            return [paint("[job \(job.id)] stopped after step \(job.completed): \(job.command) — 'wait' shows its result", "33")]
         case .finished: return [paint("[job \(job.id)] done: \(job.command) — 'wait' shows its result", "32")]
         case .failed(let message): return [paint("[job \(job.id)] failed: \(message)", "31")]
         }
+    }
+
+    /// IPython's `CMD?` and `?CMD`: the command words to explain, or nil
+    /// when the line is not a help shortcut (a `?` inside quotes is text).
+    static func helpShortcut(_ line: String) -> String? {
+        guard !line.contains("\""), !line.contains("'") else { return nil }
+        var words = line
+        if words.hasPrefix("?") { words.removeFirst() } else if words.hasSuffix("?") { words.removeLast() } else { return nil }
+        while words.hasSuffix("?") { words.removeLast() }  // `CMD??` as `CMD?`
+        return words.trimmingCharacters(in: .whitespaces)
     }
 
     // MARK: - Magics
@@ -253,6 +283,26 @@ public final class Repl {
             do { out(try Magic.timeit(rest, workbench: workbench)) } catch { err(paint("error: \(error.message)", "31")) }
         case "%history":
             out(renderer.render(HistoryCommand.table(workbench.cells)))
+        case "%lsmagic":
+            out(renderer.render(.table(Magic.table)))
+        case "%run":
+            guard !rest.isEmpty else { return err(paint("error: %run needs a file, e.g. %run examples/tour.cnx", "31")) }
+            var url = workbench.url(for: rest)
+            // A bare lesson name (`%run tour`) runs the shipped example from any directory.
+            if !FileManager.default.fileExists(atPath: url.path), let lesson = ExampleLibrary.lesson(rest) { url = lesson }
+            guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+                return err(paint("error: cannot read \(url.path): check the path (relative paths start at \(workbench.workingDirectory.path))", "31"))
+            }
+            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let command = line.trimmingCharacters(in: .whitespacesAndNewlines)
+                if command.isEmpty || command.hasPrefix("#") { continue }
+                out(paint("In [\(workbench.nextCellNumber)]: ", "32") + command)
+                let before = workbench.cells.count
+                runLine(command)
+                if workbench.cells.dropFirst(before).contains(where: { !$0.ok }) {
+                    return err(paint("%run \(rest):\(index + 1): stopped at the first error", "31"))
+                }
+            }
         case "%reset":
             if let job = workbench.runningJob {
                 return err(paint("error: a job is running (\(job.progressText)): wait, or stop it with Ctrl-C, then %reset", "31"))
@@ -353,7 +403,7 @@ final class ProgressRelay: @unchecked Sendable {
         }
         guard due else { return }
         let bar = ProgressBar(completed: job.completed, total: job.total,
-                              elapsed: Date().timeIntervalSince(job.startedAt), postfix: job.line)
-        wake.show("[job \(job.id)] " + bar.render(width: 70))
+                              elapsed: job.elapsed, postfix: job.line)
+        wake.show("[job \(job.id)] " + bar.render(width: min(70, LineEditor.terminalColumns() - 12)))
     }
 }

@@ -8,12 +8,22 @@ extension Workbench {
     /// The exit question's one line, or nil when nothing would be lost:
     /// `unsaved work (3 commands since the last save or load): save with `session save NAME`, or exit anyway? [y/N] `.
     var unsavedWorkQuestion: String? {
+        unsavedWork.map { "unsaved work (\($0)): save with `session save NAME`, or exit anyway? [y/N] " }
+    }
+
+    /// The question before `session load` replaces unsaved work, or nil when nothing would be lost.
+    var loadOverUnsavedWorkQuestion: String? {
+        unsavedWork.map { "unsaved work (\($0)) would be replaced: save it first with `session save NAME`, or load anyway? [y/N] " }
+    }
+
+    /// What would be lost, e.g. `3 commands since the last save or load`.
+    private var unsavedWork: String? {
         guard hasUnsavedWork else { return nil }
         let n = SessionCommands.unsavedCommands(self)
         let commands = n == 1 ? "1 command" : "\(n) commands"
         let since = commands + (TranscriptCarry.shared.savedCell(self) == nil ? ", never saved" : " since the last save or load")
         let job = runningJob.map { "job \($0.id) (\($0.progressText)) is running and would be stopped" }
         let what = [n > 0 ? since : nil, job].compactMap { $0 }.joined(separator: "; ")
-        return "unsaved work (\(what)): save with `session save NAME`, or exit anyway? [y/N] "
+        return what
     }
 }

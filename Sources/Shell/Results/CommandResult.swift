@@ -99,6 +99,26 @@ public struct Series: Sendable, Equatable {
     public var marks: [Mark]
     /// Draw a full plot (true) or a one-line sparkline (false).
     public var plot: Bool
+    /// Several labelled curves drawn together (`show loss --compare`); empty
+    /// for a single curve. `x` and `y` are then the first curve's.
+    public var curves: [Curve] = []
+
+    /// One labelled curve of a comparison.
+    public struct Curve: Sendable, Equatable {
+        public var label: String
+        public var x: [Double]
+        public var y: [Double]
+        public init(label: String, x: [Double], y: [Double]) {
+            precondition(x.count == y.count, "curve x and y lengths differ")
+            self.label = label; self.x = x; self.y = y
+        }
+    }
+
+    /// A comparison of `curves` (at least one).
+    public init(title: String, xLabel: String, yLabel: String, curves: [Curve], plot: Bool = true) {
+        self.init(title: title, xLabel: xLabel, yLabel: yLabel, x: curves[0].x, y: curves[0].y, plot: plot)
+        self.curves = curves
+    }
 
     public struct Mark: Sendable, Equatable {
         public var x: Double
@@ -122,7 +142,10 @@ public struct Series: Sendable, Equatable {
         .object([("kind", "series"), ("title", .string(title)), ("x_label", .string(xLabel)),
                  ("y_label", .string(yLabel)), ("x", .array(x.map { .double($0) })),
                  ("y", .array(y.map { .double($0) })),
-                 ("marks", .array(marks.map { .object([("x", .double($0.x)), ("label", .string($0.label))]) }))])
+                 ("marks", .array(marks.map { .object([("x", .double($0.x)), ("label", .string($0.label))]) }))]
+                + (curves.isEmpty ? [] : [("curves", .array(curves.map {
+                    .object([("label", .string($0.label)), ("x", .array($0.x.map { .double($0) })), ("y", .array($0.y.map { .double($0) }))])
+                }))]))
     }
 }
 

@@ -25,6 +25,7 @@ public final class Job: @unchecked Sendable {
     private var _line = ""
     private var _cancelRequested = false
     private var _outcome: Outcome?
+    private var _endedAt: Date?
     private let finished = DispatchSemaphore(value: 0)
     let progressSink: @Sendable (Job) -> Void
 
@@ -44,6 +45,32 @@ public final class Job: @unchecked Sendable {
     /// nil while running.
     public var outcome: Outcome? { lock.withLock { _outcome } }
 
+    /// When it ended; nil while running.
+    public var endedAt: Date? { lock.withLock { _endedAt } }
+
+    /// Seconds it has run: growing while it runs, fixed once it ended.
+    public var elapsed: Double { (endedAt ?? Date()).timeIntervalSince(startedAt) }
+
+    /// Where a job is in its life.
+    public enum State: String, Sendable {
+        /// Running (`stopping` once asked to stop, until its step boundary).
+        case running, stopping
+        /// Ended: all its work done, stopped early by request, or failed.
+        case finished, stopped, failed
+    }
+
+    /// running, stopping, finished, stopped (by `stop` or Ctrl-C before its
+    /// last step) or failed.
+    public var state: State {
+        lock.withLock {
+            switch _outcome {
+            case nil: return _cancelRequested ? .stopping : .running
+            case .failed?: return .failed
+            case .finished?: return _cancelRequested && (total == 0 || _completed < total) ? .stopped : .finished
+            }
+        }
+    }
+
     /// Asks the job to stop at its next step boundary.
     public func cancel() { lock.withLock { _cancelRequested = true } }
 
@@ -62,7 +89,10 @@ public final class Job: @unchecked Sendable {
     }
 
     func finish(_ outcome: Outcome) {
-        lock.withLock { _outcome = outcome }
+        lock.withLock {
+            _outcome = outcome
+            _endedAt = Date()
+        }
         finished.signal()
     }
 

@@ -41,7 +41,7 @@ public final class ProgressLines: @unchecked Sendable {
             return true
         }
         guard due else { return }
-        let elapsed = Date().timeIntervalSince(job.startedAt)
+        let elapsed = job.elapsed
         if inPlace {
             let text = Self.bar(command: job.command, completed: job.completed, total: job.total, elapsed: elapsed,
                                 detail: job.line, width: columns())

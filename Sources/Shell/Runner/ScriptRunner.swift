@@ -49,11 +49,15 @@ public struct ScriptRunner {
     }
 
     /// Runs every command in `text`; `source` names it in error lines
-    /// (`tour.cnx:3: unknown command …`). Returns the process exit status:
+    /// (`tour.cnx:3: unknown command …` by line; for `-c`, by the command's
+    /// position among the `;`-separated commands: `-c:3: …`). Returns the process exit status:
     /// 0 when every command succeeded, 1 otherwise.
     @discardableResult
     public func run(_ text: String, source: String) -> Int32 {
         var failed = false
+        // `-c "a; b; c"` numbers its commands (`-c:3:`); files number lines.
+        let byCommand = source == "-c"
+        var commandNumber = 0
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         for (index, line) in lines.enumerated() {
             let where_ = "\(source):\(index + 1)"
@@ -66,6 +70,8 @@ public struct ScriptRunner {
                 if options.keepGoing { continue } else { return 1 }
             }
             for tokens in commands {
+                commandNumber += 1
+                let where_ = byCommand ? "\(source):\(commandNumber)" : where_
                 let commandText = tokens.map { Tokenizer.quote($0.text) }.joined(separator: " ")
                 if options.echo && !options.json {
                     output.out("In [\(workbench.nextCellNumber)]: \(commandText)")

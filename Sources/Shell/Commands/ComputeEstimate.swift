@@ -1,0 +1,30 @@
+import Foundation
+import Models
+import Training
+
+/// A rough training-time estimate, so `model build` can warn before a
+/// configuration that would take hours on this machine's CPU.
+///
+/// A train step costs about 3x the forward MACs (forward, then backward
+/// for inputs and weights), 2 FLOPs each. docs/performance.md measures
+/// ConvNeXt-T at 224 px training at ~4.6 img/s on 2 cores: about 62 GFLOP/s
+/// per core, the rate assumed here.
+enum ComputeEstimate {
+    static let flopsPerCore = 62e9
+
+    /// Seconds to train one image of a model with `macs` multiply-adds per forward pass.
+    static func trainSecondsPerImage(macs: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Double {
+        6 * Double(macs) / (flopsPerCore * Double(max(1, cores)))
+    }
+
+    /// A warning when 1,000 steps at the data's batch size (32 without
+    /// data) would take an hour or more; nil otherwise.
+    static func warning(_ model: ConvNeXt, data: DataSetup?, cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> String? {
+        let batch = data?.batchSize ?? 32
+        let perImage = trainSecondsPerImage(macs: model.macsPerImage(), cores: cores)
+        let hours = perImage * Double(batch) * 1000 / 3600
+        guard hours >= 1 else { return nil }
+        return String(format: "at %d px one train step of batch %d takes about %.0f s on %d core%@ (~%.1f img/s), so 1,000 steps take about %.0f h; `--image-size 32` or a smaller model trains in minutes",
+                      model.config.imageSize, batch, perImage * Double(batch), cores, cores == 1 ? "" : "s", 1 / perImage, hours)
+    }
+}

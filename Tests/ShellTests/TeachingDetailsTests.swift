@@ -1,0 +1,94 @@
+import Foundation
+import Sessions
+import TestSupport
+import XCTest
+@testable import Shell
+
+/// The details a student trusts: errors name what was typed and where,
+/// clipped settings say so, finished schedules say so, decode errors show.
+final class TeachingDetailsTests: XCTestCase {
+    func testDashCErrorsNameTheCommandsPosition() {
+        let output = CapturedOutput()
+        let runner = ScriptRunner(workbench: Workbench(), options: .init(), output: output)
+        XCTAssertEqual(runner.run("rng seed 1; rng show; rng show nope", source: "-c"), 1)
+        XCTAssertEqual(output.stderr.count, 1)
+        XCTAssertTrue(output.stderr[0].hasPrefix("-c:3: "), output.stderr[0])
+        // A file still names the line.
+        let fileOutput = CapturedOutput()
+        _ = ScriptRunner(workbench: Workbench(), options: .init(), output: fileOutput).run("rng seed 1; rng show nope", source: "a.cnx")
+        XCTAssertTrue(fileOutput.stderr[0].hasPrefix("a.cnx:1: "), fileOutput.stderr[0])
+    }
+
+    func testDataSyntheticNamesTheFlagsTyped() {
+        let cells = runCommands("data synthetic --count 100 --val-count 3; data synthetic --count 40 --batch 64; data synthetic --count 40 --batch 40")
+        XCTAssertEqual(cells[0].error, "--val-count must be at least the class count (10), got 3")
+        XCTAssertEqual(cells[1].error, "--batch 64 is larger than the 40 training images: use --batch 40 or less (or more images)")
+        XCTAssertNil(cells[2].error)
+    }
+
+    func testRandAugmentMagnitudeAboveItsMaximumSaysItIsClipped() {
+        let w = Workbench()
+        let cells = runCommands("data synthetic --count 100 --batch 10; data augment set randaugment.magnitude=15; data augment set randaugment.magnitude=9", workbench: w)
+        guard case .group(let parts)? = cells[1].result, case .message(let note)? = parts.last else {
+            return XCTFail("a note follows the table: \(String(describing: cells[1].result))")
+        }
+        XCTAssertEqual(note, "note: randaugment.magnitude 15.0 is above randaugment.magnitudemax 10.0: every sampled magnitude is clipped to 10.0, as in timm (raise magnitudemax to use it)")
+        guard case .message(let line)? = cells[2].result else { return XCTFail("no note within the maximum") }
+        XCTAssertEqual(line, "augmentations: set randaugment.magnitude=9; now on: crop, flip (`data augment show` lists every parameter)")
+    }
+
+    func testTrainingPastTheScheduleSaysItContinuesAtTheFloor() throws {
+        let w = Workbench()
+        let cells = runCommands("data synthetic --classes 4 --count 64 --val-count 16 --batch 8; model build convnext --depths 1,1,1,1 --dims 8,16,24,32 --classes 4 --image-size 32; model init; optim adamw --lr 0.004 --warmup-steps 1 --decay-steps 3; train steps 3; train steps 2", workbench: w)
+        for c in cells where !c.ok { XCTFail("\(c.command): \(c.error!)") }
+        func note(_ cell: Cell) -> JSONValue? {
+            guard case .record(let r)? = cell.result else { return nil }
+            return r.fields.first { $0.0 == "note" }?.1
+        }
+        XCTAssertNil(note(cells[4]), "within the schedule: no note")
+        XCTAssertEqual(note(cells[5]), .string("the learning-rate schedule ended at update 3; training continued at its floor, lr 1e-06 (set a longer schedule with `optim adamw --decay-steps N`)"))
+    }
+
+    func testSampleGradientsNeedAStepStoppedAfterItsLoss() {
+        let cells = runCommands("data synthetic --classes 4 --count 64 --val-count 16 --batch 8; model build convnext --depths 1,1,1,1 --dims 8,16,24,32 --classes 4 --image-size 32 --drop-path 0.5; model init; optim adamw; show sample-grads BottleneckConvNeXtBlock_04_01; step forward; step loss; show sample-grads Nope; show sample-grads BottleneckConvNeXtBlock_04_01")
+        XCTAssertEqual(cells[4].error, "per-sample gradients need a step stopped after its loss: run `step forward` then `step loss` (not yet `step backward`)")
+        XCTAssertTrue(cells[7].error?.hasPrefix("no block 'Nope'") ?? false, cells[7].error ?? "no error")
+        XCTAssertNil(cells[8].error)
+    }
+
+    func testModelBuildWarnsWhenTrainingWouldTakeHours() {
+        let cells = runCommands("model build tiny --classes 10; model build convnext --depths 1,1,1,1 --dims 8,16,24,32 --classes 10 --image-size 32")
+        func warning(_ c: Cell) -> String? {
+            guard case .record(let r)? = c.result, case .string(let w)? = r["warning"] else { return nil }
+            return w
+        }
+        let tiny = warning(cells[0])
+        XCTAssertTrue(tiny?.hasPrefix("at 224 px one train step of batch 32 takes about ") ?? false, tiny ?? "no warning")
+        XCTAssertNil(warning(cells[1]), "a teaching-sized model trains in minutes")
+        // The estimate matches docs/performance.md's measurement: ConvNeXt-T at 224 px, ~4.6 img/s on 2 cores.
+        let rate = 1 / ComputeEstimate.trainSecondsPerImage(macs: 4_470_000_000, cores: 2)
+        XCTAssertEqual(rate, 4.6, accuracy: 0.3)
+    }
+
+    func testDataShowListsDecodeErrors() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cnx-decode-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let fixtures = Golden.repoRoot.appendingPathComponent("Tests/DatasetsTests/Fixtures")
+        let pngs = try FileManager.default.contentsOfDirectory(atPath: fixtures.path).filter { $0.hasSuffix(".png") }.sorted()
+        for (i, name) in ["cats", "dogs"].enumerated() {
+            let dir = root.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            for png in pngs[(i * 2)..<(i * 2 + 2)] {
+                try FileManager.default.copyItem(at: fixtures.appendingPathComponent(png), to: dir.appendingPathComponent(png))
+            }
+        }
+        try Data("not an image".utf8).write(to: root.appendingPathComponent("cats/broken.png"))
+        let cells = runCommands("data imagefolder \(root.path) --batch 2; data show")
+        for c in cells where !c.ok { XCTFail("\(c.command): \(c.error!)") }
+        guard case .group(let parts)? = cells[1].result, case .record(let r)? = parts.first,
+              case .string(let errors)? = r.fields.first(where: { $0.0 == "decode_errors" })?.1 else {
+            return XCTFail("data show has a decode_errors line")
+        }
+        XCTAssertTrue(errors.hasPrefix("1 skipped: broken.png ("), errors)
+    }
+}
