@@ -110,7 +110,7 @@ public struct ConvNeXt: Sendable {
         func spec(_ module: [String], _ name: String, _ shape: [Int], _ initializer: ParameterInit) -> ParameterSpec {
             let path = (module + [name]).joined(separator: "/")
             return ParameterSpec(path: path, shape: shape, initializer: initializer, modulePath: module,
-                                 rngCounter: name == "bias" ? 2 : 1, weightDecay: seedWeightDecay(path: path))
+                                 rngCounter: name == "bias" ? 2 : 1)
         }
         func linear(_ module: [String], _ shape: [Int], _ kernelInit: ParameterInit) -> LinearLayer<ParameterSpec> {
             LinearLayer(kernel: spec(module, "kernel", shape, kernelInit), bias: spec(module, "bias", [shape.last!], .constant(0)))

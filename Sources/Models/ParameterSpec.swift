@@ -25,9 +25,6 @@ public struct ParameterSpec: Sendable, Equatable {
     /// The module's `make_rng('params')` call count for this parameter:
     /// 1 for `kernel`/`scale`, 2 for `bias`.
     public var rngCounter: Int
-    /// Whether the seed's weight-decay mask applies to it (conv and Dense
-    /// kernels other than the depthwise ones).
-    public var weightDecay: Bool
 
     /// The number of scalars.
     public var count: Int { shape.reduce(1, *) }
@@ -35,18 +32,4 @@ public struct ParameterSpec: Sendable, Equatable {
     public var module: String { modulePath.joined(separator: "/") }
     /// The parameter's own name (`kernel`, `bias` or `scale`).
     public var name: String { String(path.split(separator: "/").last ?? "") }
-}
-
-/// The seed's weight-decay rule (`create_decay_mask_fn`): a `bias` never
-/// decays; otherwise no decay if `LayerNorm`, `DepthWise` or `LayerScale` is a
-/// substring of the owning module's name.
-public func seedWeightDecay(path: String) -> Bool {
-    let parts = path.split(separator: "/").map(String.init)
-    guard let last = parts.last else { return false }
-    if last == "bias" { return false }
-    if parts.count >= 2 {
-        let module = parts[parts.count - 2]
-        if ["LayerNorm", "DepthWise", "LayerScale"].contains(where: { module.contains($0) }) { return false }
-    }
-    return true
 }

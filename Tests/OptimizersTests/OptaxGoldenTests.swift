@@ -86,6 +86,17 @@ final class OptaxGoldenTests: XCTestCase {
         XCTAssertTrue(ParameterMask.excluding([]).contains("Head/bias"))
     }
 
+    /// The one decay rule (the optimizer's mask) on all 182 ConvNeXt-Tiny paths
+    /// gives tiny_model.json's weight-decay flags.
+    func testDecayMaskMatchesTinysGoldenFlags() throws {
+        let table = (try Golden.json("tiny_model.json") as! [String: Any])["params"] as! [[String: Any]]
+        XCTAssertEqual(table.count, 182)
+        for row in table {
+            let path = row["path"] as! String
+            XCTAssertEqual(ParameterMask.seedDecay.contains(path), row["weight_decay"] as! Bool, path)
+        }
+    }
+
     func testAdamWOneStepBitExact() throws {
         let tx = try goldenAdamW()
         let (p1, state) = try tx.apply(grads, state: tx.initialize(params), params: params)
