@@ -116,6 +116,10 @@ enum DataCommands {
             let count = min(invocation.int("count") ?? 16, ds.count)
             guard count >= 1 else { throw ShellError("--count must be at least 1") }
             let size = context.state.modelConfig?.imageSize ?? (ds.imageSize?.width ?? 64)
+            // Each image, the augmentation's intermediates and the grid, as RGB bytes.
+            let side = Double(max(size, ds.imageSize?.width ?? size, ds.imageSize?.height ?? size))
+            try MemoryBudget.check(Double(count) * side * side * 3 * 4, "data preview of \(count) images at \(Int(side)) px",
+                                   hint: "use a smaller --count, or a model with a smaller --image-size")
             let builder = data.builder(imageSize: size, dataKey: try context.state.dataKey())
             var images: [RGBImage] = []
             var labels: [String] = []
@@ -146,10 +150,13 @@ enum DataCommands {
                 throw ShellError("--size must be 1…\(data.splits[split].count) for the \(split.rawValue) split")
             }
             let imageSize = context.state.modelConfig?.imageSize ?? (data.splits.train.imageSize?.width ?? 224)
+            // The float batch, its Mixup copy and the encoded file.
+            try MemoryBudget.check(Double(size) * Double(imageSize * imageSize * 3) * 4 * 3, "data batch of \(size) images at \(imageSize) px",
+                                   hint: "use a smaller --size")
             let builder = data.builder(imageSize: imageSize, dataKey: try context.state.dataKey())
             let cursor = context.state.counters.cursor
             let batch = split == .train
-                ? builder.batch(.train, epoch: cursor.epoch, index: min(cursor.batch, builder.batchesPerEpoch(.train, batchSize: size) - 1), size: size)
+                ? builder.batch(at: cursor.problem(samples: data.splits.train.count) == nil ? cursor : DataCursor(), size: size)
                 : builder.batch(.val, epoch: 0, index: 0, size: size)
             let url = context.workbench.url(for: out)
             try SafeTensorsFile.write([("x", batch.x), ("labels", batch.labels)],
