@@ -22,11 +22,13 @@ public struct DataCursor: Codable, Equatable, Sendable {
         sample <= samples - size ? self : DataCursor(epoch: epoch + 1, sample: 0)
     }
 
-    /// The cursor after a batch of `size` taken at `start(batchSize:samples:)`.
+    /// The cursor after a batch of `size` taken at `start(batchSize:samples:)`:
+    /// just past its last sample (the next batch wraps to the next epoch only
+    /// if it does not fit, whatever its size).
     public func advanced(batchSize size: Int, samples: Int) -> DataCursor {
         var c = start(batchSize: size, samples: samples)
         c.sample += size
-        return c.start(batchSize: size, samples: samples)
+        return c
     }
 
     /// Moves past one batch of `size` (see `advanced(batchSize:samples:)`).

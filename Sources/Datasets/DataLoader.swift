@@ -39,7 +39,7 @@ public final class DataLoader: @unchecked Sendable {
         if prefetch == 0 {
             let c: DataCursor? = shared.withLock {
                 if shared.cancelled { return nil }
-                let c = shared.consumerCursor
+                let c = shared.consumerCursor.start(batchSize: batchSize, samples: n)
                 shared.consumerCursor.advance(batchSize: batchSize, samples: n)
                 return c
             }
@@ -76,6 +76,7 @@ public final class DataLoader: @unchecked Sendable {
                     return !shared.cancelled
                 }
                 if !go { return }
+                c = c.start(batchSize: size, samples: n)
                 let b = builder.batch(at: c, size: size)
                 shared.withLock {
                     shared.ready.append((c, b))
