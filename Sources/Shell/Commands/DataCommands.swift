@@ -194,11 +194,17 @@ enum DataCommands {
 
     static func describe(_ data: DataSetup) -> Record {
         let size = data.splits.train.imageSize.map { "\($0.width)x\($0.height)" } ?? "varies"
-        return Record(title: data.splits.name, [
+        var warnings: [String] = []
+        for split in [data.splits.train, data.splits.val] {
+            for w in (split as? ImageFolder)?.warnings ?? [] where !warnings.contains(w) { warnings.append(w) }
+        }
+        var record = Record(title: data.splits.name, [
             ("classes", .int(data.splits.classNames.count)), ("train", .int(data.splits.train.count)),
             ("val", .int(data.splits.val.count)), ("image_size", .string(size)), ("batch", .int(data.batchSize)),
             ("augment", .string(AugmentConfig.names.filter { name in
                 data.augment.parameters.first { $0.name == "\(name).enabled" }?.value == "true" }.joined(separator: ", "))),
         ])
+        if !warnings.isEmpty { record.fields.append(("warnings", .string(warnings.joined(separator: "; ")))) }
+        return record
     }
 }
