@@ -8,13 +8,19 @@ import Training
 /// no command would produce is refused on load, and a state that breaks
 /// them is never saved.
 enum SessionValidation {
-    /// Keys the train step and `model init` read.
-    static let requiredKeys = [KeyTree.root, KeyTree.params, KeyTree.dropout, KeyTree.stochasticDepth, KeyTree.data]
-
     /// Throws a one-line reason when `state` (data not yet loaded) breaks a rule.
     static func check(_ state: WorkbenchState, data: SessionManifest.DataRecord?) throws {
-        if let missing = requiredKeys.first(where: { !state.keys.contains($0) }) {
-            throw SessionError("its key tree has no '\(missing)' key (run `rng seed N` and save again)")
+        // The keys `model init`, the data and a train step read.
+        guard (0..<TrainCounters.limit).contains(state.keys.step) else {
+            throw SessionError("its key tree's step \(state.keys.step) is outside 0…\(TrainCounters.limit - 1)")
+        }
+        do {
+            _ = try state.keys.key(KeyTree.params)
+            _ = try state.keys.key(KeyTree.data)
+            var trial = state.keys
+            _ = try trial.advanceTrainStep()
+        } catch {
+            throw SessionError("its key tree lacks a key training needs (\(error)); run `rng seed N` and save again")
         }
         if let p = state.counters.problem(samples: nil) { throw SessionError("its counters are invalid: \(p)") }
         if let data {
