@@ -72,7 +72,7 @@ public enum PNGCodec {
     public static func write(_ img: RGBImage, to url: URL) throws {
         let bytes = try encode(img)
         do { try FileCheck.writable(url.path) } catch {
-            throw DatasetError.writeFailed(path: url.path, reason: error.description)
+            throw DatasetError.writeFailed(path: url.path, reason: error.reason)
         }
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

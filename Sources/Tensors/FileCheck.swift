@@ -12,17 +12,24 @@ public enum FileCheck {
     /// A file that cannot be used, in one line: the path and the problem.
     public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
         public var description: String
-        public init(_ description: String) { self.description = description }
+        /// The problem without the path, for callers that name the path themselves.
+        public var reason: String
+        public init(_ description: String) { self.description = description; reason = description }
+        /// `reason` is a clause: "it is a directory, …" or "permission denied".
+        init(path: String, _ reason: String) {
+            description = reason.hasPrefix("it ") ? path + reason.dropFirst(2) : "\(path): \(reason)"
+            self.reason = reason
+        }
     }
 
     /// Throws unless `path` names an existing regular file this process may read.
     public static func readable(_ path: String) throws(Problem) {
         var st = stat()
-        guard stat(path, &st) == 0 else { throw Problem("\(path): \(reason(errno))") }
+        guard stat(path, &st) == 0 else { throw Problem(path: path, reason(errno)) }
         if let kind = nonRegular(st.st_mode) {
-            throw Problem("\(path) is \(kind), not a regular file: give a file's path")
+            throw Problem(path: path, "it is \(kind), not a regular file: give a file's path")
         }
-        guard access(path, R_OK) == 0 else { throw Problem("\(path): \(reason(errno)) (cannot read it)") }
+        guard access(path, R_OK) == 0 else { throw Problem(path: path, "\(reason(errno)) (cannot read it)") }
     }
 
     /// Throws unless writing `path` would make or replace a regular file: it
@@ -32,13 +39,13 @@ public enum FileCheck {
         var st = stat()
         guard lstat(path, &st) == 0 else {
             if errno == ENOENT { return }
-            throw Problem("\(path): \(reason(errno))")
+            throw Problem(path: path, reason(errno))
         }
         if (st.st_mode & S_IFMT) == S_IFLNK {
-            throw Problem("\(path) is a symbolic link: cnx does not write through links; give the real file's path, or remove the link")
+            throw Problem(path: path, "it is a symbolic link: cnx does not write through links; give the real file's path, or remove the link")
         }
         if let kind = nonRegular(st.st_mode) {
-            throw Problem("\(path) is \(kind), not a regular file: cnx will not replace it; choose a file path")
+            throw Problem(path: path, "it is \(kind), not a regular file: cnx will not replace it; choose a file path")
         }
     }
 
