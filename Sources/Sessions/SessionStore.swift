@@ -28,7 +28,9 @@ import Glibc
 /// every size, checksum, shape and count before it returns anything.
 public struct SessionStore: Sendable {
     /// The manifest layout this cnx writes and the newest it reads.
-    public static let formatVersion = 1
+    /// 2: the data cursor is a sample offset (`counters.cursor.sample`);
+    /// version 1 held a batch index, converted on load with the data's batch size.
+    public static let formatVersion = 2
     public static let format = "cnx-session"
     static let pointerName = "CURRENT"
     static let manifestName = "manifest.json"

@@ -1,4 +1,5 @@
 import Foundation
+import Datasets
 import Optimizers
 import SafeTensors
 import Tensors
@@ -128,6 +129,19 @@ final class SessionReliabilityTests: XCTestCase {
             try tamper(url, edit)
             XCTAssertThrowsError(try SessionStore().load(url, name: "s").makeState(), fragment) { _ in }
         }
+    }
+
+    /// A format-1 session's cursor is a batch index: it loads as that batch's sample offset.
+    func testFormatOneCursorLoadsAsASampleOffset() throws {
+        let (url, state) = try trainedSession()
+        try tamper(url) { m in
+            m["format_version"] = 1
+            var c = m["counters"] as! [String: Any]
+            c["cursor"] = ["epoch": 1, "batch": 3]
+            m["counters"] = c
+        }
+        let loaded = try SessionStore().load(url, name: "s").makeState()
+        XCTAssertEqual(loaded.counters.cursor, DataCursor(epoch: 1, sample: 3 * state.data!.batchSize))
     }
 
     /// NaN or negative Adam second moments and a NaN EMA, with checksums recomputed.
