@@ -93,6 +93,17 @@ public struct BatchBuilder: Sendable {
         batch(split, epochKey: epochKey(epoch), index: index, size: size)
     }
 
+    /// The train batch of `size` samples at `cursor` (at the next epoch's
+    /// start when fewer than `size` samples are left in the cursor's epoch).
+    /// Callers check `size` (1…training samples) and the cursor
+    /// (`DataCursor.problem(samples:)`) first.
+    public func batch(at cursor: DataCursor, size: Int) -> Batch {
+        let c = cursor.start(batchSize: size, samples: data.train.count)
+        let key = epochKey(c.epoch)
+        return make(.train, keys: key.split(3), positions: c.sample..<(c.sample + size), order: order(epochKey: key),
+                    mixIndex: c.sample / size)
+    }
+
     /// Batch `index` of an epoch. Train: `size` samples of the epoch's
     /// permutation with train transforms, smoothed labels and Mixup/CutMix.
     /// Val: file order, eval transforms, plain one-hot labels; the last batch
@@ -100,23 +111,25 @@ public struct BatchBuilder: Sendable {
     public func batch(_ split: Split, epochKey: PRNGKey, index: Int, size: Int) -> Batch {
         precondition(size > 0 && index >= 0, "batch size must be > 0")
         let ds = data[split]
-        let train = split == .train
-        let positions: Range<Int>
-        var indices: [Int]
         let keys = epochKey.split(3)
-        if train {
+        if split == .train {
             precondition(size <= ds.count, "batch size \(size) exceeds the \(ds.count) training samples")
             let n = batchesPerEpoch(.train, batchSize: size)
             precondition(index < n, "train batch \(index) out of 0..<\(n)")
-            positions = (index * size)..<((index + 1) * size)
-            let order = self.order(epochKey: epochKey)
-            indices = positions.map { order[$0] }
-        } else {
-            let lo = index * size
-            precondition(lo < ds.count, "val batch \(index) out of range")
-            positions = lo..<min(ds.count, lo + size)
-            indices = Array(positions)
+            return make(.train, keys: keys, positions: (index * size)..<((index + 1) * size), order: order(epochKey: epochKey),
+                        mixIndex: index)
         }
+        let lo = index * size
+        precondition(lo < ds.count, "val batch \(index) out of range")
+        return make(.val, keys: keys, positions: lo..<min(ds.count, lo + size), order: nil, mixIndex: index)
+    }
+
+    /// The batch of epoch `positions` (train: through `order`; val: file
+    /// indices); Mixup/CutMix draws with fold_in(mix key, `mixIndex`).
+    private func make(_ split: Split, keys: [PRNGKey], positions: Range<Int>, order: [Int]?, mixIndex index: Int) -> Batch {
+        let ds = data[split]
+        let train = split == .train
+        var indices = order.map { o in positions.map { o[$0] } } ?? Array(positions)
         let b = positions.count, s = imageSize, per = s * s * 3
         var x = [Float](repeating: 0, count: b * per)
         var targets = [Int](repeating: 0, count: b)

@@ -2,24 +2,10 @@ import Dispatch
 import Tensors
 import Foundation
 
-/// Where a training data stream stands: the next batch is batch `batch` of
-/// epoch `epoch`. Saving and restoring it resumes the stream bit for bit.
-public struct DataCursor: Codable, Equatable, Sendable {
-    public var epoch: Int
-    public var batch: Int
-    public init(epoch: Int = 0, batch: Int = 0) { self.epoch = epoch; self.batch = batch }
-
-    /// Moves to the next batch, wrapping to the next epoch.
-    public mutating func advance(batchesPerEpoch: Int) {
-        batch += 1
-        if batch >= batchesPerEpoch { epoch += 1; batch = 0 }
-    }
-}
-
 /// A stream of training batches from a cursor, built ahead on a background
 /// queue (at most `prefetch` ready batches) while the caller trains. `next()`
-/// returns exactly the batches `BatchBuilder.batch(.train, epoch:index:size:)`
-/// gives for successive cursors, whatever the timing. `cancel()` (or deinit)
+/// returns exactly the batches `BatchBuilder.batch(at:size:)` gives for
+/// successive cursors, whatever the timing. `cancel()` (or deinit)
 /// stops the producer and waits for it to finish.
 public final class DataLoader: @unchecked Sendable {
     public let builder: BatchBuilder
@@ -31,41 +17,41 @@ public final class DataLoader: @unchecked Sendable {
 
     /// Starts a stream at `start`; `prefetch` 0 builds each batch inside `next()`.
     public init(builder: BatchBuilder, batchSize: Int, start: DataCursor = DataCursor(), prefetch: Int = 2) throws {
-        let perEpoch = builder.batchesPerEpoch(.train, batchSize: batchSize)
-        guard batchSize > 0, perEpoch > 0 else {
-            throw DatasetError.invalidArgument("batch size \(batchSize) needs 1...\(builder.data.train.count) (training samples)")
+        let n = builder.data.train.count
+        guard batchSize > 0, batchSize <= n else {
+            throw DatasetError.invalidArgument("batch size \(batchSize) needs 1...\(n) (training samples)")
         }
-        guard start.batch >= 0 && start.batch < perEpoch && start.epoch >= 0 else {
-            throw DatasetError.invalidArgument("cursor \(start.epoch):\(start.batch) is outside 0..<\(perEpoch) batches per epoch")
+        if let problem = start.problem(samples: n) {
+            throw DatasetError.invalidArgument("cursor epoch \(start.epoch) sample \(start.sample): \(problem)")
         }
         self.builder = builder
         self.batchSize = batchSize
         self.prefetch = max(0, prefetch)
-        self.shared = Shared(start: start)
-        if self.prefetch > 0 { startProducer(perEpoch: perEpoch) }
+        self.shared = Shared(start: start.start(batchSize: batchSize, samples: n))
+        if self.prefetch > 0 { startProducer(samples: n) }
     }
 
     deinit { cancel() }
 
     /// The next batch and the cursor it came from; nil once cancelled.
     public func next() -> (batch: Batch, cursor: DataCursor)? {
-        let perEpoch = builder.batchesPerEpoch(.train, batchSize: batchSize)
+        let n = builder.data.train.count
         if prefetch == 0 {
             let c: DataCursor? = shared.withLock {
                 if shared.cancelled { return nil }
-                let c = shared.consumerCursor
-                shared.consumerCursor.advance(batchesPerEpoch: perEpoch)
+                let c = shared.consumerCursor.start(batchSize: batchSize, samples: n)
+                shared.consumerCursor.advance(batchSize: batchSize, samples: n)
                 return c
             }
             guard let c else { return nil }
-            return (builder.batch(.train, epoch: c.epoch, index: c.batch, size: batchSize), c)
+            return (builder.batch(at: c, size: batchSize), c)
         }
         shared.condition.lock()
         defer { shared.condition.unlock() }
         while shared.ready.isEmpty && !shared.cancelled { shared.condition.wait() }
         if shared.cancelled { return nil }
         let item = shared.ready.removeFirst()
-        shared.consumerCursor.advance(batchesPerEpoch: perEpoch)
+        shared.consumerCursor.advance(batchSize: batchSize, samples: n)
         shared.condition.broadcast()
         return (item.1, item.0)
     }
@@ -76,7 +62,7 @@ public final class DataLoader: @unchecked Sendable {
         shared.group.wait()
     }
 
-    private func startProducer(perEpoch: Int) {
+    private func startProducer(samples n: Int) {
         let shared = self.shared, builder = self.builder, size = batchSize, depth = prefetch
         // The producer builds batches with the caller's threads setting (its time is not the step's).
         let compute = ComputeContext.current.unprofiled
@@ -90,12 +76,13 @@ public final class DataLoader: @unchecked Sendable {
                     return !shared.cancelled
                 }
                 if !go { return }
-                let b = builder.batch(.train, epoch: c.epoch, index: c.batch, size: size)
+                c = c.start(batchSize: size, samples: n)
+                let b = builder.batch(at: c, size: size)
                 shared.withLock {
                     shared.ready.append((c, b))
                     shared.condition.broadcast()
                 }
-                c.advance(batchesPerEpoch: perEpoch)
+                c.advance(batchSize: size, samples: n)
             }
         } }
     }

@@ -16,6 +16,9 @@ public struct ImageFolder: Dataset {
     public let skipped: [DecodeFailure]
     /// The common size of every image when they all share one (else nil).
     public let imageSize: (height: Int, width: Int)?
+    /// What a person should know about the folder: entries whose names are
+    /// not UTF-8 (skipped), classes without a usable image.
+    public let warnings: [String]
 
     public var count: Int { files.count }
     public func label(at index: Int) -> Int { labels[index] }
@@ -85,6 +88,14 @@ public struct ImageFolder: Dataset {
         }
         let kept = found.indices.filter { keep[$0] }
         guard !kept.isEmpty else { throw DatasetError.noImages(directory.path) }
+        var warnings = ImageFolder.nonUTF8Entries(directory).map {
+            "an entry of \(directory.path) has a name that is not UTF-8 (\($0)) and is skipped: rename it"
+        }
+        let used = Set(kept.map { found[$0].1 })
+        for dir in classDirs where !used.contains(names.firstIndex(of: dir.lastPathComponent)!) {
+            warnings.append("class '\(dir.lastPathComponent)' has no usable images")
+        }
+        self.warnings = warnings
         self.root = directory
         self.classNames = names
         self.files = kept.map { found[$0].0 }
@@ -106,6 +117,21 @@ public struct ImageFolder: Dataset {
         let v = try val.map { try ImageFolder(directory: $0, classNames: t.classNames, validate: validate) } ?? t
         let name = val == nil ? "\(train.path) (val = train)" : "\(train.path) | val \(val!.path)"
         return DataSplits(name: name, train: t, val: v)
+    }
+
+    /// The names in `directory` that are not valid UTF-8 (Foundation drops
+    /// them silently), as escaped bytes.
+    static func nonUTF8Entries(_ directory: URL) -> [String] {
+        guard let d = opendir(directory.path) else { return [] }
+        defer { closedir(d) }
+        var out: [String] = []
+        while let entry = readdir(d) {
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if String(validating: bytes, as: UTF8.self) == nil {
+                out.append(bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined())
+            }
+        }
+        return out.sorted()
     }
 
     /// Python's `sorted()` order for strings: by Unicode code points.

@@ -1,5 +1,6 @@
 import CImageCodecs
 import Foundation
+import Tensors
 
 /// PNG decoding and encoding with libpng's simplified API (`png_image`), which
 /// handles grayscale, palette, alpha, 16-bit and tRNS and never longjmps into Swift.
@@ -70,6 +71,9 @@ public enum PNGCodec {
     /// Writes an RGB image as a PNG file atomically (temporary file, then rename).
     public static func write(_ img: RGBImage, to url: URL) throws {
         let bytes = try encode(img)
+        do { try FileCheck.writable(url.path) } catch {
+            throw DatasetError.writeFailed(path: url.path, reason: error.reason)
+        }
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(bytes).write(to: url, options: .atomic)
@@ -99,6 +103,9 @@ public enum ImageDecoder {
     /// Reads and decodes one file.
     public static func decode(contentsOf url: URL) throws -> RGBImage {
         let data: Data
+        do { try FileCheck.readable(url.path) } catch {
+            throw DatasetError.decodeFailed(path: url.path, reason: error.description)
+        }
         do { data = try Data(contentsOf: url) } catch {
             throw DatasetError.decodeFailed(path: url.path, reason: "cannot read file")
         }

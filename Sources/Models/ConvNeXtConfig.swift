@@ -129,6 +129,7 @@ public struct ConvNeXtConfig: Sendable, Codable, Equatable {
         if !(layerNormEpsilon.isFinite && layerNormEpsilon > 0) {
             throw ModelError("LayerNorm epsilon must be positive, got \(layerNormEpsilon)")
         }
+        try ModelLimits.check(self)
     }
 }
 

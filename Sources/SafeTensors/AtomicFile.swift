@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +10,10 @@ import Glibc
 public enum AtomicFile {
     /// Writes `data` to a temporary file beside `url`, fsyncs it, renames it
     /// over `url`, and fsyncs the directory.
+    /// - Throws: `FileCheck.Problem` when `url` is not a regular file (a
+    ///   device, FIFO, link or directory is never replaced).
     public static func write(_ data: Data, to url: URL) throws {
+        try FileCheck.writable(url.path)
         let dir = url.deletingLastPathComponent()
         // A missing folder is made, like `mkdir -p`: writing `out/preview.png` just works.
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

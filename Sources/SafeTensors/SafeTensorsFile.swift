@@ -39,6 +39,7 @@ public struct SafeTensorsFile: Sendable {
     /// Reads and validates the file at `url`.
     public static func read(_ url: URL) throws -> SafeTensorsFile {
         let data: Data
+        do { try FileCheck.readable(url.path) } catch { throw SafeTensorsError(file: url.path, "cannot read it: \(error.reason)") }
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {

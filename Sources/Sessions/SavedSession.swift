@@ -14,6 +14,8 @@ public struct SavedSession: Sendable {
     public var transcript: [TranscriptCell]
     /// Bytes of all files of the version.
     public var bytes: Int
+    /// Left-overs of interrupted saves that the load removed, if any.
+    public var cleaned: String? = nil
 
     /// The state to make live: the saved one with its data re-made (synthetic)
     /// or re-read (image folders) from the saved source.
@@ -23,6 +25,9 @@ public struct SavedSession: Sendable {
         if let d = manifest.data {
             do { s.data = try DataSetup(source: d.source, augment: d.augment, batchSize: d.batchSize) } catch {
                 throw SessionError("session '\(manifest.name)': its data could not be loaded: \(error)")
+            }
+            do { try SessionValidation.checkCursor(s.counters, samples: s.data!.splits.train.count) } catch {
+                throw SessionError("session '\(manifest.name)': \(error)")
             }
         }
         return s

@@ -60,8 +60,8 @@ public struct SessionDiff: Sendable {
         func step(_ name: String, _ x: String, _ y: String) { steps.append(Change(name: name, a: x, b: y)) }
         step("mini_steps", "\(sa.counters.miniSteps)", "\(sb.counters.miniSteps)")
         step("optimizer_steps", "\(sa.counters.optimizerSteps)", "\(sb.counters.optimizerSteps)")
-        step("data_cursor", "epoch \(sa.counters.cursor.epoch) batch \(sa.counters.cursor.batch)",
-             "epoch \(sb.counters.cursor.epoch) batch \(sb.counters.cursor.batch)")
+        step("data_cursor", "epoch \(sa.counters.cursor.epoch) sample \(sa.counters.cursor.sample)",
+             "epoch \(sb.counters.cursor.epoch) sample \(sb.counters.cursor.sample)")
         step("last_loss", sa.history.last.map { "\($0.loss)" } ?? "-", sb.history.last.map { "\($0.loss)" } ?? "-")
         step("evaluations", "\(sa.evaluations.count)", "\(sb.evaluations.count)")
 

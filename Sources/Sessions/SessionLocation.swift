@@ -22,6 +22,10 @@ public enum SessionLocation {
             guard name != ".", name != ".." else {
                 throw SessionError("'\(name)' is not a session name: use e.g. `session save run1`")
             }
+            guard !name.hasPrefix(".") else {
+                throw SessionError("session name '\(name)' starts with '.', which `session list` hides: use a name without the leading dot")
+            }
+            try checkLength(name)
             return workingDirectory.appendingPathComponent(directoryName).appendingPathComponent(name)
         }
         let components = name.split(separator: "/", omittingEmptySubsequences: true)
@@ -29,9 +33,20 @@ public enum SessionLocation {
             throw SessionError("session path '\(name)' contains '..': give a name (saved under sessions/) or a path without '..'")
         }
         guard !components.isEmpty else { throw SessionError("'\(name)' is not a session directory: give a name or a path") }
+        try checkLength(String(components.last!))
         let expanded = (name as NSString).expandingTildeInPath
         if expanded.hasPrefix("/") { return URL(fileURLWithPath: expanded).standardizedFileURL }
         return workingDirectory.appendingPathComponent(expanded).standardizedFileURL
+    }
+
+    /// The longest file name (one path component) the file system takes, in UTF-8 bytes.
+    public static let maxNameBytes = 255
+
+    static func checkLength(_ component: String) throws {
+        let bytes = component.utf8.count
+        guard bytes <= maxNameBytes else {
+            throw SessionError("session name '\(component.prefix(24))…' is \(bytes) bytes long; a name (one folder) can be at most \(maxNameBytes) bytes: use a shorter name")
+        }
     }
 
     /// The folder `session list` reads.

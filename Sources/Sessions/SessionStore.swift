@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import JaxRandom
 import Models
@@ -27,7 +28,9 @@ import Glibc
 /// every size, checksum, shape and count before it returns anything.
 public struct SessionStore: Sendable {
     /// The manifest layout this cnx writes and the newest it reads.
-    public static let formatVersion = 1
+    /// 2: the data cursor is a sample offset (`counters.cursor.sample`);
+    /// version 1 held a batch index, converted on load with the data's batch size.
+    public static let formatVersion = 2
     public static let format = "cnx-session"
     static let pointerName = "CURRENT"
     static let manifestName = "manifest.json"
@@ -60,6 +63,8 @@ public struct SessionStore: Sendable {
         public var droppedPendingStep: String?
         /// Older versions removed after the switch.
         public var removedVersions: Int
+        /// Left-overs of interrupted saves removed before this one (see `StaleVersions`).
+        public var cleaned: String?
     }
 
     // MARK: Save
@@ -71,6 +76,10 @@ public struct SessionStore: Sendable {
     public func save(_ state: WorkbenchState, transcript: [TranscriptCell], name: String, to url: URL,
                      cnxVersion: String, date: Date = Date()) throws -> SaveReport {
         let fm = FileManager.default
+        // Never replace a loadable version with one that cannot be loaded.
+        do { try SessionValidation.check(state, data: state.data.map { .init(source: $0.source, augment: $0.augment, batchSize: $0.batchSize) }) } catch {
+            throw SessionError("not saved: the live state \(error) (the previous save of '\(name)', if any, is untouched)")
+        }
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: url.path, isDirectory: &isDir) {
             guard isDir.boolValue else { throw SessionError("\(url.path) is a file, not a session directory: choose another name") }
@@ -85,8 +94,15 @@ public struct SessionStore: Sendable {
             }
             Self.syncDirectory(url.deletingLastPathComponent())
         }
+        // One save or load of this session at a time (other processes wait).
+        let lock = SessionLock(url)
+        defer { withExtendedLifetime(lock) {} }
+        let stale = StaleVersions.clean(url)
         let existing = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
         let number = (existing.compactMap(Self.versionNumber).max() ?? 0) + 1
+        guard number <= Self.maxVersion else {
+            throw SessionError("session '\(name)' has reached version \(Self.maxVersion): save under a new name")
+        }
         let version = String(format: "v%06d", number)
         let dir = url.appendingPathComponent(version)
         do { try fm.createDirectory(at: dir, withIntermediateDirectories: false) } catch {
@@ -159,15 +175,19 @@ public struct SessionStore: Sendable {
         }
         try afterStage?(.pointerSwapped)
 
+        // Prune: re-read CURRENT first and never remove the version it names.
         var removed = 0
-        for entry in (try? fm.contentsOfDirectory(atPath: url.path)) ?? [] where entry != version && Self.versionNumber(entry) != nil {
-            if (try? fm.removeItem(at: url.appendingPathComponent(entry))) != nil { removed += 1 }
+        if let current = try? StaleVersions.currentVersion(url) {
+            for entry in (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
+            where entry != version && entry != current && Self.versionNumber(entry) != nil {
+                if (try? fm.removeItem(at: url.appendingPathComponent(entry))) != nil { removed += 1 }
+            }
         }
         try afterStage?(.oldVersionsRemoved)
 
         return SaveReport(url: url, version: version, bytes: files.reduce(manifestData.count) { $0 + $1.bytes },
                           files: files.count + 1, transcriptCells: cells.count, droppedPendingStep: dropped,
-                          removedVersions: removed)
+                          removedVersions: removed, cleaned: stale.isEmpty ? nil : StaleVersions.describe(stale))
     }
 
     /// Writes an optimizer state's leaves (counts as int32 scalars) and returns their index.
@@ -200,7 +220,13 @@ public struct SessionStore: Sendable {
     public func load(_ url: URL, name: String) throws -> SavedSession {
         func fail(_ what: String) -> SessionError { SessionError("session '\(name)': \(what)") }
         let fm = FileManager.default
+        // Under the lock: no save of this session is half-way while we read or clean.
+        var lock: SessionLock?
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue { lock = SessionLock(url) }
+        defer { withExtendedLifetime(lock) {} }
         let (version, manifest, manifestBytes) = try readManifest(url, name: name)
+        let stale = lock == nil ? [] : StaleVersions.clean(url)
         let dir = url.appendingPathComponent(version)
 
         // Every file: present, the recorded size, the recorded SHA-256.
@@ -230,9 +256,10 @@ public struct SessionStore: Sendable {
         state.counters = manifest.counters
         state.history = manifest.history
         state.evaluations = manifest.evaluations
-        guard manifest.counters.miniSteps >= 0, manifest.counters.optimizerSteps >= 0,
-              manifest.counters.cursor.epoch >= 0, manifest.counters.cursor.batch >= 0 else {
-            throw fail("manifest.json has negative step counters")
+        if let legacy = manifest.counters.cursor.legacyBatch {
+            // Written when the cursor was a batch index: the same place as a sample offset.
+            let (sample, overflow) = legacy.multipliedReportingOverflow(by: manifest.data?.batchSize ?? 0)
+            state.counters.cursor = DataCursor(epoch: manifest.counters.cursor.epoch, sample: overflow ? -1 : sample)
         }
 
         var model: ConvNeXt?
@@ -277,8 +304,10 @@ public struct SessionStore: Sendable {
             }
             transcript[c].images = transcript[c].images.map { TranscriptImage(title: $0.title, file: dir.appendingPathComponent($0.file).path) }
         }
+        do { try SessionValidation.check(state, data: manifest.data) } catch { throw fail("\(error)") }
         return SavedSession(url: url, version: version, manifest: manifest, state: state, transcript: transcript,
-                            bytes: manifest.files.reduce(manifestBytes) { $0 + $1.bytes })
+                            bytes: manifest.files.reduce(manifestBytes) { $0 + $1.bytes },
+                            cleaned: stale.isEmpty ? nil : StaleVersions.describe(stale))
     }
 
     /// Follows `CURRENT` and reads the manifest it names: checks the
@@ -400,9 +429,12 @@ public struct SessionStore: Sendable {
 
     // MARK: Helpers
 
-    /// `v000012` → 12; anything else → nil.
+    /// The highest version number a save writes.
+    static let maxVersion = 999_999_999
+
+    /// `v000012` → 12, `v1000000` → 1000000 (any width up to 9 digits); anything else → nil.
     static func versionNumber(_ name: String) -> Int? {
-        guard name.count == 7, name.hasPrefix("v") else { return nil }
+        guard (2...10).contains(name.count), name.hasPrefix("v") else { return nil }
         let digits = name.dropFirst()
         guard digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         return Int(digits)

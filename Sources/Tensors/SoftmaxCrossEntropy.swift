@@ -55,7 +55,8 @@ public func softmaxCrossEntropyBackward(probabilities: Tensor, labels: Tensor) -
 }
 
 /// The number of rows whose target class is among the `k` largest logits
-/// (a target counts when fewer than `k` logits are strictly greater).
+/// (a target counts when fewer than `k` logits are strictly greater). A row
+/// with a non-finite logit never counts: NaN compares false with everything.
 public func topKCorrect(logits: Tensor, targets: [Int], k: Int) -> Int {
     precondition(logits.rank == 2 && targets.count == logits.shape[0],
                  "topKCorrect: \(targets.count) targets for logits \(logits.shape)")
@@ -64,9 +65,13 @@ public func topKCorrect(logits: Tensor, targets: [Int], k: Int) -> Int {
     for (r, t) in targets.enumerated() {
         precondition(t >= 0 && t < n, "topKCorrect: target \(t) out of range 0..<\(n)")
         let v = logits.scalars[r * n + t]
-        var greater = 0
-        for j in 0..<n where logits.scalars[r * n + j] > v { greater += 1 }
-        if greater < k { correct += 1 }
+        var greater = 0, finite = true
+        for j in 0..<n {
+            let x = logits.scalars[r * n + j]
+            if x > v { greater += 1 }
+            if !x.isFinite { finite = false }
+        }
+        if finite && greater < k { correct += 1 }
     }
     return correct
 }

@@ -57,11 +57,13 @@ public enum Benchmark {
 
         /// Checks the numbers; throws one line naming the bad one.
         public func validate() throws {
-            if batch < 1 { throw WorkbenchError("bench: --batch must be at least 1, got \(batch)") }
-            if steps < 1 { throw WorkbenchError("bench: --steps must be at least 1, got \(steps)") }
-            if warmup < 0 { throw WorkbenchError("bench: --warmup must be 0 or more, got \(warmup)") }
-            if let t = threads, t < 1 { throw WorkbenchError("bench: --threads must be at least 1, got \(t)") }
-            if classes < 2 { throw WorkbenchError("bench: --classes must be at least 2, got \(classes)") }
+            if !(1...4096).contains(batch) { throw WorkbenchError("bench: --batch must be 1…4096, got \(batch)") }
+            if !(1...100_000).contains(steps) { throw WorkbenchError("bench: --steps must be 1…100000, got \(steps)") }
+            if !(0...100_000).contains(warmup) { throw WorkbenchError("bench: --warmup must be 0…100000, got \(warmup)") }
+            if let t = threads, !(1...1024).contains(t) { throw WorkbenchError("bench: --threads must be 1…1024, got \(t)") }
+            if !(2...ModelLimits.classes.upperBound).contains(classes) {
+                throw WorkbenchError("bench: --classes must be 2…\(ModelLimits.classes.upperBound), got \(classes)")
+            }
             if !(8...1024).contains(imageSize) {
                 throw WorkbenchError("bench: --image-size must be 8…1024 (the synthetic images' range), got \(imageSize)")
             }
@@ -141,8 +143,7 @@ public enum Benchmark {
         let context = settings.context()
         return try context.run {
             let reset = ProcessMemory.resetPeak()
-            let (model, params) = try build(settings)
-            try checkMemory(model, settings, train: true)
+            let (model, params) = try build(settings, train: true)
             var state = WorkbenchState()
             state.keys = KeyTree(seed: settings.seed)
             state.modelConfig = model.config
@@ -188,8 +189,7 @@ public enum Benchmark {
         let context = settings.context()
         return try context.run {
             let reset = ProcessMemory.resetPeak()
-            let (model, params) = try build(settings)
-            try checkMemory(model, settings, train: false)
+            let (model, params) = try build(settings, train: false)
             let builder = try dataBuilder(settings, dataKey: try KeyTree(seed: settings.seed).key(KeyTree.data))
             var phases = [Phase(name: "data", seconds: [], inStep: false), Phase(name: "forward", seconds: [], inStep: true)]
             var ops = [Phase].forOps()
@@ -226,6 +226,7 @@ public enum Benchmark {
         return try context.run {
             let reset = ProcessMemory.resetPeak()
             let config = try ConvNeXtConfig.variant(settings.model, classes: settings.classes, imageSize: settings.imageSize)
+            try MemoryBudget.checkParameters(try ConvNeXt(config: config), "bench init")
             let key = try KeyTree(seed: settings.seed).key(KeyTree.params)
             var phases = [Phase(name: "build", seconds: [], inStep: true), Phase(name: "init", seconds: [], inStep: true)]
             var model: ConvNeXt?
@@ -274,19 +275,21 @@ public enum Benchmark {
     }
 
     /// The variant at the settings' classes and size, with parameters from the seed's params key.
-    static func build(_ s: Settings) throws -> (ConvNeXt, TensorTree) {
+    static func build(_ s: Settings, train: Bool) throws -> (ConvNeXt, TensorTree) {
         let config = try ConvNeXtConfig.variant(s.model, classes: s.classes, imageSize: s.imageSize)
         let model = try ConvNeXt(config: config)
+        try checkMemory(model, s, train: train)
         return (model, model.initialize(paramsKey: try KeyTree(seed: s.seed).key(KeyTree.params)))
     }
 
-    /// Refuses runs whose activations would not fit in the available memory.
+    /// Refuses runs that would not fit in the available memory: parameters
+    /// (and for train gradients, moments and new copies), activations, and
+    /// the synthetic images kept for every step. Checked before anything is allocated.
     static func checkMemory(_ model: ConvNeXt, _ s: Settings, train: Bool) throws {
-        let need = model.activationBytes(batch: s.batch, imageSize: s.imageSize, train: train)
-        if let available = MemoryInfo.availableBytes(), Double(need) > 0.8 * Double(available) {
-            throw WorkbenchError(String(format: "bench: batch %d needs about %.1f GiB of activations but only %.1f GiB is available: use a smaller --batch or --image-size",
-                                        s.batch, Double(need) / 1_073_741_824, Double(available) / 1_073_741_824))
-        }
+        let images = 2 * max(Double(s.classes), Double(s.batch) * Double(s.warmup + s.steps)) * Double(s.imageSize * s.imageSize * 3)
+        let need = (train ? MemoryBudget.trainBytes(model, batch: s.batch) : MemoryBudget.inferBytes(model, batch: s.batch)) + images
+        try MemoryBudget.check(need, "bench \(train ? "train" : "infer") (\(s.model), batch \(s.batch), \(s.imageSize) px, \(s.warmup + s.steps) steps)",
+                               hint: "use a smaller --batch, --image-size, --classes or --steps")
     }
 
     /// Synthetic images (up to 20 classes) at the image size, one distinct

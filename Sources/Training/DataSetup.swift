@@ -32,6 +32,7 @@ public struct DataSetup: Sendable {
 
     public init(source: DataSource, augment: AugmentConfig, batchSize: Int) throws {
         self.source = source
+        try MemoryBudget.checkData(source)
         self.splits = try source.load()
         self.augment = augment
         self.batchSize = batchSize

@@ -7,10 +7,35 @@ public struct TrainCounters: Codable, Sendable, Equatable {
     public var miniSteps = 0
     /// Optimizer updates applied (fewer than mini-steps when accumulating).
     public var optimizerSteps = 0
-    /// The next training batch: epoch and batch index within it.
+    /// Where the next training batch starts: epoch and sample offset within it.
     public var cursor = DataCursor()
 
     public init() {}
+
+    /// The most steps (and updates) a session counts: the optimizer's own
+    /// step counts are 32-bit.
+    public static let limit = Int(Int32.max)
+
+    /// Throws when one more step would pass `limit` (instead of wrapping).
+    public func checkRoomForStep() throws {
+        guard miniSteps < Self.limit, optimizerSteps < Self.limit, cursor.epoch < DataCursor.maxEpoch - 1 else {
+            throw WorkbenchError("the step counters are at their limit (\(Self.limit) steps, \(DataCursor.maxEpoch) epochs): start a new run from these parameters (`session save`, then `optim adamw` to reset the optimizer)")
+        }
+    }
+
+    /// Nil when the counters are consistent with `samples` training samples
+    /// (nil: no data); otherwise what is wrong.
+    public func problem(samples: Int?) -> String? {
+        if miniSteps < 0 || miniSteps > Self.limit { return "mini_steps \(miniSteps) is outside 0…\(Self.limit)" }
+        if optimizerSteps < 0 || optimizerSteps > Self.limit {
+            return "optimizer_steps \(optimizerSteps) is outside 0…\(Self.limit)"
+        }
+        if let samples, let p = cursor.problem(samples: samples) { return "the data cursor: \(p)" }
+        if cursor.epoch < 0 || cursor.epoch >= DataCursor.maxEpoch || cursor.sample < 0 {
+            return "the data cursor (epoch \(cursor.epoch), sample \(cursor.sample)) is negative or past its limit"
+        }
+        return nil
+    }
 }
 
 /// What one train step measured.

@@ -28,26 +28,33 @@ public enum TrainEngine {
         let (model, params) = try state.requireParameters()
         _ = try state.requireOptimizer()
         let start = DispatchTime.now().uptimeNanoseconds
+        try state.counters.checkRoomForStep()
         let batch: Batch
         var cursorAfter = state.counters.cursor
-        let cursor = state.counters.cursor
+        var cursor = state.counters.cursor
         if let given {
             try model.validateInput(given.x)
             guard given.labels.shape == [given.x.shape[0], model.config.classes] else {
                 throw WorkbenchError("labels have shape \(given.labels.shape); expected [\(given.x.shape[0]), \(model.config.classes)]")
             }
+            try SoftLabels.validate(given.labels)
             batch = given
         } else {
             let data = try state.requireData()
             let size = batchSize ?? data.batchSize
             try checkBatch(size, model: model, data: data)
+            let n = data.splits.train.count
+            if let problem = cursor.problem(samples: n) {
+                throw WorkbenchError("the data cursor (epoch \(cursor.epoch), sample \(cursor.sample)) is unusable: \(problem); reload the data with `data synthetic …` or `data imagefolder …`")
+            }
+            cursor = cursor.start(batchSize: size, samples: n)
+            cursorAfter = cursor.advanced(batchSize: size, samples: n)
             let builder = data.builder(imageSize: model.config.imageSize, dataKey: try state.dataKey())
             if let loader, loader.batchSize == size, let (ready, at) = loader.next(), at == cursor {
                 batch = ready
             } else {
-                batch = builder.batch(.train, epoch: cursor.epoch, index: cursor.batch, size: size)
+                batch = builder.batch(at: cursor, size: size)
             }
-            cursorAfter.advance(batchesPerEpoch: builder.batchesPerEpoch(.train, batchSize: size))
         }
         var keys = state.keys
         let (dropout, sd) = try keys.advanceTrainStep()
@@ -181,6 +188,8 @@ public enum TrainEngine {
             let g = Float(gradSquare[path]!.squareRoot())
             details.append(.init(path: path, gradNorm: g, updateNorm: u, weightNorm: w, decayed: mask.contains(path)))
         }
+        // Roll back (nothing assigned yet) when the update made anything non-finite.
+        try FiniteState.check(params: newParams, optimizerState: newOptState, emaState: emaState, step: step)
         state.params = newParams
         state.optimizerState = newOptState
         state.emaState = emaState
@@ -212,6 +221,9 @@ public enum TrainEngine {
             params = average
         }
         try checkClasses(model: model, data: data)
+        guard batchSize >= 1 else { throw WorkbenchError("the evaluation batch size must be at least 1, got \(batchSize)") }
+        try MemoryBudget.check(MemoryBudget.inferBytes(model, batch: batchSize), "evaluation at batch \(batchSize)",
+                               hint: "use a smaller --batch")
         let builder = data.builder(imageSize: model.config.imageSize, dataKey: try state.dataKey())
         let batches = builder.batchesPerEpoch(.val, batchSize: batchSize)
         var top1 = 0, top5 = 0, samples = 0
@@ -237,11 +249,8 @@ public enum TrainEngine {
         guard size <= data.splits.train.count else {
             throw WorkbenchError("batch size \(size) exceeds the \(data.splits.train.count) training samples: use --batch \(data.splits.train.count) or less")
         }
-        let need = model.activationBytes(batch: size, imageSize: model.config.imageSize, train: true)
-        if let available = MemoryInfo.availableBytes(), Double(need) > 0.8 * Double(available) {
-            throw WorkbenchError(String(format: "batch %d needs about %.1f GiB of activations but only %.1f GiB is available: use a smaller --batch, or MultiSteps (optim adamw --accumulate K)",
-                                        size, Double(need) / 1_073_741_824, Double(available) / 1_073_741_824))
-        }
+        try MemoryBudget.check(MemoryBudget.trainBytes(model, batch: size), "a train step at batch \(size)",
+                               hint: "use a smaller --batch, or MultiSteps (optim adamw --accumulate K)")
     }
 
     /// The data's labels must fit the classifier: one logit per class.

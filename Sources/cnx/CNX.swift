@@ -76,9 +76,15 @@ extension CNX {
             let compute = try Launch.configure(output)
             let text: String
             do {
-                text = try String(contentsOfFile: file, encoding: .utf8)
+                try FileCheck.readable(file)
+                guard let t = String(data: try Data(contentsOf: URL(fileURLWithPath: file)), encoding: .utf8) else {
+                    throw FileCheck.Problem("\(file) is not UTF-8 text")
+                }
+                text = t
+            } catch let problem as FileCheck.Problem {
+                throw ValidationError("cannot read script: \(problem.description)")
             } catch {
-                throw ValidationError("cannot read script '\(file)': \(error.localizedDescription)")
+                throw ValidationError("cannot read script \(file): \(error.localizedDescription)")
             }
             let workbench = Workbench(compute: compute)
             let status = Launch.runner(workbench, output).run(text, source: file)

@@ -97,13 +97,13 @@ final class LoaderTests: XCTestCase {
 
     func testLoaderPrefetchMatchesBuilderAndResumes() throws {
         let bb = try builder()
-        let loader = try DataLoader(builder: bb, batchSize: 16, start: DataCursor(epoch: 0, batch: 1), prefetch: 2)
+        let loader = try DataLoader(builder: bb, batchSize: 16, start: DataCursor(epoch: 0, sample: 16), prefetch: 2)
         var got: [(Batch, DataCursor)] = []
         for _ in 0..<4 { got.append(try XCTUnwrap(loader.next())) }
-        XCTAssertEqual(got.map(\.1), [DataCursor(epoch: 0, batch: 1), DataCursor(epoch: 0, batch: 2),
-                                      DataCursor(epoch: 1, batch: 0), DataCursor(epoch: 1, batch: 1)])
-        XCTAssertEqual(loader.cursor, DataCursor(epoch: 1, batch: 2))
-        for (b, c) in got { XCTAssertEqual(b, bb.batch(.train, epoch: c.epoch, index: c.batch, size: 16)) }
+        XCTAssertEqual(got.map(\.1), [DataCursor(epoch: 0, sample: 16), DataCursor(epoch: 0, sample: 32),
+                                      DataCursor(epoch: 1, sample: 0), DataCursor(epoch: 1, sample: 16)])
+        XCTAssertEqual(loader.cursor, DataCursor(epoch: 1, sample: 32))
+        for (b, c) in got { XCTAssertEqual(b, bb.batch(.train, epoch: c.epoch, index: c.sample / 16, size: 16)) }
         // Save the cursor, restore it in a new synchronous loader: same next batch.
         let saved = try JSONDecoder().decode(DataCursor.self, from: JSONEncoder().encode(loader.cursor))
         let expected = try XCTUnwrap(loader.next())
@@ -114,7 +114,35 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(again.cursor, expected.cursor)
         XCTAssertEqual(again.batch, expected.batch)
         XCTAssertThrowsError(try DataLoader(builder: bb, batchSize: 49))
-        XCTAssertThrowsError(try DataLoader(builder: bb, batchSize: 16, start: DataCursor(epoch: 0, batch: 3)))
+        XCTAssertThrowsError(try DataLoader(builder: bb, batchSize: 16, start: DataCursor(epoch: 0, sample: 49)))
+        XCTAssertThrowsError(try DataLoader(builder: bb, batchSize: 16, start: DataCursor(epoch: -1, sample: 0)))
+    }
+
+    /// The cursor is a sample offset: a new batch size takes the very next
+    /// samples (no index past the data, no skipped samples), and a batch that
+    /// does not fit in the rest of the epoch starts the next one.
+    func testCursorIsASampleOffsetAcrossBatchSizes() throws {
+        let bb = try builder()
+        let n = bb.data.train.count  // 48
+        var c = DataCursor()
+        c.advance(batchSize: 5, samples: n)
+        c.advance(batchSize: 5, samples: n)
+        XCTAssertEqual(c, DataCursor(epoch: 0, sample: 10))
+        // Batch 40 from sample 10 would pass the end: it starts epoch 1.
+        XCTAssertEqual(c.start(batchSize: 40, samples: n), DataCursor(epoch: 1, sample: 0))
+        // Batch 7 continues at sample 10: the samples of positions 10..<17.
+        let b7 = bb.batch(at: c, size: 7)
+        let order = bb.order(epochKey: bb.epochKey(0))
+        XCTAssertEqual(b7.indices, Array(order[10..<17]))
+        XCTAssertEqual(c.advanced(batchSize: 7, samples: n), DataCursor(epoch: 0, sample: 17))
+        // Aligned offsets give exactly the batch-index batches (old sessions resume bit for bit).
+        XCTAssertEqual(bb.batch(at: DataCursor(epoch: 2, sample: 24), size: 8), bb.batch(.train, epoch: 2, index: 3, size: 8))
+        // An old session's cursor {"epoch","batch"} decodes as a legacy batch index.
+        let legacy = try JSONDecoder().decode(DataCursor.self, from: Data(#"{"epoch":1,"batch":3}"#.utf8))
+        XCTAssertEqual(legacy.legacyBatch, 3)
+        XCTAssertEqual(legacy.epoch, 1)
+        XCTAssertNotNil(DataCursor(epoch: 0, sample: 49).problem(samples: n))
+        XCTAssertNil(DataCursor(epoch: 0, sample: 48).problem(samples: n))
     }
 
     func testCancelStopsQuickly() throws {

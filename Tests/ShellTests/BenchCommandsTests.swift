@@ -102,8 +102,8 @@ final class BenchCommandsTests: XCTestCase {
 
     func testBadSettingsAreOneLineErrors() {
         let cells = runCommands("bench train --batch 0; bench infer --steps 0; bench train --model tiniest; bench infer --gemm fastest")
-        XCTAssertEqual(cells[0].error, "bench: --batch must be at least 1, got 0")
-        XCTAssertEqual(cells[1].error, "bench: --steps must be at least 1, got 0")
+        XCTAssertEqual(cells[0].error, "flag --batch of 'bench train' must be 1…4096, got 0")
+        XCTAssertEqual(cells[1].error, "flag --steps of 'bench infer' must be 1…100000, got 0")
         XCTAssertNotNil(cells[2].error)
         XCTAssertNotNil(cells[3].error?.range(of: "auto"), "the error lists the --gemm choices: \(cells[3].error ?? "none")")
     }

@@ -42,7 +42,7 @@ final class RNGCommandsTests: XCTestCase {
             .map { $0.error ?? "no error" }
         XCTAssertTrue(errors[0].hasPrefix("unknown key 'nope'"), errors[0])
         XCTAssertTrue(errors[1].contains("outside [0, 1]"), errors[1])
-        XCTAssertTrue(errors[2].contains("at least 1"), errors[2])
+        XCTAssertTrue(errors[2].contains("must be 1…1000000"), errors[2])
         XCTAssertTrue(errors[3].hasPrefix("unknown distribution 'gauss'"), errors[3])
         XCTAssertTrue(errors[4].contains("unsigned 32-bit"), errors[4])
         XCTAssertTrue(errors[5].contains("32 bits"), errors[5])

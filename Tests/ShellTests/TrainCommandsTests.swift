@@ -58,9 +58,9 @@ final class TrainCommandsTests: XCTestCase {
         XCTAssertEqual(errors[3], "ok", "step abort with nothing pending is a message, not an error")
         let w = Workbench()
         ok(runCommands(setup, workbench: w))
-        let bad = runCommands("train steps 2 --batch 100000; train steps 0; eval --ema", workbench: w).map { $0.error ?? "ok" }
+        let bad = runCommands("train steps 2 --batch 1000; train steps 0; eval --ema", workbench: w).map { $0.error ?? "ok" }
         XCTAssertTrue(bad[0].contains("--batch must be 1…400"), bad[0])
-        XCTAssertEqual(bad[1], "N must be at least 1")
+        XCTAssertEqual(bad[1], "N of 'train steps' must be 1…1000000000, got 0")
         XCTAssertTrue(bad[2].hasPrefix("no EMA parameters yet"), bad[2])
     }
 

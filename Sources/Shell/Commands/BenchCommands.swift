@@ -162,6 +162,9 @@ enum BenchCommands {
         let reset = ProcessMemory.resetPeak()
         let config = try ConvNeXtConfig.variant(s.model, classes: s.classes)
         let model = try ConvNeXt(config: config)
+        // Four parameter-sized trees, the encoded file and its read-back copy.
+        try MemoryBudget.check(6 * MemoryBudget.parameterBytes(model), "bench save of \(model.parameterCount) parameters",
+                               hint: "use a smaller --model or --classes")
         let params = model.initialize(paramsKey: try KeyTree(seed: s.seed).key(KeyTree.params))
         // EMA starts as the parameters; the moments are filled so no page is
         // a shared zero page (values do not matter to the timing).

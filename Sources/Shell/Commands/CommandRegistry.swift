@@ -123,7 +123,7 @@ public struct CommandRegistry: Sendable {
             } else {
                 throw ShellError("flag --\(flag.name) of '\(spec.name)' needs a value (\(flag.kind.placeholder))")
             }
-            try check(value, kind: flag.kind, what: "flag --\(flag.name)")
+            try check(value, kind: flag.kind, what: "flag --\(flag.name)", limit: (spec.name, flag.name))
             flags[flag.name] = value
         }
         // Positional arguments: count and types.
@@ -142,15 +142,17 @@ public struct CommandRegistry: Sendable {
         }
         for (index, value) in positional.enumerated() {
             let arg = spec.arguments[min(index, spec.arguments.count - 1)]
-            try check(value, kind: arg.kind, what: arg.name.uppercased())
+            try check(value, kind: arg.kind, what: arg.name.uppercased(), limit: (spec.name, arg.name))
         }
         return Invocation(spec: spec, text: text, arguments: positional, flags: flags)
     }
 
-    private func check(_ value: String, kind: ValueKind, what: String) throws(ShellError) {
+    /// Checks `value` against `kind` and the range `NumberLimits` gives `limit` (command, name).
+    private func check(_ value: String, kind: ValueKind, what: String, limit: (String, String)) throws(ShellError) {
         switch kind {
         case .int:
-            guard NumberParsing.int(value) != nil else { throw ShellError("\(what) expects an integer, got '\(value)'") }
+            guard let n = NumberParsing.int(value) else { throw ShellError("\(what) expects an integer, got '\(value)'") }
+            try NumberLimits.check(n, command: limit.0, name: limit.1, what: what)
         case .double:
             guard let d = NumberParsing.double(value), !d.isNaN else { throw ShellError("\(what) expects a number, got '\(value)'") }
         case .intList:
@@ -158,6 +160,7 @@ public struct CommandRegistry: Sendable {
             guard !parts.isEmpty, parts.allSatisfy({ NumberParsing.int(String($0)) != nil }) else {
                 throw ShellError("\(what) expects comma-separated integers like 1,2,3, got '\(value)'")
             }
+            for part in parts { try NumberLimits.check(NumberParsing.int(String(part))!, command: limit.0, name: limit.1, what: what) }
         case .doubleList:
             let parts = value.split(separator: ",", omittingEmptySubsequences: false)
             guard !parts.isEmpty, parts.allSatisfy({ NumberParsing.double(String($0)) != nil }) else {

@@ -116,6 +116,10 @@ enum DataCommands {
             let count = min(invocation.int("count") ?? 16, ds.count)
             guard count >= 1 else { throw ShellError("--count must be at least 1") }
             let size = context.state.modelConfig?.imageSize ?? (ds.imageSize?.width ?? 64)
+            // Each image, the augmentation's intermediates and the grid, as RGB bytes.
+            let side = Double(max(size, ds.imageSize?.width ?? size, ds.imageSize?.height ?? size))
+            try MemoryBudget.check(Double(count) * side * side * 3 * 4, "data preview of \(count) images at \(Int(side)) px",
+                                   hint: "use a smaller --count, or a model with a smaller --image-size")
             let builder = data.builder(imageSize: size, dataKey: try context.state.dataKey())
             var images: [RGBImage] = []
             var labels: [String] = []
@@ -146,10 +150,13 @@ enum DataCommands {
                 throw ShellError("--size must be 1…\(data.splits[split].count) for the \(split.rawValue) split")
             }
             let imageSize = context.state.modelConfig?.imageSize ?? (data.splits.train.imageSize?.width ?? 224)
+            // The float batch, its Mixup copy and the encoded file.
+            try MemoryBudget.check(Double(size) * Double(imageSize * imageSize * 3) * 4 * 3, "data batch of \(size) images at \(imageSize) px",
+                                   hint: "use a smaller --size")
             let builder = data.builder(imageSize: imageSize, dataKey: try context.state.dataKey())
             let cursor = context.state.counters.cursor
             let batch = split == .train
-                ? builder.batch(.train, epoch: cursor.epoch, index: min(cursor.batch, builder.batchesPerEpoch(.train, batchSize: size) - 1), size: size)
+                ? builder.batch(at: cursor.problem(samples: data.splits.train.count) == nil ? cursor : DataCursor(), size: size)
                 : builder.batch(.val, epoch: 0, index: 0, size: size)
             let url = context.workbench.url(for: out)
             try SafeTensorsFile.write([("x", batch.x), ("labels", batch.labels)],
@@ -187,11 +194,17 @@ enum DataCommands {
 
     static func describe(_ data: DataSetup) -> Record {
         let size = data.splits.train.imageSize.map { "\($0.width)x\($0.height)" } ?? "varies"
-        return Record(title: data.splits.name, [
+        var warnings: [String] = []
+        for split in [data.splits.train, data.splits.val] {
+            for w in (split as? ImageFolder)?.warnings ?? [] where !warnings.contains(w) { warnings.append(w) }
+        }
+        var record = Record(title: data.splits.name, [
             ("classes", .int(data.splits.classNames.count)), ("train", .int(data.splits.train.count)),
             ("val", .int(data.splits.val.count)), ("image_size", .string(size)), ("batch", .int(data.batchSize)),
             ("augment", .string(AugmentConfig.names.filter { name in
                 data.augment.parameters.first { $0.name == "\(name).enabled" }?.value == "true" }.joined(separator: ", "))),
         ])
+        if !warnings.isEmpty { record.fields.append(("warnings", .string(warnings.joined(separator: "; ")))) }
+        return record
     }
 }

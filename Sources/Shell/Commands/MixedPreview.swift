@@ -16,8 +16,13 @@ enum MixedPreview {
         let n = min(count, data.splits.train.count)
         guard n >= 1 else { throw ShellError("--count must be at least 1") }
         let builder = data.builder(imageSize: size, dataKey: try state.dataKey())
-        let cursor = state.counters.cursor
-        let batch = builder.batch(.train, epoch: cursor.epoch, index: cursor.batch, size: n)
+        // The batch the next step of this size takes (from the epoch's start if the cursor is unusable).
+        let samples = data.splits.train.count
+        let at = state.counters.cursor.problem(samples: samples) == nil ? state.counters.cursor : DataCursor()
+        let cursor = at.start(batchSize: n, samples: samples)
+        try MemoryBudget.check(Double(n) * Double(size * size * 3) * 4 * 4, "data preview --mixed of \(n) images at \(size) px",
+                               hint: "use a smaller --count, or a model with a smaller --image-size")
+        let batch = builder.batch(at: cursor, size: n)
         let names = data.splits.classNames
         var images: [RGBImage] = [], captions: [String] = [], rows: [[JSONValue]] = []
         for i in 0..<n {
@@ -35,7 +40,7 @@ enum MixedPreview {
         let grid = PreviewGrid.make(images: images, labels: captions, columns: min(8, n))
         try PNGCodec.write(grid, to: url)
         return .group([
-            .image(ImageResult(title: "the training batch at epoch \(cursor.epoch), batch \(cursor.batch) as the model sees it (\(batch.mix))",
+            .image(ImageResult(title: "the training batch at epoch \(cursor.epoch), sample \(cursor.sample) as the model sees it (\(batch.mix))",
                                path: url.path, width: grid.width, height: grid.height, pixels: grid.pixels)),
             .table(Table(title: "soft labels (label smoothing and Mixup/CutMix)", columns: [.init("image"), .init("class"), .init("soft label")], rows: rows)),
         ])

@@ -40,6 +40,7 @@ enum ModelCommands {
         CommandSpec(["model", "init"], summary: "Initialise the parameters from the params key, exactly as Flax would",
                     help: "Starts a new training run: steps, data cursor, metrics, evaluations and the optimizer state start over; a run that took steps is kept for `runs`.") { _, context in
             let model = try context.state.requireModel()
+            try MemoryBudget.checkParameters(model)
             let key = try context.state.keys.draw(KeyTree.params).key
             let start = Date()
             let params = model.initialize(paramsKey: key)
@@ -235,6 +236,7 @@ enum ModelCommands {
         guard labels.shape == [x.shape[0], model.config.classes] else {
             throw ShellError("labels have shape \(labels.shape); expected [\(x.shape[0]), \(model.config.classes)] for this batch and model")
         }
+        try SoftLabels.validate(labels)
         return (x, labels)
     }
 }

@@ -72,6 +72,7 @@ enum OptimCommands {
             var rows: [[JSONValue]] = []
             var state = context.state
             for i in 1...repeats {
+                try state.counters.checkRoomForStep()
                 let r = try TrainEngine.applyGradients(&state, grads, step: state.counters.optimizerSteps + 1)
                 rows.append([.int(i), .bool(r.applied), .float(r.learningRate), .float(r.updateRatio)])
             }

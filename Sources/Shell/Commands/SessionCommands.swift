@@ -27,6 +27,7 @@ enum SessionCommands {
             if context.workbench.runningJob != nil {
                 fields.append(("note", .string("a job is running: saved its last step boundary (step \(state.counters.miniSteps))")))
             }
+            if let cleaned = report.cleaned { fields.append(("removed", .string("left-overs of interrupted saves: \(cleaned)"))) }
             if let dropped = report.droppedPendingStep {
                 fields.append(("not_saved", .string("\(dropped) is in progress and not part of the save: finish it with `step` and save again to keep it")))
             }
@@ -52,9 +53,10 @@ enum SessionCommands {
                 ("session", .string(name)), ("saved", .string(ISO8601DateFormatter().string(from: saved.manifest.created))),
                 ("model", .string(saved.modelDescription)), ("mini_steps", .int(state.counters.miniSteps)),
                 ("optimizer_steps", .int(state.counters.optimizerSteps)),
-                ("data_cursor", .string("epoch \(state.counters.cursor.epoch) batch \(state.counters.cursor.batch)")),
+                ("data_cursor", .string("epoch \(state.counters.cursor.epoch) sample \(state.counters.cursor.sample)")),
                 ("transcript", .string("\(saved.transcript.count) cells (session export \(name) --ipynb FILE shows them)")),
             ]
+            if let cleaned = saved.cleaned { fields.append(("removed", .string("left-overs of interrupted saves: \(cleaned)"))) }
             if let dropped = saved.manifest.droppedPendingStep {
                 fields.append(("not_saved", .string("\(dropped) was in progress when it was saved and is not part of it")))
             }

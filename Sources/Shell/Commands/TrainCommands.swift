@@ -72,7 +72,7 @@ enum TrainCommands {
             let p = context.state.pending!
             return .group([.record(Record(title: "step \(p.step): forward done (next: step loss)", [
                 ("batch", .string(p.batch.x.shape.map(String.init).joined(separator: "x"))),
-                ("epoch_batch", .string("\(p.cursor.epoch):\(p.cursor.batch)")), ("mix", .string("\(p.batch.mix)")),
+                ("epoch_sample", .string("\(p.cursor.epoch):\(p.cursor.sample)")), ("mix", .string("\(p.batch.mix)")),
                 ("dropout_key", .array([.int(Int(p.rngs.dropout.k0)), .int(Int(p.rngs.dropout.k1))])),
                 ("stochastic_depth_key", .array([.int(Int(p.rngs.stochasticDepth.k0)), .int(Int(p.rngs.stochasticDepth.k1))])),
                 ("dropped", .string(droppedSummary(p.blockRecords))),
@@ -241,7 +241,7 @@ enum TrainCommands {
         fields.append(("run", .string(s.runLog.finished.isEmpty ? "\(s.runLog.current)" : "\(s.runLog.current) (\(s.runLog.finished.count) finished: `runs`)")))
         fields.append(("steps", .int(s.counters.miniSteps)))
         fields.append(("updates", .int(s.counters.optimizerSteps)))
-        fields.append(("cursor", .string("epoch \(s.counters.cursor.epoch), batch \(s.counters.cursor.batch)")))
+        fields.append(("cursor", .string("epoch \(s.counters.cursor.epoch), sample \(s.counters.cursor.sample)")))
         if let last = s.history.last { fields.append(("last_loss", .float(last.loss))) }
         if let e = s.evaluations.last { fields.append(("last_eval", .string("top1 \(TextRenderer.number(e.top1)) at step \(e.step)\(e.ema ? " (EMA)" : "")"))) }
         if let p = s.pending { fields.append(("step_in_progress", .string("step \(p.step) at '\(p.stage.rawValue)'"))) }

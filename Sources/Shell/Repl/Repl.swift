@@ -280,7 +280,7 @@ public final class Repl {
             out(Magic.timeReport(wall: wall, user: cpu1.user - cpu0.user, system: cpu1.system - cpu0.system, imagesPerSecond: rate))
         case "%timeit":
             guard !rest.isEmpty else { return err(paint("error: %timeit needs a read-only command, e.g. %timeit help", "31")) }
-            do { out(try Magic.timeit(rest, workbench: workbench)) } catch { err(paint("error: \(error.message)", "31")) }
+            do { out(try Magic.timeit(rest, workbench: workbench)) } catch { err(paint("error: \(ErrorText.oneLine(error.message))", "31")) }
         case "%history":
             out(renderer.render(HistoryCommand.table(workbench.cells)))
         case "%lsmagic":
@@ -316,7 +316,7 @@ public final class Repl {
             backgroundJobs.removeAll()
             out("fresh session")
         default:
-            err(paint("error: unknown magic '\(name)'; magics: \(Magic.names.joined(separator: ", "))", "31"))
+            err(paint("error: unknown magic '\(ErrorText.oneLine(name))'; magics: \(Magic.names.joined(separator: ", "))", "31"))
         }
     }
 

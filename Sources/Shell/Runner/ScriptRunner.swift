@@ -58,7 +58,8 @@ public struct ScriptRunner {
         // `-c "a; b; c"` numbers its commands (`-c:3:`); files number lines.
         let byCommand = source == "-c"
         var commandNumber = 0
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Any line ending: "\r\n" is one Character in Swift, so split on newlines, not "\n".
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         for (index, line) in lines.enumerated() {
             let where_ = "\(source):\(index + 1)"
             let commands: [[Token]]
@@ -93,7 +94,8 @@ public struct ScriptRunner {
         return failed ? 1 : 0
     }
 
-    private func report(failure: String, command: String, cellNumber: Int) {
+    private func report(failure raw: String, command: String, cellNumber: Int) {
+        let failure = ErrorText.oneLine(raw)
         if options.json {
             let json = JSONValue.object([("cell", .int(cellNumber)), ("command", .string(command)),
                                          ("ok", false), ("error", .string(failure))])

@@ -102,9 +102,9 @@ public final class Workbench: @unchecked Sendable {
             let invocation = try registry.resolve(words, text: text)
             cell.result = try compute.run { try run(invocation, background: background) }
         } catch let error as ShellError {
-            cell.error = error.message
+            cell.error = ErrorText.oneLine(error.message)
         } catch {
-            cell.error = String(describing: error)
+            cell.error = ErrorText.oneLine(String(describing: error))
         }
         cell.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         lock.withLock { _cells[number - 1] = cell }
