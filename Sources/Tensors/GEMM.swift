@@ -76,17 +76,26 @@ public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
 /// OpenBLAS runs single-threaded (`BLASThreads.configure`): its own threading
 /// and the way its kernels treat a block both depend on the problem's shape,
 /// so a C element's bits would change with how the work is split. Here C is
-/// cut into at most 8 slices fixed by the shape alone — whole rows when
-/// M >= N (each call re-packs B, the smaller operand then), whole columns
-/// otherwise (each call re-packs A) — and the slices run in parallel, one
-/// call each. The same calls on 1 or 16 threads: the same bits.
+/// cut into slices fixed by the shape alone — whole rows when M >= N (each
+/// call re-packs B, the smaller operand then), whole columns otherwise (each
+/// call re-packs A) — and the slices run in parallel, one call each. The same
+/// calls on 1 or 16 threads: the same bits.
+///
+/// The slice count is a power of two (1, 2, 4 or 8, so 2, 4 or 8 threads share
+/// them evenly) with at least 512 rows or columns per slice: re-packing costs
+/// about as much per element as 20-50 multiply-adds, so a slice's packing stays
+/// a few percent of its work (ConvNeXt-Tiny's stage 3-4 weight gradients: 2-4
+/// slices).
 /// Must not be called from inside a `parallelFor` body.
 func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
            b: UnsafePointer<Float>, ldb: Int,
            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
     let byRows = m >= n
-    let slices = RowChunks(rows: byRows ? m : n, minRows: 64, maxChunks: 8)
+    let dim = byRows ? m : n
+    var count = 1
+    while count < 8 && dim / (2 * count) >= 512 { count *= 2 }
+    let slices = RowChunks(rows: dim, minRows: 1, maxChunks: count)
     if slices.count == 1 {
         sgemmCall(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)

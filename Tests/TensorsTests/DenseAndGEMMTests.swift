@@ -4,9 +4,9 @@ import XCTest
 final class DenseAndGEMMTests: XCTestCase {
     /// All four transpose combinations of the sgemm wrapper, with alpha/beta
     /// and leading dimensions larger than the logical width: one call
-    /// (5 x 7), slices of rows (200 x 7) and slices of columns (5 x 300).
+    /// (5 x 7), slices of rows (1100 x 7) and slices of columns (5 x 1100).
     func testSgemmTransposeVariantsMatchNaive() {
-        for (m, n) in [(5, 7), (200, 7), (5, 300)] { sgemmVariants(m: m, n: n) }
+        for (m, n) in [(5, 7), (1100, 7), (5, 1100)] { sgemmVariants(m: m, n: n) }
     }
 
     private func sgemmVariants(m: Int, n: Int) {
@@ -58,11 +58,11 @@ final class DenseAndGEMMTests: XCTestCase {
         }
     }
 
-    /// Dense at sizes where sgemm cuts C into slices of rows (300 x 9) and
-    /// of columns (6 x 500): both agree with the naive product.
+    /// Dense at sizes where sgemm cuts C into slices of rows (1200 x 9) and
+    /// of columns (6 x 1100): both agree with the naive product.
     func testDenseSlicedByRowsAndByColumns() {
         var rng = TestRNG(4)
-        for (lead, k, n) in [([3, 100], 17, 9), ([2, 3], 17, 500)] {
+        for (lead, k, n) in [([3, 400], 17, 9), ([2, 3], 17, 1100)] {
             let m = lead.reduce(1, *)
             let x = rng.tensor(lead + [k]), w = rng.tensor([k, n]), b = rng.tensor([n])
             let y = denseForward(x, weight: w, bias: b)
