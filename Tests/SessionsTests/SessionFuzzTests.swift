@@ -1,5 +1,6 @@
 import Foundation
 import Training
+import TestSupport
 import XCTest
 @testable import Sessions
 
@@ -8,18 +9,7 @@ import XCTest
 /// edit can do). Each load either refuses with one line or yields a state
 /// that passes the same validation a save applies — never a trap.
 final class SessionFuzzTests: XCTestCase {
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-    }
+    typealias Generator = SplitMix64
 
     /// Loads (and makes live) the session; a success must pass validation.
     func check(_ url: URL, _ what: String) {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Shell
 
@@ -21,19 +22,7 @@ final class CommandFuzzTests: XCTestCase {
                                           "model build classes", "model build kernel-size", "model summary image-size",
                                           "data synthetic classes", "data synthetic batch", "data imagefolder batch"]
 
-    /// A tiny deterministic generator (SplitMix64), so a failure replays.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
-        mutating func chance(_ percent: UInt64) -> Bool { next() % 100 < percent }
-    }
+    typealias Generator = SplitMix64
 
     func intCandidates(_ command: String, _ name: String, _ g: inout Generator) -> String {
         let key = "\(command) \(name)"
