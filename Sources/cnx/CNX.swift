@@ -113,7 +113,8 @@ extension CNX {
 
         func run() throws {
             guard let connectionFile else {
-                throw ValidationError("cnx kernel needs -f CONNECTION_FILE (Jupyter passes it); to make Jupyter find cnx: cnx kernel install")
+                throw Launch.fail("cnx kernel needs -f CONNECTION_FILE (Jupyter passes it); to make Jupyter find cnx: cnx kernel install",
+                                  status: ExitCode.validationFailure)
             }
             var options = try OutputOptions.parse([])
             options.threads = threads
@@ -123,8 +124,7 @@ extension CNX {
                 let kernel = try JupyterKernel(connection: info, workbench: Workbench(compute: compute))
                 kernel.run(catchSignals: true)
             } catch {
-                FileHandle.standardError.write(Data("cnx kernel: \(error)\n".utf8))
-                throw ExitCode(1)
+                throw Launch.fail("cnx kernel: \(error)")
             }
         }
     }
@@ -157,14 +157,14 @@ extension CNX {
 
         func run() throws {
             guard let binary = Bundle.main.executableURL?.resolvingSymlinksInPath().path else {
-                throw ValidationError("cannot find this program's own path to write into the kernelspec")
+                throw Launch.fail("cnx kernel install: cannot find this program's own path to write into the kernelspec")
             }
             do {
                 let dir = try KernelSpec.install(name: location.name, location: location.location, executable: binary,
                                                  displayName: displayName)
                 print("installed kernelspec '\(location.name)' in \(dir.path) (runs \(binary)); 'jupyter kernelspec list' shows it")
             } catch {
-                throw ValidationError(String(describing: error))
+                throw Launch.fail("cnx kernel install: \(error)")
             }
         }
     }
@@ -179,13 +179,19 @@ extension CNX {
                 let dir = try KernelSpec.uninstall(name: location.name, location: location.location)
                 print("removed kernelspec '\(location.name)' from \(dir.path)")
             } catch {
-                throw ValidationError(String(describing: error))
+                throw Launch.fail("cnx kernel uninstall: \(error)")
             }
         }
     }
 }
 
 enum Launch {
+    /// Prints one line on stderr; returns the exit status to throw.
+    static func fail(_ line: String, status: ExitCode = ExitCode(1)) -> ExitCode {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+        return status
+    }
+
     static func checkCPU() throws {
         if let problem = CPUCheck.problem() {
             FileHandle.standardError.write(Data("cnx: \(problem)\n".utf8))
