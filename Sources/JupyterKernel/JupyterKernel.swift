@@ -23,6 +23,7 @@ public final class JupyterKernel: @unchecked Sendable {
     private let stdin: ZMQSocket
     private let iopub: IOPubChannel
     private let heartbeat: Heartbeat
+    private let progress: ProgressDisplay
     private let renderer = TextRenderer(width: 100, color: false, fits: false)
 
     private let lock = NSLock()
@@ -57,7 +58,9 @@ public final class JupyterKernel: @unchecked Sendable {
         }
         iopub = IOPubChannel(socket: pub, signer: signer, session: session, log: log)
         heartbeat = Heartbeat(socket: hb, log: log)
-        workbench.onProgress = { _ in }
+        let progress = ProgressDisplay(iopub: iopub, session: session)
+        self.progress = progress
+        workbench.onProgress = { job in progress.report(job) }
     }
 
     /// True once shutdown was asked for.
@@ -241,21 +244,23 @@ public final class JupyterKernel: @unchecked Sendable {
         if !silent {
             iopub.publish("execute_input", .object([("code", .string(code)), ("execution_count", .int(count))]), parent: request)
         }
+        progress.begin(silent ? nil : request)
         let runner = CellRunner(workbench: workbench, renderer: renderer)
         let failure = runner.run(code, interrupted: { lock.withLock { _interrupted } || stopping }) { output in
             guard !silent else { return }
             switch output {
             case .stream(let text):
                 iopub.publish("stream", .object([("name", "stdout"), ("text", .string(text))]), parent: request)
+            case .display(let result):
+                guard let bundle = MimeBundle.make(result, renderer: renderer) else { return }
+                iopub.publish("display_data", .object([("data", bundle.data), ("metadata", bundle.metadata)]), parent: request)
             case .result(let result):
-                let text = renderer.render(result)
-                guard !text.isEmpty else { return }
-                var data: [(String, JSONValue)] = [("text/plain", .string(text))]
-                if let html = HTMLRenderer.render(result, text: renderer) { data.append(("text/html", .string(html))) }
-                iopub.publish("execute_result", .object([("execution_count", .int(count)), ("data", .object(data)),
-                                                         ("metadata", .object([]))]), parent: request)
+                guard let bundle = MimeBundle.make(result, renderer: renderer) else { return }
+                iopub.publish("execute_result", .object([("execution_count", .int(count)), ("data", bundle.data),
+                                                         ("metadata", bundle.metadata)]), parent: request)
             }
         }
+        progress.end()
         guard let failure else {
             reply(request, "execute_reply", .object([("status", "ok"), ("execution_count", .int(count)),
                                                      ("user_expressions", .object([])), ("payload", .array([]))]), on: shell)

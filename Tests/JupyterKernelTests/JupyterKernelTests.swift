@@ -169,8 +169,27 @@ final class JupyterKernelTests: XCTestCase {
         XCTAssertTrue(reply["evalue"]?.text?.contains("stopped after step \(job.completed)/100000") == true, "\(reply)")
         XCTAssertEqual(kernel.workbench.snapshot.counters.miniSteps, job.completed, "the state holds whole steps")
         XCTAssertNil(kernel.workbench.cells.first { $0.command == "help" }, "the line after the job did not run")
-        // The session goes on.
-        XCTAssertEqual(try client.execute("status").reply.content["status"]?.text, "ok")
+        // The job's progress was one display, updated in place, ending at the step it stopped after.
+        let outputs = try client.outputs(of: train)
+        let displays = outputs.filter { $0.type == "display_data" || $0.type == "update_display_data" }
+        XCTAssertEqual(displays.first?.type, "display_data")
+        XCTAssertEqual(displays.filter { $0.type == "display_data" }.count, 1)
+        let ids = Set(displays.compactMap { $0.content["transient"]?["display_id"]?.text })
+        XCTAssertEqual(ids.count, 1, "one display id: \(ids)")
+        let last = try XCTUnwrap(displays.last?.content["data"]?["text/plain"]?.text)
+        XCTAssertTrue(last.contains(" \(job.completed)/100000 "), last)
+        XCTAssertEqual(outputs.last { $0.type == "error" }?.content["ename"]?.text, "Interrupted")
+
+        // A command that writes a PNG shows it; the session goes on.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cnx-kernel-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let png = dir.appendingPathComponent("p.png")
+        let preview = try client.execute("data preview --count 2 --out \(png.path)\nstatus")
+        XCTAssertEqual(preview.reply.content["status"]?.text, "ok")
+        let image = try XCTUnwrap(preview.outputs.first { $0.type == "display_data" })
+        XCTAssertEqual(image.content["data"]?["image/png"]?.text, try Data(contentsOf: png).base64EncodedString())
+        XCTAssertEqual(preview.outputs.last { $0.type == "execute_result" }?.content["data"]?["text/plain"]?.text?.hasPrefix("status"), true)
     }
 
     func testShutdownRepliesThenStops() throws {
