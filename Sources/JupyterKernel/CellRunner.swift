@@ -14,7 +14,7 @@ struct CellRunner {
     enum Output {
         /// The text of a command that is not the cell's last (stdout).
         case stream(String)
-        /// A result that is not the cell's last but holds an image (`display_data`).
+        /// A result that is not the cell's last but holds a table, plot or image (`display_data`).
         case display(CommandResult)
         /// The last command's result (`Out[n]`).
         case result(CommandResult)
@@ -51,7 +51,7 @@ struct CellRunner {
             guard let result = cell.result else { continue }
             if index == commands.count - 1 {
                 emit(.result(result))
-            } else if MimeBundle.firstImage(result) != nil {
+            } else if MimeBundle.isRich(result) {
                 emit(.display(result))
             } else {
                 let shown = renderer.render(result)

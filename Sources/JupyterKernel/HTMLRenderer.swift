@@ -1,20 +1,25 @@
 import Sessions
 import Shell
 
-/// `text/html` for results that hold a table: each table as an HTML table
-/// (title as caption, units in the header, the same number formatting as
-/// the terminal), anything else beside it as preformatted text.
+/// `text/html` for results that hold a table, or a plot among other
+/// results: each table as an HTML table (title as caption, units in the
+/// header, the same number formatting as the terminal), each series as an
+/// inline SVG chart, anything else as preformatted text. (A result that is
+/// only a series goes out as `image/svg+xml` instead: `MimeBundle`.)
 enum HTMLRenderer {
-    /// nil when the result holds no table (text/plain says it all).
+    /// nil when text/plain (and an image) say it all.
     static func render(_ result: CommandResult, text: TextRenderer) -> String? {
-        guard containsTable(result) else { return nil }
+        guard needsHTML(result) else { return nil }
         return html(result, text: text)
     }
 
-    private static func containsTable(_ result: CommandResult) -> Bool {
+    private static func needsHTML(_ result: CommandResult) -> Bool {
         switch result {
         case .table: return true
-        case .group(let items): return items.contains(where: containsTable)
+        case .group(let items): return items.contains { item in
+            if case .series = item { return true }
+            return needsHTML(item)
+        }
         default: return false
         }
     }
@@ -22,6 +27,7 @@ enum HTMLRenderer {
     private static func html(_ result: CommandResult, text: TextRenderer) -> String {
         switch result {
         case .table(let t): return table(t)
+        case .series(let s): return "<div>" + SVGPlot.render(s) + "</div>"
         case .group(let items): return items.map { html($0, text: text) }.filter { !$0.isEmpty }.joined(separator: "\n")
         default:
             let shown = text.render(result)

@@ -52,22 +52,24 @@ final class JupyterKernelTests: XCTestCase {
 
     func testExecutePublishesInputStreamResultInOrder() throws {
         _ = try client.handshake()
-        let (reply, outputs) = try client.execute("# a comment\nhelp model\nhelp")
+        let (reply, outputs) = try client.execute("# a comment\nhelp model build\nhelp model\nhelp")
         XCTAssertEqual(reply.content["status"]?.text, "ok")
         XCTAssertEqual(reply.content["execution_count"]?.integer, 1)
-        XCTAssertEqual(outputs.map(\.type), ["status", "execute_input", "stream", "execute_result", "status"])
+        XCTAssertEqual(outputs.map(\.type), ["status", "execute_input", "stream", "display_data", "execute_result", "status"])
         XCTAssertEqual(outputs.first?.content["execution_state"]?.text, "busy")
         XCTAssertEqual(outputs[1].content["execution_count"]?.integer, 1)
-        // The same text the terminal renders, for each command of the cell.
+        // The same text the terminal renders, for each command of the cell:
+        // text is printed, a table is displayed, the last result is Out[1].
         let renderer = TextRenderer(width: 100)
         let registry = StandardCommands.registry()
         XCTAssertEqual(outputs[2].content["name"]?.text, "stdout")
-        XCTAssertEqual(outputs[2].content["text"]?.text, renderer.render(try registry.help(for: ["model"])) + "\n")
-        let data = outputs[3].content["data"]
+        XCTAssertEqual(outputs[2].content["text"]?.text, renderer.render(try registry.help(for: ["model", "build"])) + "\n")
+        XCTAssertEqual(outputs[3].content["data"]?["text/plain"]?.text, renderer.render(try registry.help(for: ["model"])))
+        let data = outputs[4].content["data"]
         XCTAssertEqual(data?["text/plain"]?.text, renderer.render(try registry.help(for: [])))
         XCTAssertTrue(data?["text/html"]?.text?.hasPrefix("<table>") == true, "a table also comes as HTML")
         XCTAssertTrue(data?["text/html"]?.text?.contains("<td>model build</td>") == true)
-        XCTAssertEqual(outputs[3].content["execution_count"]?.integer, 1)
+        XCTAssertEqual(outputs[4].content["execution_count"]?.integer, 1)
         // Counting goes on; a silent cell publishes nothing but its status and is not counted.
         XCTAssertEqual(try client.execute("help train").reply.content["execution_count"]?.integer, 2)
         let silent = try client.execute("help", silent: true)
@@ -75,12 +77,12 @@ final class JupyterKernelTests: XCTestCase {
         XCTAssertEqual(silent.reply.content["execution_count"]?.integer, 2)
         XCTAssertEqual(try client.execute("help").reply.content["execution_count"]?.integer, 3)
         // The workbench ran every command, the silent one too (as cells).
-        XCTAssertEqual(kernel.workbench.cells.count, 5)
+        XCTAssertEqual(kernel.workbench.cells.count, 6)
     }
 
     func testAnErrorEndsTheCellWithOneLine() throws {
         _ = try client.handshake()
-        let (reply, outputs) = try client.execute("help\nmodel biuld\nhelp")
+        let (reply, outputs) = try client.execute("help model build\nmodel biuld\nhelp")
         XCTAssertEqual(reply.content["status"]?.text, "error")
         XCTAssertEqual(reply.content["ename"]?.text, "CommandError")
         XCTAssertEqual(outputs.map(\.type), ["status", "execute_input", "stream", "error", "status"])
@@ -190,6 +192,17 @@ final class JupyterKernelTests: XCTestCase {
         let image = try XCTUnwrap(preview.outputs.first { $0.type == "display_data" })
         XCTAssertEqual(image.content["data"]?["image/png"]?.text, try Data(contentsOf: png).base64EncodedString())
         XCTAssertEqual(preview.outputs.last { $0.type == "execute_result" }?.content["data"]?["text/plain"]?.text?.hasPrefix("status"), true)
+
+        // Plots: a sparkline view beside its table is inline SVG in the HTML; a plot alone is an SVG image.
+        let plots = try client.execute("show droppath\nshow loss --plot")
+        XCTAssertEqual(plots.reply.content["status"]?.text, "ok")
+        let droppath = try XCTUnwrap(plots.outputs.first { $0.type == "display_data" }?.content["data"])
+        XCTAssertTrue(droppath["text/html"]?.text?.contains("<table>") == true)
+        XCTAssertTrue(droppath["text/html"]?.text?.contains("<svg") == true)
+        let loss = try XCTUnwrap(plots.outputs.first { $0.type == "execute_result" }?.content["data"])
+        let svg = try XCTUnwrap(loss["image/svg+xml"]?.text)
+        XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("<polyline"), svg)
+        XCTAssertNotNil(loss["text/plain"]?.text)
     }
 
     func testShutdownRepliesThenStops() throws {
