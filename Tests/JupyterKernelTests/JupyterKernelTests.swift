@@ -78,6 +78,9 @@ final class JupyterKernelTests: XCTestCase {
         XCTAssertEqual(try client.execute("help").reply.content["execution_count"]?.integer, 3)
         // The workbench ran every command, the silent one too (as cells).
         XCTAssertEqual(kernel.workbench.cells.count, 6)
+        // History holds the stored cells (not the silent one), numbered by execution count.
+        let history = try client.send("history_request", .object([("hist_access_type", "tail"), ("n", 2), ("output", false), ("raw", true)]))
+        XCTAssertEqual(try client.reply(to: history).content["history"], .array([.array([0, 2, "help train"]), .array([0, 3, "help"])]))
     }
 
     func testAnErrorEndsTheCellWithOneLine() throws {
