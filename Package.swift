@@ -30,6 +30,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CImageCodecs", pkgConfig: "libpng", providers: [.apt(["libturbojpeg0-dev", "libpng-dev"])]),
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
 
         // Library modules, lowest first.
         .target(name: "Tensors", dependencies: [
@@ -54,8 +55,12 @@ let package = Package(
             "Training", "Sessions", "CEditLine",
             .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
+        .target(name: "JupyterKernel", dependencies: [
+            "Shell", "Sessions", "CZeroMQ",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "cnx", dependencies: [
-            "Shell", "Tensors", "JaxRandom",
+            "Shell", "JupyterKernel", "Tensors", "JaxRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "KernelBench", dependencies: ["Tensors", "JaxRandom", "Models"],
@@ -75,5 +80,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "SafeTensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "TestSupport"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
+        .testTarget(name: "JupyterKernelTests", dependencies: ["JupyterKernel", "Shell", "Sessions", "CZeroMQ", "TestSupport"]),
     ]
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JaxRandom
+import JupyterKernel
 import Shell
 import Tensors
 
@@ -15,7 +16,7 @@ struct CNX: ParsableCommand {
         standard input, reads commands from it as a script. Type 'help' inside for the commands.
         """,
         version: CNXVersion.string,
-        subcommands: [Shell_.self, Run.self],
+        subcommands: [Shell_.self, Run.self, Kernel.self],
         defaultSubcommand: Shell_.self)
 }
 
@@ -96,7 +97,101 @@ extension CNX {
     }
 }
 
+extension CNX {
+    /// `cnx kernel -f FILE`: serve a Jupyter front end; `install`/`uninstall` its kernelspec.
+    struct Kernel: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run as a Jupyter kernel (started by Jupyter from the kernelspec), or install it.",
+            discussion: "Jupyter runs 'cnx kernel -f CONNECTION_FILE'; 'cnx kernel install' writes the kernelspec that says so.",
+            subcommands: [Install.self, Uninstall.self])
+
+        @Option(name: .customShort("f"), help: "The connection file Jupyter wrote (ports and signing key).")
+        var connectionFile: String?
+
+        @Option(name: .long, help: "Threads for kernels, OpenBLAS and random-number generation (default: all cores).")
+        var threads: Int?
+
+        func run() throws {
+            guard let connectionFile else {
+                throw Launch.fail("cnx kernel needs -f CONNECTION_FILE (Jupyter passes it); to make Jupyter find cnx: cnx kernel install",
+                                  status: ExitCode.validationFailure)
+            }
+            var options = try OutputOptions.parse([])
+            options.threads = threads
+            let compute = try Launch.configure(options)
+            do {
+                let info = try ConnectionInfo.load(URL(fileURLWithPath: connectionFile))
+                let kernel = try JupyterKernel(connection: info, workbench: Workbench(compute: compute))
+                kernel.run(catchSignals: true)
+            } catch {
+                throw Launch.fail("cnx kernel: \(error)")
+            }
+        }
+    }
+
+    /// Where `install`/`uninstall` put the kernelspec.
+    struct KernelSpecLocation: ParsableArguments {
+        @Flag(name: .long, help: "The user's Jupyter data directory (~/.local/share/jupyter; the default).")
+        var user = false
+
+        @Option(name: .long, help: "Install under DIR/share/jupyter/kernels, as 'jupyter kernelspec install --prefix' does.")
+        var prefix: String?
+
+        @Option(name: .long, help: "The kernel's name in Jupyter.")
+        var name = KernelSpec.defaultName
+
+        func validate() throws {
+            if user && prefix != nil { throw ValidationError("choose one of --user and --prefix") }
+        }
+
+        var location: KernelSpec.Location { prefix.map { .prefix($0) } ?? .user }
+    }
+
+    struct Install: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the kernelspec so Jupyter lists and starts cnx.")
+
+        @OptionGroup var location: KernelSpecLocation
+
+        @Option(name: .customLong("display-name"), help: "The name Jupyter shows.")
+        var displayName = "cnx"
+
+        func run() throws {
+            guard let binary = Bundle.main.executableURL?.resolvingSymlinksInPath().path else {
+                throw Launch.fail("cnx kernel install: cannot find this program's own path to write into the kernelspec")
+            }
+            do {
+                let dir = try KernelSpec.install(name: location.name, location: location.location, executable: binary,
+                                                 displayName: displayName)
+                print("installed kernelspec '\(location.name)' in \(dir.path) (runs \(binary)); 'jupyter kernelspec list' shows it")
+            } catch {
+                throw Launch.fail("cnx kernel install: \(error)")
+            }
+        }
+    }
+
+    struct Uninstall: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove the kernelspec 'cnx kernel install' wrote.")
+
+        @OptionGroup var location: KernelSpecLocation
+
+        func run() throws {
+            do {
+                let dir = try KernelSpec.uninstall(name: location.name, location: location.location)
+                print("removed kernelspec '\(location.name)' from \(dir.path)")
+            } catch {
+                throw Launch.fail("cnx kernel uninstall: \(error)")
+            }
+        }
+    }
+}
+
 enum Launch {
+    /// Prints one line on stderr; returns the exit status to throw.
+    static func fail(_ line: String, status: ExitCode = ExitCode(1)) -> ExitCode {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+        return status
+    }
+
     static func checkCPU() throws {
         if let problem = CPUCheck.problem() {
             FileHandle.standardError.write(Data("cnx: \(problem)\n".utf8))

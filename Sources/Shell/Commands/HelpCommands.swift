@@ -58,3 +58,11 @@ enum HelpCommands {
         return Record(title: spec.name, fields)
     }
 }
+
+extension CommandRegistry {
+    /// What `help WORDS` shows (a command, a group, or a magic), without
+    /// running a cell: the Jupyter kernel's inspector asks this.
+    public func help(for words: [String]) throws(ShellError) -> CommandResult {
+        try HelpCommands.help(words, registry: self)
+    }
+}

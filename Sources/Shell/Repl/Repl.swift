@@ -251,7 +251,7 @@ public final class Repl {
 
     /// IPython's `CMD?` and `?CMD`: the command words to explain, or nil
     /// when the line is not a help shortcut (a `?` inside quotes is text).
-    static func helpShortcut(_ line: String) -> String? {
+    public static func helpShortcut(_ line: String) -> String? {
         guard !line.contains("\""), !line.contains("'") else { return nil }
         var words = line
         if words.hasPrefix("?") { words.removeFirst() } else if words.hasSuffix("?") { words.removeLast() } else { return nil }
