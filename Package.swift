@@ -30,6 +30,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CImageCodecs", pkgConfig: "libpng", providers: [.apt(["libturbojpeg0-dev", "libpng-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // Library modules, lowest first.
         .target(name: "Tensors", dependencies: [
@@ -54,8 +55,10 @@ let package = Package(
             "Training", "Sessions", "CEditLine",
             .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
+        // MPI's world as the replicas of a data-parallel job; only the executable starts it.
+        .target(name: "Distributed", dependencies: ["Tensors", "CMPI"]),
         .executableTarget(name: "cnx", dependencies: [
-            "Shell", "Tensors", "JaxRandom",
+            "Shell", "Tensors", "JaxRandom", "Distributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "KernelBench", dependencies: ["Tensors", "JaxRandom", "Models"],
@@ -75,5 +78,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "SafeTensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "TestSupport"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "SafeTensors", "TestSupport"]),
     ]
 )

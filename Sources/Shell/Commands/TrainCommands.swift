@@ -267,7 +267,9 @@ enum TrainCommands {
             let start = Date()
             // Batches are built ahead on another thread, from the same keys and cursor.
             let builder = data.builder(imageSize: model.config.imageSize, dataKey: try state.dataKey())
-            let loader = try? DataLoader(builder: builder, batchSize: size, start: state.counters.cursor, prefetch: 2)
+            // (Data-parallel steps build their own rows of the global batch: no prefetch.)
+            let loader = ComputeContext.current.dataParallel == nil
+                ? try? DataLoader(builder: builder, batchSize: size, start: state.counters.cursor, prefetch: 2) : nil
             defer { loader?.cancel() }
             while done < steps && !control.isCancelled {
                 do {
@@ -288,7 +290,7 @@ enum TrainCommands {
                 ("steps", .int(done)), ("total_steps", .int(state.counters.miniSteps)),
                 ("mean_loss", .float(loss)), ("last_loss", state.history.last.map { .float($0.loss) } ?? .null),
                 ("seconds", .double((seconds * 10).rounded() / 10)),
-                ("img_s", .double(((Double(done * size) / max(seconds, 1e-9)) * 10).rounded() / 10)),
+                ("img_s", .double(((Double(done * size * (ComputeContext.current.replicas?.count ?? 1)) / max(seconds, 1e-9)) * 10).rounded() / 10)),
             ]
             if let ended = TrainingNotes.scheduleEnded(state) { fields.append(("note", .string(ended))) }
             if let zero = TrainingNotes.zeroLearningRate(recent, state.optimizer) { fields.append(("lr_0", .string(zero))) }

@@ -1,5 +1,6 @@
 import Foundation
 import Sessions
+import Tensors
 
 /// Where a front end writes: standard output for results, standard error for
 /// errors and progress. Tests capture both.
@@ -77,7 +78,10 @@ public struct ScriptRunner {
                 if options.echo && !options.json {
                     output.out("In [\(workbench.nextCellNumber)]: \(commandText)")
                 }
-                let cell = workbench.execute(tokens, text: commandText)
+                var cell = workbench.execute(tokens, text: commandText)
+                if let replicas = workbench.compute.dataParallel {
+                    cell.error = Self.agreedError(cell.error, replicas)
+                }
                 if options.json {
                     output.out(cell.json.jsonText)
                 }
@@ -92,6 +96,17 @@ public struct ScriptRunner {
             }
         }
         return failed ? 1 : 0
+    }
+
+    /// Under mpirun: the error of the lowest rank the command failed on, on
+    /// every rank (nil when it succeeded everywhere), so a command that fails
+    /// anywhere fails everywhere. One small allreduce; a broadcast on failure.
+    static func agreedError(_ error: String?, _ replicas: ReplicaGroup) -> String? {
+        let first = Int(replicas.minimum(Int64(error == nil ? replicas.count : replicas.rank)))
+        guard first < replicas.count else { return nil }
+        let bytes = replicas.broadcast(Array((error ?? "").utf8), from: first)
+        let message = String(decoding: bytes, as: UTF8.self)
+        return first == 0 ? message : "rank \(first): \(message)"
     }
 
     private func report(failure raw: String, command: String, cellNumber: Int) {
