@@ -1,6 +1,7 @@
 import Foundation
 import Sessions
 import Tensors
+import Training
 
 /// Where a front end writes: standard output for results, standard error for
 /// errors and progress. Tests capture both.
@@ -81,6 +82,7 @@ public struct ScriptRunner {
                 var cell = workbench.execute(tokens, text: commandText)
                 if let replicas = workbench.compute.dataParallel {
                     cell.error = Self.agreedError(cell.error, replicas)
+                        ?? Self.divergence(workbench.snapshot, replicas)
                 }
                 if options.json {
                     output.out(cell.json.jsonText)
@@ -109,7 +111,17 @@ public struct ScriptRunner {
         return first == 0 ? message : "rank \(first): \(message)"
     }
 
-    private func report(failure raw: String, command: String, cellNumber: Int) {
+    /// Under mpirun: an error when the ranks' sessions are no longer the same
+    /// (parameters, counters, data; compared by fingerprint after every
+    /// command, two small allreduces), else nil.
+    static func divergence(_ state: SessionState, _ replicas: ReplicaGroup) -> String? {
+        let f = DataParallel.fingerprint(state)
+        let low = replicas.minimum(f), high = -replicas.minimum(-f)
+        guard low != high else { return nil }
+        return "the processes' sessions differ after this command (parameters, data or counters: a rank read a different file or folder, or runs a different cnx): check that every machine has the same binary and files, and start again"
+    }
+
+        private func report(failure raw: String, command: String, cellNumber: Int) {
         let failure = ErrorText.oneLine(raw)
         if options.json {
             let json = JSONValue.object([("cell", .int(cellNumber)), ("command", .string(command)),
