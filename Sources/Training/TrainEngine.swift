@@ -276,8 +276,14 @@ public enum TrainEngine {
     static func checkBatch(_ size: Int, perReplica: Int? = nil, model: ConvNeXt, data: DataSetup) throws {
         try checkClasses(model: model, data: data)
         guard size >= 1 else { throw WorkbenchError("batch size must be at least 1, got \(size)") }
-        guard size <= data.splits.train.count else {
-            throw WorkbenchError("batch size \(size) exceeds the \(data.splits.train.count) training samples: use --batch \(data.splits.train.count) or less")
+        let n = data.splits.train.count
+        if let rows = perReplica, rows != size, size > n {
+            // Data-parallel: `size` is the global batch, every process's rows.
+            let processes = size / rows
+            throw WorkbenchError("the global batch \(size) (--batch \(rows) on each of \(processes) processes) exceeds the \(n) training samples: use --batch \(n / processes) or less")
+        }
+        guard size <= n else {
+            throw WorkbenchError("batch size \(size) exceeds the \(n) training samples: use --batch \(n) or less")
         }
         let rows = perReplica ?? size
         try MemoryBudget.check(MemoryBudget.trainBytes(model, batch: rows), "a train step at batch \(rows)",
