@@ -58,13 +58,6 @@ public final class MPIWorld: ReplicaGroup, @unchecked Sendable {
         MPI_Finalize()
     }
 
-    /// Ends every process of the job at once with `status` (a failure
-    /// that the others cannot be told about in order).
-    public func abort(status: Int32) -> Never {
-        MPI_Abort(cnx_mpi_comm_world(), status)
-        exit(status)
-    }
-
     public func sumInPlace(_ buffer: UnsafeMutableBufferPointer<Float>) {
         allreduce(buffer, type: cnx_mpi_float())
     }
