@@ -51,7 +51,7 @@ public enum DataParallel {
                 h.add(UInt64(ds.count))
                 for i in 0..<ds.count {
                     h.add(UInt64(ds.label(at: i)))
-                    h.add(ds.source(at: i).split(separator: "/").last.map(String.init) ?? "")
+                    h.addFileName(ds.source(at: i))
                 }
             }
         }
@@ -73,6 +73,13 @@ struct Fingerprint {
     mutating func add(_ text: String) {
         for b in text.utf8 { add(UInt64(b)) }
         add(UInt64(text.utf8.count))
+    }
+    /// The part of `path` after its last '/', without allocating.
+    mutating func addFileName(_ path: String) {
+        let bytes = path.utf8
+        let name = bytes.lastIndex(of: UInt8(ascii: "/")).map { bytes[bytes.index(after: $0)...] } ?? bytes[...]
+        for b in name { add(UInt64(b)) }
+        add(UInt64(name.count))
     }
     /// Every float's bit pattern in the tree's order, and each tensor's size.
     mutating func add(_ tree: TensorTree?) {
