@@ -31,6 +31,7 @@ let package = Package(
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CImageCodecs", pkgConfig: "libpng", providers: [.apt(["libturbojpeg0-dev", "libpng-dev"])]),
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // Library modules, lowest first.
         .target(name: "Tensors", dependencies: [
@@ -59,8 +60,10 @@ let package = Package(
             "Shell", "Sessions", "CZeroMQ",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // MPI's world as the replicas of a data-parallel job; only the executable starts it.
+        .target(name: "Distributed", dependencies: ["Tensors", "CMPI"]),
         .executableTarget(name: "cnx", dependencies: [
-            "Shell", "JupyterKernel", "Tensors", "JaxRandom",
+            "Shell", "JupyterKernel", "Tensors", "JaxRandom", "Distributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "KernelBench", dependencies: ["Tensors", "JaxRandom", "Models"],
@@ -81,5 +84,6 @@ let package = Package(
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "TestSupport"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
         .testTarget(name: "JupyterKernelTests", dependencies: ["JupyterKernel", "Shell", "Sessions", "CZeroMQ", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "SafeTensors", "TestSupport"]),
     ]
 )

@@ -104,6 +104,19 @@ public struct BatchBuilder: Sendable {
                     mixIndex: c.sample / size)
     }
 
+    /// Rows `rows` of the train batch of `size` samples at `cursor`: the same
+    /// samples with the same per-sample augmentation draws as those rows of
+    /// `batch(at:size:)` (one replica's part of a data-parallel step).
+    /// Mixup/CutMix uses the batch's draw but mixes within these rows, as
+    /// timm does under DDP.
+    public func batch(at cursor: DataCursor, size: Int, rows: Range<Int>) -> Batch {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= size && !rows.isEmpty, "rows \(rows) of a batch of \(size)")
+        let c = cursor.start(batchSize: size, samples: data.train.count)
+        let key = epochKey(c.epoch)
+        return make(.train, keys: key.split(3), positions: (c.sample + rows.lowerBound)..<(c.sample + rows.upperBound),
+                    order: order(epochKey: key), mixIndex: c.sample / size)
+    }
+
     /// Batch `index` of an epoch. Train: `size` samples of the epoch's
     /// permutation with train transforms, smoothed labels and Mixup/CutMix.
     /// Val: file order, eval transforms, plain one-hot labels; the last batch

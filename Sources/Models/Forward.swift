@@ -72,7 +72,8 @@ extension ConvNeXt {
                 var keep: [Bool]? = nil
                 let scale = Self.keepScale(rate: info.dropPathRate)
                 if train, let rngs {
-                    keep = Self.stochasticDepthMask(rngs.stochasticDepth, block: info.name, rate: info.dropPathRate, batch: batch)
+                    keep = Self.stochasticDepthMask(rngs.stochasticDepth, block: info.name, rate: info.dropPathRate, batch: batch,
+                                                    shard: rngs.shard)
                 }
                 if record || keep != nil {
                     let (out, blockCache) = blockForward(h, blockParams, keep: keep, keepScale: scale, epsilon: eps)
@@ -99,7 +100,10 @@ extension ConvNeXt {
         var headKeep: [Bool]? = nil
         let headScale = Self.keepScale(rate: c.headDropout)
         if train, c.headDropout > 0, let rngs {
-            let keep = Self.headDropoutMask(rngs.dropout, rate: c.headDropout, count: hn.y.count)
+            // A shard takes its rows of the mask drawn for the whole batch.
+            let perRow = hn.y.count / batch
+            let keep = rngs.shard.map { $0.slice(Self.headDropoutMask(rngs.dropout, rate: c.headDropout, count: $0.global * perRow), perRow: perRow) }
+                ?? Self.headDropoutMask(rngs.dropout, rate: c.headDropout, count: hn.y.count)
             headInput = dropoutForward(hn.y, keep: keep, scale: headScale)
             headKeep = keep
         }

@@ -22,6 +22,10 @@ public struct ComputeContext: Sendable {
     public var tiledGEMMRule: TiledGEMMRule?
     /// Where kernel times go (`OpProfile.time`); nil: not profiled.
     public var profiler: OpProfile?
+    /// The data-parallel job this compute is part of (`mpirun`), or nil:
+    /// train steps then take their shard of the global batch and sum
+    /// gradients across replicas, and `eval` shards the validation set.
+    public var replicas: ReplicaGroup?
 
     /// Every active processor, the automatic GEMM choice, no profiler.
     public static let standard = ComputeContext()

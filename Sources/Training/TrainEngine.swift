@@ -32,6 +32,10 @@ public enum TrainEngine {
         let batch: Batch
         var cursorAfter = state.counters.cursor
         var cursor = state.counters.cursor
+        // Data-parallel: `batchSize` is this replica's; the step trains on the
+        // global batch of every replica's rows (see `DataParallel`).
+        let replicas = ComputeContext.current.dataParallel
+        var shard: BatchShard? = nil
         if let given {
             try model.validateInput(given.x)
             guard given.labels.shape == [given.x.shape[0], model.config.classes] else {
@@ -42,15 +46,20 @@ public enum TrainEngine {
         } else {
             let data = try state.requireData()
             let size = batchSize ?? data.batchSize
-            try checkBatch(size, model: model, data: data)
+            let global = size * (replicas?.count ?? 1)
+            try checkBatch(global, perReplica: size, model: model, data: data)
             let n = data.splits.train.count
             if let problem = cursor.problem(samples: n) {
                 throw WorkbenchError("the data cursor (epoch \(cursor.epoch), sample \(cursor.sample)) is unusable: \(problem); reload the data with `data synthetic …` or `data imagefolder …`")
             }
-            cursor = cursor.start(batchSize: size, samples: n)
-            cursorAfter = cursor.advanced(batchSize: size, samples: n)
+            cursor = cursor.start(batchSize: global, samples: n)
+            cursorAfter = cursor.advanced(batchSize: global, samples: n)
             let builder = data.builder(imageSize: model.config.imageSize, dataKey: try state.dataKey())
-            if let loader, loader.batchSize == size, let (ready, at) = loader.next(), at == cursor {
+            if let replicas {
+                let rows = (replicas.rank * size)..<((replicas.rank + 1) * size)
+                batch = builder.batch(at: cursor, size: global, rows: rows)
+                shard = BatchShard(offset: rows.lowerBound, size: size, global: global)
+            } else if let loader, loader.batchSize == size, let (ready, at) = loader.next(), at == cursor {
                 batch = ready
             } else {
                 batch = builder.batch(at: cursor, size: size)
@@ -61,7 +70,7 @@ public enum TrainEngine {
         // The model is applied with both step keys: one draw each (`rng show` counts it).
         try keys.draw(KeyTree.stepKeyName(KeyTree.dropout))
         try keys.draw(KeyTree.stepKeyName(KeyTree.stochasticDepth))
-        let rngs = ApplyRNGs(dropout: dropout, stochasticDepth: sd)
+        let rngs = ApplyRNGs(dropout: dropout, stochasticDepth: sd, shard: shard)
         let (logits, cache) = model.forward(batch.x, params: params, train: true, rngs: rngs)
         state.pending = PendingStep(stage: .forward, batch: batch, cursor: cursor, cursorAfter: cursorAfter,
                                     keysAfter: keys, rngs: rngs, logits: logits, cache: cache,
@@ -74,7 +83,8 @@ public enum TrainEngine {
         let start = DispatchTime.now().uptimeNanoseconds
         let model = try state.requireModel()
         let (l, d) = model.loss(logits: p.logits, labels: p.batch.labels)
-        p.loss = l
+        // The global batch's loss; the gradient stays this replica's (its rows' mean).
+        p.loss = ComputeContext.current.dataParallel.map { DataParallel.mean(l, $0) } ?? l
         p.dLogits = d
         p.stage = .loss
         p.seconds += elapsed(since: start)
@@ -93,7 +103,9 @@ public enum TrainEngine {
         // them block by block): drop the pending step's copies first.
         p.cache = nil
         state.pending = nil
-        p.grads = model.backward(dLogits: d, params: params, cache: consume cache)
+        let grads = model.backward(dLogits: d, params: params, cache: consume cache)
+        // Data-parallel: every replica gets the global batch's mean gradient.
+        p.grads = ComputeContext.current.dataParallel.map { DataParallel.mean(grads, $0) } ?? grads
         p.dLogits = nil
         p.stage = .backward
         p.seconds += elapsed(since: start)
@@ -127,10 +139,18 @@ public enum TrainEngine {
         next.counters.miniSteps += 1
         next.pending = nil
         let seconds = p.seconds + elapsed(since: start)
+        var accuracy = accuracy(p.logits, p.batch.labels)
+        var images = p.batch.x.shape[0]
+        if let replicas = ComputeContext.current.dataParallel {
+            // Counts are exact: the global batch's accuracy, as one process would compute it.
+            let counts = replicas.sum([Int64(correct(p.logits, p.batch.labels)), Int64(images)])
+            accuracy = Float(counts[0]) / Float(max(counts[1], 1))
+            images = Int(counts[1])
+        }
         let metrics = StepMetrics(step: p.step, epoch: p.cursor.epoch, loss: loss,
-                                  accuracy: accuracy(p.logits, p.batch.labels), learningRate: applied.learningRate,
+                                  accuracy: accuracy, learningRate: applied.learningRate,
                                   gradNorm: applied.gradNorm, updateRatio: applied.updateRatio,
-                                  applied: applied.applied, imagesPerSecond: Double(p.batch.x.shape[0]) / max(seconds, 1e-9),
+                                  applied: applied.applied, imagesPerSecond: Double(images) / max(seconds, 1e-9),
                                   seconds: seconds)
         next.history.append(metrics)
         next.lastStep = StepDetail(step: p.step, parameters: applied.parameters, blocks: p.blockRecords,
@@ -228,7 +248,9 @@ public enum TrainEngine {
         let batches = builder.batchesPerEpoch(.val, batchSize: batchSize)
         var top1 = 0, top5 = 0, samples = 0
         var lossSum = 0.0
-        for i in 0..<batches {
+        // Data-parallel: replica r evaluates batches r, r+N, …; counts are summed exactly.
+        let replicas = ComputeContext.current.dataParallel
+        for i in 0..<batches where i % (replicas?.count ?? 1) == (replicas?.rank ?? 0) {
             if isCancelled() { throw WorkbenchError("evaluation stopped after \(samples) samples") }
             let batch = builder.batch(.val, epoch: 0, index: i, size: batchSize)
             let logits = model.logits(batch.x, params: params)
@@ -237,19 +259,34 @@ public enum TrainEngine {
             lossSum += Double(softmaxCrossEntropyForward(logits: logits, labels: batch.labels).loss) * Double(batch.targets.count)
             samples += batch.targets.count
         }
+        if let replicas {
+            let counts = replicas.sum([Int64(top1), Int64(top5), Int64(samples)])
+            (top1, top5, samples) = (Int(counts[0]), Int(counts[1]), Int(counts[2]))
+            var sums = [lossSum]
+            sums.withUnsafeMutableBufferPointer { replicas.sumInPlace($0) }
+            lossSum = sums[0]
+        }
         guard samples > 0 else { throw WorkbenchError("the validation split is empty") }
         return EvalMetrics(step: state.counters.miniSteps, ema: ema, top1: Double(top1) / Double(samples),
                            top5: Double(top5) / Double(samples), loss: lossSum / Double(samples), samples: samples)
     }
 
     /// Refuses batches that cannot work: too large for the data, or for memory.
-    static func checkBatch(_ size: Int, model: ConvNeXt, data: DataSetup) throws {
+    /// `perReplica`: the rows one process computes (data-parallel), else `size`.
+    static func checkBatch(_ size: Int, perReplica: Int? = nil, model: ConvNeXt, data: DataSetup) throws {
         try checkClasses(model: model, data: data)
         guard size >= 1 else { throw WorkbenchError("batch size must be at least 1, got \(size)") }
-        guard size <= data.splits.train.count else {
-            throw WorkbenchError("batch size \(size) exceeds the \(data.splits.train.count) training samples: use --batch \(data.splits.train.count) or less")
+        let n = data.splits.train.count
+        if let rows = perReplica, rows != size, size > n {
+            // Data-parallel: `size` is the global batch, every process's rows.
+            let processes = size / rows
+            throw WorkbenchError("the global batch \(size) (--batch \(rows) on each of \(processes) processes) exceeds the \(n) training samples: use --batch \(n / processes) or less")
         }
-        try MemoryBudget.check(MemoryBudget.trainBytes(model, batch: size), "a train step at batch \(size)",
+        guard size <= n else {
+            throw WorkbenchError("batch size \(size) exceeds the \(n) training samples: use --batch \(n) or less")
+        }
+        let rows = perReplica ?? size
+        try MemoryBudget.check(MemoryBudget.trainBytes(model, batch: rows), "a train step at batch \(rows)",
                                hint: "use a smaller --batch, or MultiSteps (optim adamw --accumulate K)")
     }
 
@@ -287,13 +324,18 @@ public enum TrainEngine {
 
     /// Accuracy against the argmax of the (possibly mixed, smoothed) labels.
     static func accuracy(_ logits: Tensor, _ labels: Tensor) -> Float {
+        Float(correct(logits, labels)) / Float(max(logits.shape[0], 1))
+    }
+
+    /// How many rows' logit argmax is the labels' argmax.
+    static func correct(_ logits: Tensor, _ labels: Tensor) -> Int {
         let b = logits.shape[0], n = logits.shape[1]
         var correct = 0
         for i in 0..<b {
             let row = logits.scalars[(i * n)..<((i + 1) * n)], lab = labels.scalars[(i * n)..<((i + 1) * n)]
             if row.indices.max(by: { row[$0] < row[$1] }) == lab.indices.max(by: { lab[$0] < lab[$1] }) { correct += 1 }
         }
-        return Float(correct) / Float(max(b, 1))
+        return correct
     }
 }
 

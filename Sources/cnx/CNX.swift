@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import JaxRandom
 import JupyterKernel
@@ -47,7 +48,22 @@ extension CNX {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let workbench = Workbench(compute: try Launch.configure(output))
+            var compute = try Launch.configure(output)
+            if let world = try Launch.joinWorld(output) {
+                // Under mpirun: rank 0's commands (-c or its stdin) on every rank; no interactive shell yet.
+                defer { world.finalize() }
+                compute.replicas = world
+                let text = try Launch.fromRankZero(world) { () throws -> String in
+                    if let commands { return commands }
+                    guard isatty(0) == 0 else {
+                        throw ValidationError("the interactive shell is not available under mpirun yet: run a script (mpirun -np N cnx run FILE)")
+                    }
+                    return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                }
+                let workbench = Workbench(compute: compute)
+                throw ExitCode(Launch.runner(workbench, output).run(text, source: commands != nil ? "-c" : "stdin"))
+            }
+            let workbench = Workbench(compute: compute)
             if let commands {
                 throw ExitCode(Launch.runner(workbench, output).run(commands, source: "-c"))
             }
@@ -74,7 +90,24 @@ extension CNX {
         var interactive = false
 
         func run() throws {
-            let compute = try Launch.configure(output)
+            var compute = try Launch.configure(output)
+            let world = try Launch.joinWorld(output)
+            defer { world?.finalize() }
+            compute.replicas = world
+            if world != nil && interactive {
+                throw ValidationError("--interactive is not available under mpirun yet: drop it")
+            }
+            let text = try world.map { world in try Launch.fromRankZero(world) { try readScript() } } ?? readScript()
+            let workbench = Workbench(compute: compute)
+            let status = Launch.runner(workbench, output).run(text, source: file)
+            if status == 0 && interactive && isatty(0) != 0 {
+                throw ExitCode(Launch.interactive(workbench))
+            }
+            throw ExitCode(status)
+        }
+
+        /// The script's text, or a one-line error.
+        func readScript() throws -> String {
             let text: String
             do {
                 try FileCheck.readable(file)
@@ -87,12 +120,7 @@ extension CNX {
             } catch {
                 throw ValidationError("cannot read script \(file): \(error.localizedDescription)")
             }
-            let workbench = Workbench(compute: compute)
-            let status = Launch.runner(workbench, output).run(text, source: file)
-            if status == 0 && interactive && isatty(0) != 0 {
-                throw ExitCode(Launch.interactive(workbench))
-            }
-            throw ExitCode(status)
+            return text
         }
     }
 }
@@ -224,7 +252,44 @@ enum Launch {
         return compute
     }
 
+    /// Under an MPI launcher (`mpirun`), joins the world; nil in a single
+    /// process, which never initialises MPI.
+    static func joinWorld(_ output: OutputOptions) throws -> MPIWorld? {
+        guard MPIWorld.launched() else { return nil }
+        let world: MPIWorld
+        do { world = try MPIWorld() } catch {
+            FileHandle.standardError.write(Data("cnx: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        guard !output.keepGoing else {
+            // After a failure the ranks' states may differ: stop instead.
+            world.finalize()
+            if world.rank == 0 { FileHandle.standardError.write(Data("cnx: --keep-going is not available under mpirun: drop it\n".utf8)) }
+            throw ExitCode(2)
+        }
+        return world
+    }
+
+    /// `read()` on rank 0, its text (or failure) on every rank: rank 0 throws
+    /// the error, the others exit 1 without a word.
+    static func fromRankZero(_ world: MPIWorld, _ read: () throws -> String) throws -> String {
+        var outcome: Result<String, Error> = .success("")
+        if world.rank == 0 { outcome = Result { try read() } }
+        let ok = world.broadcast([(try? outcome.get()) != nil ? 1 : 0], from: 0)[0] == 1
+        guard ok else {
+            if world.rank == 0 { _ = try outcome.get() }
+            throw ExitCode(1)
+        }
+        let bytes = world.broadcast(Array(((try? outcome.get()) ?? "").utf8), from: 0)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     static func runner(_ workbench: Workbench, _ output: OutputOptions) -> ScriptRunner {
+        if let replicas = workbench.compute.dataParallel, replicas.rank != 0 {
+            // Only rank 0 prints; the others run every command silently.
+            let options = ScriptRunner.Options(json: false, keepGoing: output.keepGoing, echo: false)
+            return ScriptRunner(workbench: workbench, options: options, output: SilentOutput())
+        }
         let progress = ProgressLines(inPlace: isatty(2) != 0) { text in
             FileHandle.standardError.write(Data(text.utf8))
         }
@@ -237,4 +302,10 @@ enum Launch {
     static func interactive(_ workbench: Workbench) -> Int32 {
         Repl(workbench: workbench, color: colorAllowed).run()
     }
+}
+
+/// Where ranks other than 0 write under mpirun: nowhere.
+final class SilentOutput: OutputSink, @unchecked Sendable {
+    func out(_ text: String) {}
+    func err(_ text: String) {}
 }

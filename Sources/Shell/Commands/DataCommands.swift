@@ -7,7 +7,7 @@ import Training
 
 /// `data …`: the session's data, its augmentations, previews and batches (issue 7).
 enum DataCommands {
-    static let batchFlag = FlagSpec("batch", .int, "the training batch size", default: "32")
+    static let batchFlag = FlagSpec("batch", .int, "the training batch size (under mpirun: each process's)", default: "32")
 
     static let all: [CommandSpec] = [
         CommandSpec(["data", "synthetic"], summary: "Use the embedded synthetic dataset (shapes, stripes, textures; made from a fixed key)",
@@ -63,7 +63,7 @@ enum DataCommands {
                                 rows: skipped.map { [.string($0.path), .string($0.reason)] }))
         },
         CommandSpec(["data", "augment"], summary: "Show or change the augmentations: show | on NAME | off NAME | set NAME.PARAM=V | preset light|convnext",
-                    help: "Names: \(AugmentConfig.names.joined(separator: ", ")). `off all` disables every train augmentation. A change answers in one line; `data augment show` lists every parameter.",
+                    help: "Names: \(AugmentConfig.names.joined(separator: ", ")). `off all` disables every train augmentation. Under mpirun Mixup/CutMix mixes within each process's part of the batch (as timm under DDP), so only runs without it match one process. A change answers in one line; `data augment show` lists every parameter.",
                     arguments: [ArgumentSpec("action", .choice(["show", "on", "off", "set", "preset"]), "what to do", optional: true),
                                 ArgumentSpec("what", .string, "an augmentation name, NAME.PARAM=V, or a preset", optional: true)]) { invocation, context in
             var data = try context.state.requireData()

@@ -9,7 +9,7 @@ import Training
 
 /// `train …`, `eval`, `step …`, `status` and the training `show` commands (issue 8).
 enum TrainCommands {
-    static let batchFlag = FlagSpec("batch", .int, "batch size", default: "the data's (data … --batch)")
+    static let batchFlag = FlagSpec("batch", .int, "batch size (under mpirun: each process's; a step trains on N times it)", default: "the data's (data … --batch)")
 
     static let all: [CommandSpec] = [
         CommandSpec(["train", "steps"], summary: "Train N steps as a job (progress bar; Ctrl-C or `stop` ends it at a step boundary; `&` runs it in the background)",
@@ -28,7 +28,12 @@ enum TrainCommands {
             guard batch >= 1, batch <= data.splits.train.count else {
                 throw ShellError("--batch must be 1…\(data.splits.train.count)")
             }
-            try startTraining(context, steps: n * (data.splits.train.count / batch), batch: batch, title: "train epochs \(n)")
+            // Under mpirun an epoch is counted in global batches (every rank's --batch rows).
+            let global = batch * (ComputeContext.current.dataParallel?.count ?? 1)
+            guard global <= data.splits.train.count else {
+                throw ShellError("the global batch \(global) (--batch \(batch) on each of the ranks) exceeds the \(data.splits.train.count) training samples")
+            }
+            try startTraining(context, steps: n * (data.splits.train.count / global), batch: batch, title: "train epochs \(n)")
             return .empty
         },
         CommandSpec(["train", "batch"], summary: "Train N steps on the exact batch in a file (\"x\", soft \"labels\") — for checking against JAX",
@@ -246,6 +251,10 @@ enum TrainCommands {
         if let e = s.evaluations.last { fields.append(("last_eval", .string("top1 \(TextRenderer.number(e.top1)) at step \(e.step)\(e.ema ? " (EMA)" : "")"))) }
         if let p = s.pending { fields.append(("step_in_progress", .string("step \(p.step) at '\(p.stage.rawValue)'"))) }
         if let job { fields.append(("job", .string("\(job.progressText) \(job.line)"))) }
+        if let world = ComputeContext.current.dataParallel {
+            let batch = s.data.map { ": batch \($0.batchSize) on each, \($0.batchSize * world.count) a step" } ?? ""
+            fields.append(("processes", .string("\(world.count) (mpirun)\(batch)")))
+        }
         return Record(title: "status", fields)
     }
 
@@ -267,7 +276,9 @@ enum TrainCommands {
             let start = Date()
             // Batches are built ahead on another thread, from the same keys and cursor.
             let builder = data.builder(imageSize: model.config.imageSize, dataKey: try state.dataKey())
-            let loader = try? DataLoader(builder: builder, batchSize: size, start: state.counters.cursor, prefetch: 2)
+            // (Data-parallel steps build their own rows of the global batch: no prefetch.)
+            let loader = ComputeContext.current.dataParallel == nil
+                ? try? DataLoader(builder: builder, batchSize: size, start: state.counters.cursor, prefetch: 2) : nil
             defer { loader?.cancel() }
             while done < steps && !control.isCancelled {
                 do {
@@ -288,7 +299,7 @@ enum TrainCommands {
                 ("steps", .int(done)), ("total_steps", .int(state.counters.miniSteps)),
                 ("mean_loss", .float(loss)), ("last_loss", state.history.last.map { .float($0.loss) } ?? .null),
                 ("seconds", .double((seconds * 10).rounded() / 10)),
-                ("img_s", .double(((Double(done * size) / max(seconds, 1e-9)) * 10).rounded() / 10)),
+                ("img_s", .double(((Double(done * size * (ComputeContext.current.replicas?.count ?? 1)) / max(seconds, 1e-9)) * 10).rounded() / 10)),
             ]
             if let ended = TrainingNotes.scheduleEnded(state) { fields.append(("note", .string(ended))) }
             if let zero = TrainingNotes.zeroLearningRate(recent, state.optimizer) { fields.append(("lr_0", .string(zero))) }

@@ -1,5 +1,7 @@
 import Foundation
 import Sessions
+import Tensors
+import Training
 
 /// Where a front end writes: standard output for results, standard error for
 /// errors and progress. Tests capture both.
@@ -77,7 +79,11 @@ public struct ScriptRunner {
                 if options.echo && !options.json {
                     output.out("In [\(workbench.nextCellNumber)]: \(commandText)")
                 }
-                let cell = workbench.execute(tokens, text: commandText)
+                var cell = workbench.execute(tokens, text: commandText)
+                if let replicas = workbench.compute.dataParallel {
+                    cell.error = Self.agreedError(cell.error, replicas)
+                        ?? Self.divergence(workbench.snapshot, replicas)
+                }
                 if options.json {
                     output.out(cell.json.jsonText)
                 }
@@ -94,7 +100,28 @@ public struct ScriptRunner {
         return failed ? 1 : 0
     }
 
-    private func report(failure raw: String, command: String, cellNumber: Int) {
+    /// Under mpirun: the error of the lowest rank the command failed on, on
+    /// every rank (nil when it succeeded everywhere), so a command that fails
+    /// anywhere fails everywhere. One small allreduce; a broadcast on failure.
+    static func agreedError(_ error: String?, _ replicas: ReplicaGroup) -> String? {
+        let first = Int(replicas.minimum(Int64(error == nil ? replicas.count : replicas.rank)))
+        guard first < replicas.count else { return nil }
+        let bytes = replicas.broadcast(Array((error ?? "").utf8), from: first)
+        let message = String(decoding: bytes, as: UTF8.self)
+        return first == 0 ? message : "rank \(first): \(message)"
+    }
+
+    /// Under mpirun: an error when the ranks' sessions are no longer the same
+    /// (parameters, counters, data; compared by fingerprint after every
+    /// command, two small allreduces), else nil.
+    static func divergence(_ state: SessionState, _ replicas: ReplicaGroup) -> String? {
+        let f = DataParallel.fingerprint(state)
+        let low = replicas.minimum(f), high = -replicas.minimum(-f)
+        guard low != high else { return nil }
+        return "the processes' sessions differ after this command (parameters, data or counters: a rank read a different file or folder, or runs a different cnx): check that every machine has the same binary and files, and start again"
+    }
+
+        private func report(failure raw: String, command: String, cellNumber: Int) {
         let failure = ErrorText.oneLine(raw)
         if options.json {
             let json = JSONValue.object([("cell", .int(cellNumber)), ("command", .string(command)),

@@ -112,6 +112,18 @@ public final class Workbench: @unchecked Sendable {
     }
 
     private func run(_ invocation: Invocation, background: Bool) throws -> CommandResult {
+        if let replicas = compute.dataParallel {
+            // Under mpirun every rank runs each command (docs/distributed.md).
+            if background {
+                throw ShellError("background jobs are not available under mpirun: drop the '&'")
+            }
+            if invocation.spec.words.first == "bench" {
+                throw ShellError("'\(invocation.spec.name)' is not available under mpirun yet: run it in one process (cnx without mpirun)")
+            }
+            // A command that changes nothing has no effect but its output and
+            // the files it writes: only rank 0 runs it.
+            if replicas.rank != 0 && !invocation.spec.mutates { return .message("") }
+        }
         if invocation.spec.answersAtOnce {
             if background { throw ShellError("'\(invocation.spec.name)' answers at once; drop the '&'") }
             let context = CommandContext(state: snapshot, workbench: self, background: false)

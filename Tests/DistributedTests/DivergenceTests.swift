@@ -1,0 +1,53 @@
+import Foundation
+import XCTest
+
+/// Ranks whose sessions stop being the same (here: each reads a different
+/// file or folder behind the same relative path) fail the command that did
+/// it, with one line, before training on.
+final class DivergenceTests: XCTestCase {
+    func testDifferentFilesOnTheRanksAreCaught() throws {
+        let mpirun = try MPIRunTests.mpirun(), cnx = try MPIRunTests.binary()
+        let a = try MPIRunTests.directory(), b = try MPIRunTests.directory(), scripts = try MPIRunTests.directory()
+        let build = "model build convnext --depths 1,1,1,1 --dims 8,16,24,32 --classes 4 --image-size 32"
+        for (dir, seed) in [(a, 1), (b, 2)] {
+            let r = try MPIRunTests.run(cnx, ["-c", "\(build); rng seed \(seed); model init; params export p.safetensors"], in: dir)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let script = scripts.appendingPathComponent("import.cnx")
+        try """
+            data synthetic --classes 4 --count 64 --batch 4
+            \(build)
+            params import p.safetensors
+            optim adamw
+            train steps 1
+            """.write(to: script, atomically: true, encoding: .utf8)
+        // One rank in each folder (Open MPI's MPMD form: app contexts separated by ':').
+        let command = ["--allow-run-as-root", "--oversubscribe", "-np", "1", "-wdir", a.path, cnx.path, "run", script.path, "--threads", "1",
+                       ":", "-np", "1", "-wdir", b.path, cnx.path, "run", script.path, "--threads", "1"]
+        let r = try MPIRunTests.run(mpirun, command, in: scripts)
+        XCTAssertNotEqual(r.status, 0)
+        let ours = r.stderr.split(separator: "\n").filter { $0.hasPrefix("\(script.path):") }
+        XCTAssertEqual(ours.count, 1, r.stderr)
+        XCTAssertTrue(ours.first?.hasPrefix("\(script.path):3: the processes' sessions differ") ?? false, r.stderr)
+    }
+
+    func testDifferentImageFoldersOnTheRanksAreCaught() throws {
+        let mpirun = try MPIRunTests.mpirun(), cnx = try MPIRunTests.binary()
+        let a = try MPIRunTests.directory(), b = try MPIRunTests.directory(), scripts = try MPIRunTests.directory()
+        // The same classes and counts; one file named differently.
+        for (dir, names) in [(a, ["c0/x.png", "c1/y.png"]), (b, ["c0/x.png", "c1/z.png"])] {
+            let previews = names.map { "data preview --count 1 --out imgs/\($0)" }.joined(separator: "; ")
+            let r = try MPIRunTests.run(cnx, ["-c", "data synthetic --classes 2; \(previews)"], in: dir)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let script = scripts.appendingPathComponent("folder.cnx")
+        try "rng seed 0\ndata imagefolder imgs --batch 1\nstatus\n".write(to: script, atomically: true, encoding: .utf8)
+        let command = ["--allow-run-as-root", "--oversubscribe", "-np", "1", "-wdir", a.path, cnx.path, "run", script.path, "--threads", "1",
+                       ":", "-np", "1", "-wdir", b.path, cnx.path, "run", script.path, "--threads", "1"]
+        let r = try MPIRunTests.run(mpirun, command, in: scripts)
+        XCTAssertNotEqual(r.status, 0)
+        let ours = r.stderr.split(separator: "\n").filter { $0.hasPrefix("\(script.path):") }
+        XCTAssertEqual(ours.count, 1, r.stderr)
+        XCTAssertTrue(ours.first?.hasPrefix("\(script.path):2: the processes' sessions differ") ?? false, r.stderr)
+    }
+}
