@@ -21,14 +21,7 @@ final class DivergenceTests: XCTestCase {
             optim adamw
             train steps 1
             """.write(to: script, atomically: true, encoding: .utf8)
-        // One rank in each folder (Open MPI's MPMD form: app contexts separated by ':').
-        let command = ["--allow-run-as-root", "--oversubscribe", "-np", "1", "-wdir", a.path, cnx.path, "run", script.path, "--threads", "1",
-                       ":", "-np", "1", "-wdir", b.path, cnx.path, "run", script.path, "--threads", "1"]
-        let r = try MPIRunTests.run(mpirun, command, in: scripts)
-        XCTAssertNotEqual(r.status, 0)
-        let ours = r.stderr.split(separator: "\n").filter { $0.hasPrefix("\(script.path):") }
-        XCTAssertEqual(ours.count, 1, r.stderr)
-        XCTAssertTrue(ours.first?.hasPrefix("\(script.path):3: the processes' sessions differ") ?? false, r.stderr)
+        try assertRanksDiffer(running: script, in: a, and: b, atLine: 3, mpirun: mpirun, cnx: cnx, from: scripts)
     }
 
     func testDifferentImageFoldersOnTheRanksAreCaught() throws {
@@ -42,12 +35,22 @@ final class DivergenceTests: XCTestCase {
         }
         let script = scripts.appendingPathComponent("folder.cnx")
         try "rng seed 0\ndata imagefolder imgs --batch 1\nstatus\n".write(to: script, atomically: true, encoding: .utf8)
-        let command = ["--allow-run-as-root", "--oversubscribe", "-np", "1", "-wdir", a.path, cnx.path, "run", script.path, "--threads", "1",
-                       ":", "-np", "1", "-wdir", b.path, cnx.path, "run", script.path, "--threads", "1"]
+        try assertRanksDiffer(running: script, in: a, and: b, atLine: 2, mpirun: mpirun, cnx: cnx, from: scripts)
+    }
+
+    /// Runs `script` on two ranks, one in each folder (Open MPI's MPMD form:
+    /// app contexts separated by ':'), and expects one error line: the
+    /// sessions differ at `line`.
+    private func assertRanksDiffer(running script: URL, in a: URL, and b: URL, atLine line: Int,
+                                   mpirun: URL, cnx: URL, from scripts: URL,
+                                   file: StaticString = #filePath, line testLine: UInt = #line) throws {
+        let rank = { (dir: URL) in ["-np", "1", "-wdir", dir.path, cnx.path, "run", script.path, "--threads", "1"] }
+        let command = ["--allow-run-as-root", "--oversubscribe"] + rank(a) + [":"] + rank(b)
         let r = try MPIRunTests.run(mpirun, command, in: scripts)
-        XCTAssertNotEqual(r.status, 0)
+        XCTAssertNotEqual(r.status, 0, file: file, line: testLine)
         let ours = r.stderr.split(separator: "\n").filter { $0.hasPrefix("\(script.path):") }
-        XCTAssertEqual(ours.count, 1, r.stderr)
-        XCTAssertTrue(ours.first?.hasPrefix("\(script.path):2: the processes' sessions differ") ?? false, r.stderr)
+        XCTAssertEqual(ours.count, 1, r.stderr, file: file, line: testLine)
+        XCTAssertTrue(ours.first?.hasPrefix("\(script.path):\(line): the processes' sessions differ") ?? false, r.stderr,
+                      file: file, line: testLine)
     }
 }
