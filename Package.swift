@@ -2,12 +2,29 @@
 // The cnx package: a terminal workbench for ConvNeXt (see DESIGN.md in ../shared
 // and docs/architecture.md). Dependencies point down the list of targets.
 import PackageDescription
+import Foundation
 
 /// Kernel modules need a target CPU: without it Swift lowers SIMD FMA to one
 /// `fmaf` call per lane (15-95x slower, ../shared/notes/swift-kernels.md).
-/// The binary therefore needs AVX-512; `cnx` checks the CPU at start-up.
+/// The level is the build machine's: x86-64-v4 (AVX-512) where its CPU has it,
+/// else x86-64-v3 (AVX2 + FMA), the same code in 8-lane registers; the bits are
+/// the same on both (lane-wise IEEE operations, FMA on both), only the speed
+/// differs. `CNX_MARCH=x86-64-v3` (or v4) overrides it, e.g. to build on one
+/// machine for another. `cnx` checks at start-up that its CPU has what the
+/// binary was built for (`KernelTarget` in Tensors, `CPUCheck` in Shell).
+let kernelMarch: String = {
+    if let forced = ProcessInfo.processInfo.environment["CNX_MARCH"], !forced.isEmpty { return forced }
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return "x86-64-v4" }  // not Linux: keep the level the project was measured on
+    let flags = Set(flagsLine.split(separator: " ").map(String.init))
+    let avx512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+    return avx512 ? "x86-64-v4" : "x86-64-v3"
+}()
+
 let kernelFlags: [SwiftSetting] = [
-    .unsafeFlags(["-Xcc", "-march=x86-64-v4"]),
+    .unsafeFlags(["-Xcc", "-march=\(kernelMarch)"]),
+    .define(kernelMarch == "x86-64-v4" ? "CNX_X86_64_V4" : "CNX_X86_64_V3"),
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
     // Kernels are optimised in debug builds too, so `swift test` runs them at speed.
     .unsafeFlags(["-O"], .when(configuration: .debug)),

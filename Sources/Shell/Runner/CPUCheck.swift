@@ -1,6 +1,8 @@
 import Foundation
+import Tensors
 
-/// The kernels are compiled for x86-64-v4 (AVX-512). On a CPU without it they
+/// The kernels are compiled for the build machine's level (`KernelTarget`:
+/// x86-64-v4 with AVX-512, or x86-64-v3 with AVX2). On a CPU without it they
 /// would die with an illegal instruction; say so plainly instead.
 public enum CPUCheck {
     /// nil when this CPU can run cnx, else a one-line explanation.
@@ -9,10 +11,9 @@ public enum CPUCheck {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
         guard let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
         let flags = Set(flagsLine.split(separator: " ").map(String.init))
-        let needed = ["avx512f", "avx512bw", "avx512dq", "avx512vl", "fma"]
-        let missing = needed.filter { !flags.contains($0) }
+        let missing = KernelTarget.requiredCPUFlags.filter { !flags.contains($0) }
         if !missing.isEmpty {
-            return "this CPU lacks \(missing.joined(separator: ", ")): cnx's kernels are built for x86-64-v4 (AVX-512); build on and for an AVX-512 machine"
+            return "this CPU lacks \(missing.joined(separator: ", ")): this cnx was built for \(KernelTarget.level); rebuild it on this machine (`make build`), or with CNX_MARCH=x86-64-v3 for any AVX2 CPU"
         }
         #endif
         return nil
