@@ -34,6 +34,17 @@ public enum ParameterMask: Sendable, Equatable, Codable, CustomStringConvertible
         }
     }
 
+    /// The mask evaluated once over a model's parameter paths: `.paths` of the
+    /// masked-in ones, a flag per parameter that `contains` then looks up
+    /// instead of re-reading the rule. It decides every one of `paths` as
+    /// `self` does (`.all` and `.paths` are already flags and stay as they are).
+    public func resolved(over paths: some Sequence<String>) -> ParameterMask {
+        switch self {
+        case .all, .paths: return self
+        case .excluding: return .paths(Set(paths.filter(contains)))
+        }
+    }
+
     public var description: String {
         switch self {
         case .all: return "all"

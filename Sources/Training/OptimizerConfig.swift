@@ -33,25 +33,6 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// The seed recipe's optimizer: its epochs turned into optimizer steps
-    /// for a training set of `datasetSize` images (`Recipe.scheduleSteps`).
-    public init(recipe: Recipe, datasetSize: Int) throws {
-        let (warmup, decay) = try recipe.scheduleSteps(datasetSize: datasetSize)
-        peakLearningRate = recipe.peakLearningRate
-        initLearningRate = recipe.initLearningRate
-        endLearningRate = recipe.endLearningRate
-        warmupSteps = warmup
-        decaySteps = max(decay, warmup + 1)
-        weightDecay = recipe.weightDecay
-        b1 = recipe.b1
-        b2 = recipe.b2
-        eps = recipe.eps
-        decayExclude = recipe.decayExclude
-        accumulate = recipe.accumulationSteps
-        emaDecay = recipe.emaDecay
-        clipNorm = recipe.clipNorm
-    }
-
     /// Checks every value; throws one line naming the bad one.
     public func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw WorkbenchError("optim adamw: \(message)") } }
@@ -76,12 +57,17 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
                                       warmupSteps: warmupSteps, decaySteps: decaySteps, endValue: endLearningRate)
     }
 
+    /// The weight-decay rule: the seed's `create_decay_mask_fn` over `decayExclude`.
+    public var decayMask: ParameterMask { .excluding(decayExclude) }
+
     /// `[clip_by_global_norm] → adamw(schedule, mask)`, wrapped in `MultiSteps` when accumulating.
-    public func transformation() throws -> any GradientTransformation {
+    /// `decayMask` replaces the rule by its flags for a model's parameters
+    /// (`DeclaredOptimizer`); the rule itself when nil.
+    public func transformation(decayMask: ParameterMask? = nil) throws -> any GradientTransformation {
         var steps: [any GradientTransformation] = []
         if let clipNorm { steps.append(ClipByGlobalNorm(maxNorm: clipNorm)) }
         let adam = adamw(try schedule(), b1: b1, b2: b2, eps: eps, weightDecay: weightDecay,
-                         mask: .excluding(decayExclude), contraction: accumulate > 1 ? .moment : .gradient)
+                         mask: decayMask ?? self.decayMask, contraction: accumulate > 1 ? .moment : .gradient)
         let inner: any GradientTransformation = steps.isEmpty ? adam : Chain(steps + [adam])
         return accumulate > 1 ? try MultiSteps(inner, everyK: accumulate) : inner
     }

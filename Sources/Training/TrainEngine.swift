@@ -183,7 +183,8 @@ public enum TrainEngine {
             state.pending = nil
             throw WorkbenchError("step \(step): the gradient of \(bad.key) is not finite; stopped and kept the parameters from before this step (lower the learning rate, or add --clip)")
         }
-        let transformation = try config.transformation()
+        let declared = try state.requireDeclaredOptimizer()
+        let transformation = declared.transformation
         let optState = state.optimizerState ?? transformation.initialize(params)
         let applies = (transformation as? MultiSteps)?.emitsNext(optState) ?? true
         let lr = applies ? try config.schedule()(state.counters.optimizerSteps) : 0
@@ -197,7 +198,7 @@ public enum TrainEngine {
         } else {
             (newParams, newOptState) = try transformation.apply(grads, state: optState, params: params)
         }
-        let mask = ParameterMask.excluding(config.decayExclude)
+        let mask = declared.decayMask
         var details: [StepDetail.Parameter] = []
         var updateSq = 0.0, weightSq = 0.0
         let gradSquare = Dictionary(uniqueKeysWithValues: zip(grads.map(\.key), gradSquares))

@@ -14,11 +14,13 @@ public struct WorkbenchState: Sendable {
     /// The session's named PRNG keys (`rng …`).
     public var keys = KeyTree(seed: 42)
     /// The model's configuration (`model build`).
-    public var modelConfig: ConvNeXtConfig?
+    public var modelConfig: ConvNeXtConfig? { didSet { declareOptimizer() } }
     /// The model's parameters by Flax path (`model init`, `params import`).
     public var params: TensorTree?
     /// The optimizer settings (`optim adamw`).
-    public var optimizer: OptimizerConfig?
+    public var optimizer: OptimizerConfig? { didSet { declareOptimizer() } }
+    /// `optimizer` declared for the model, made when either changes (DeclaredOptimizer.swift).
+    public private(set) var declaredOptimizer: DeclaredOptimizer?
     /// The optimizer's state (Adam moments, MultiSteps accumulators, counts);
     /// made on the first step after parameters or settings change.
     public var optimizerState: OptimizerState?
@@ -65,6 +67,26 @@ public struct WorkbenchState: Sendable {
             throw WorkbenchError("no optimizer yet: set one with `optim adamw` (e.g. `optim adamw --lr 0.004 --warmup-steps 20 --decay-steps 300`)")
         }
         return optimizer
+    }
+
+    /// The optimizer declared for the model: the one made when the model or the
+    /// settings last changed. Throws what `requireOptimizer` throws, or the
+    /// settings' own error when they do not make a chain.
+    public func requireDeclaredOptimizer() throws -> DeclaredOptimizer {
+        let config = try requireOptimizer()
+        if let declaredOptimizer, declaredOptimizer.config == config { return declaredOptimizer }
+        let paths = try requireModel().parameterSpecs().map(\.path)
+        return try DeclaredOptimizer(config: config, parameterPaths: paths)
+    }
+
+    /// Re-declares the optimizer after the model or its settings changed
+    /// (nil while either is missing or the settings make no chain).
+    private mutating func declareOptimizer() {
+        guard let optimizer, let modelConfig, let model = try? ConvNeXt(config: modelConfig) else {
+            declaredOptimizer = nil
+            return
+        }
+        declaredOptimizer = try? DeclaredOptimizer(config: optimizer, parameterPaths: model.parameterSpecs().map(\.path))
     }
 
     /// The data, or an error saying how to add it.

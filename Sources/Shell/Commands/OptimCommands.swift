@@ -136,15 +136,10 @@ enum OptimCommands {
             var recipe = Recipe.seed
             let size = context.state.data?.splits.train.count ?? Recipe.imageNetTrainSize
             if let data = context.state.data { recipe.batchSize = data.batchSize }
-            let c = try OptimizerConfig(recipe: recipe, datasetSize: size)
-            context.state.optimizer = c
+            context.state.optimizer = try recipe.optimizer(datasetSize: size)
             context.state.resetOptimizerState()
-            if var data = context.state.data {
-                data.augment = .convnext
-                data.augment.labelSmoothing = recipe.labelSmoothing
-                context.state.data = data
-            }
-            context.state.modelConfig?.dropPathRate = recipe.dropPathRate
+            context.state.data?.augment = recipe.augment
+            if let model = context.state.modelConfig { context.state.modelConfig = recipe.model(model) }
             return .table(recipeTable(recipe, datasetSize: size))
         },
         CommandSpec(["recipe", "show"], summary: "Every value of the seed recipe and where it comes from", mutates: false) { _, context in

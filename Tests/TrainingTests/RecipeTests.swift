@@ -1,6 +1,9 @@
-import XCTest
+import Datasets
+import Models
+import Optimizers
 import TestSupport
-@testable import Optimizers
+import XCTest
+@testable import Training
 
 final class RecipeTests: XCTestCase {
     func testSeedRecipeOnImageNetGivesTheSeedSchedule() throws {
@@ -9,7 +12,7 @@ final class RecipeTests: XCTestCase {
         let (w, d) = try r.scheduleSteps(datasetSize: Recipe.imageNetTrainSize)
         XCTAssertEqual(w, 6260)
         XCTAssertEqual(d, 93900)
-        let schedule = try r.schedule(datasetSize: Recipe.imageNetTrainSize)
+        let schedule = try r.optimizer(datasetSize: Recipe.imageNetTrainSize).schedule()
         let reference = try Schedule.warmupCosineDecay(initValue: 0, peakValue: 0.004, warmupSteps: 6260, decaySteps: 93900, endValue: 1e-6)
         XCTAssertEqual(schedule, reference)
         // And so the golden seed-schedule bits.
@@ -20,29 +23,46 @@ final class RecipeTests: XCTestCase {
     }
 
     func testOptimizerIsMultiStepsAroundMaskedAdamW() throws {
-        let tx = try Recipe.seed.optimizer(datasetSize: 50_000)
-        let ms = try XCTUnwrap(tx as? MultiSteps)
+        let config = try Recipe.seed.optimizer(datasetSize: 50_000)
+        let ms = try XCTUnwrap(try config.transformation() as? MultiSteps)
         XCTAssertEqual(ms.everyK, 4)
         let inner = try XCTUnwrap(ms.inner as? AdamW)
         XCTAssertEqual(inner.mask, .seedDecay)
         XCTAssertEqual(inner.adam.contraction, .moment, "inside MultiSteps XLA contracts Adam's moments the other way")
         XCTAssertEqual(inner.schedule.landmarks.map(\.step), [20 * 13, 300 * 13])
-        XCTAssertEqual(Recipe.seed.ema?.decay, 0.9999)
-        XCTAssertEqual(Recipe.seed.ema?.kind, .v2)
+        XCTAssertEqual(config.ema?.decay, 0.9999)
+        XCTAssertEqual(config.ema?.kind, .v2)
 
         var r = Recipe.seed
-        r.accumulationSteps = 1
-        r.clipNorm = 1
-        let plain = try XCTUnwrap(try r.optimizer(datasetSize: 50_000) as? Chain)
+        r.optimizer.accumulate = 1
+        r.optimizer.clipNorm = 1
+        let plain = try XCTUnwrap(try r.optimizer(datasetSize: 50_000).transformation() as? Chain)
         XCTAssertTrue(plain.transformations[0] is ClipByGlobalNorm)
+    }
+
+    /// The recipe holds the configurations it sets: what `recipe seed` applies
+    /// is exactly what `recipe show` lists.
+    func testRecipeBuildsTheConfigurationsItShows() throws {
+        var r = Recipe.seed
+        r.augment.labelSmoothing = 0.2
+        r.augment.randAugment.magnitude = 7
+        r.dropPathRate = 0.3
+        let byName = Dictionary(uniqueKeysWithValues: try r.entries().map { ($0.name, $0.value) })
+        XCTAssertEqual(byName["label_smoothing"], "0.2")
+        XCTAssertEqual(byName["randaug"], "layers 2, magnitude 7, std 0.5")
+        XCTAssertEqual(byName["drop_path"], "0.3")
+        XCTAssertEqual(r.model(try .variant("atto")).dropPathRate, 0.3)
+        XCTAssertEqual(Recipe.seed.augment, .convnext)
+        XCTAssertEqual(try JSONDecoder().decode(Recipe.self, from: JSONEncoder().encode(r)), r)
     }
 
     func testScalingToASmallDatasetAndEntries() throws {
         var r = Recipe.seed
         r.batchSize = 32
-        r.accumulationSteps = 2
+        r.optimizer.accumulate = 2
         XCTAssertEqual(try r.stepsPerEpoch(datasetSize: 1000), 16)   // ceil(1000 / 64)
         XCTAssertEqual(try r.scheduleSteps(datasetSize: 1000).warmup, 320)
+        XCTAssertEqual(try r.optimizer(datasetSize: 1000).decaySteps, 4800)
         XCTAssertThrowsError(try r.stepsPerEpoch(datasetSize: 0))
         let entries = try r.entries(datasetSize: 1000)
         XCTAssertTrue(entries.allSatisfy { !$0.source.isEmpty && !$0.value.isEmpty })
