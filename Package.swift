@@ -59,22 +59,24 @@ let package = Package(
             "Tensors",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: kernelFlags),
-        .target(name: "SafeTensors", dependencies: ["Tensors"]),
+        // JSONValue and JSON string quoting: command results, transcripts, headers.
+        .target(name: "JSON"),
+        .target(name: "SafeTensors", dependencies: ["Tensors", "JSON"]),
         .target(name: "Models", dependencies: ["Tensors", "JaxRandom", "SafeTensors"], swiftSettings: kernelFlags),
         .target(name: "Optimizers", dependencies: ["Tensors"], swiftSettings: kernelFlags + [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
         .target(name: "Datasets", dependencies: ["Tensors", "JaxRandom", "CImageCodecs"], swiftSettings: kernelFlags),
-        .target(name: "Training", dependencies: ["Tensors", "JaxRandom", "Models", "Optimizers", "Datasets"], swiftSettings: kernelFlags),
+        .target(name: "Training", dependencies: ["Tensors", "JaxRandom", "SafeTensors", "Models", "Optimizers", "Datasets"], swiftSettings: kernelFlags),
         .target(name: "Sessions", dependencies: [
-            "Tensors", "JaxRandom", "SafeTensors", "Models", "Optimizers", "Training",
+            "Tensors", "JaxRandom", "JSON", "SafeTensors", "Models", "Optimizers", "Training",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Shell", dependencies: [
-            "Tensors", "JaxRandom", "SafeTensors", "Models", "Optimizers", "Datasets",
+            "Tensors", "JaxRandom", "JSON", "SafeTensors", "Models", "Optimizers", "Datasets",
             "Training", "Sessions", "CEditLine",
             .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
         .target(name: "JupyterKernel", dependencies: [
-            "Shell", "Sessions", "CZeroMQ",
+            "Shell", "JSON", "CZeroMQ",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // MPI's world as the replicas of a data-parallel job; only the executable starts it.
@@ -92,6 +94,7 @@ let package = Package(
             .product(name: "RealModule", package: "swift-numerics")]),
         .testTarget(name: "JaxRandomTests", dependencies: ["JaxRandom", "Tensors", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto")]),
@@ -99,8 +102,8 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "SafeTensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "TestSupport"]),
-        .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
-        .testTarget(name: "JupyterKernelTests", dependencies: ["JupyterKernel", "Shell", "Sessions", "CZeroMQ", "TestSupport"]),
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "JSON", "TestSupport"]),
+        .testTarget(name: "JupyterKernelTests", dependencies: ["JupyterKernel", "Shell", "JSON", "CZeroMQ", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "SafeTensors", "TestSupport"]),
     ]
 )

@@ -1,4 +1,4 @@
-import Sessions
+import JSON
 import Shell
 
 /// `text/html` for results that hold a table, or a plot among other

@@ -1,5 +1,5 @@
 import Foundation
-import Sessions
+import JSON
 
 /// The iopub PUB socket, shared by the shell and control threads (a lock
 /// gives libzmq the memory barrier it needs between them).

@@ -1,5 +1,5 @@
 import Foundation
-import Sessions
+import JSON
 import Shell
 
 /// The answers that read code without running it: completion (the shell's

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Sessions
+import JSON
 import Shell
 
 /// `cnx kernel`: the workbench behind a Jupyter front end, speaking the

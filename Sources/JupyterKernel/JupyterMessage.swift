@@ -1,5 +1,5 @@
 import Foundation
-import Sessions
+import JSON
 
 /// One message of the Jupyter messaging protocol (5.3): routing identities,
 /// the four JSON parts and any binary buffers.

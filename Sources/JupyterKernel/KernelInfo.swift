@@ -1,5 +1,5 @@
 import Foundation
-import Sessions
+import JSON
 import Shell
 
 /// `kernel_info_reply`: who this kernel is and the language it runs.

@@ -1,5 +1,5 @@
 import Foundation
-import Sessions
+import JSON
 
 /// The kernelspec Jupyter reads to start `cnx kernel`: `kernel.json` in
 /// `kernels/NAME` of a Jupyter data directory, as `jupyter kernelspec install` writes it.

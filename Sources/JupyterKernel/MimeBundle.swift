@@ -1,5 +1,5 @@
 import Foundation
-import Sessions
+import JSON
 import Shell
 
 /// A result as Jupyter's MIME bundle: `text/plain` (the terminal's text),

@@ -1,5 +1,4 @@
 import Foundation
-import Sessions
 import Shell
 
 /// A job's live progress in the front end, like tqdm's notebook bar: one

@@ -218,26 +218,3 @@ struct JSONReader {
         return .number(d)   // fractions, exponents and integers beyond Int64
     }
 }
-
-/// Writes a JSON string literal with the escapes JSON requires. Shared by
-/// the safetensors header writer and `JSONValue` (command results, transcripts).
-public func jsonQuoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
-}

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Tensors
 #if canImport(Glibc)
 import Glibc

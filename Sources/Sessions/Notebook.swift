@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A transcript as a Jupyter notebook (nbformat 4.5): a markdown title cell,
 /// then one code cell per command with its text output as a `stream`

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import JaxRandom
 import Tensors
 import Training

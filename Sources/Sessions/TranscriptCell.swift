@@ -1,3 +1,4 @@
+import JSON
 /// One executed command of a session, as saved: what was typed, what came
 /// back (structured, and as the text a person saw), and how long it took.
 ///

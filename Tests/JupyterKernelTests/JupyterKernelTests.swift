@@ -1,6 +1,5 @@
 import Foundation
 import JupyterKernel
-import Sessions
 import Shell
 import XCTest
 

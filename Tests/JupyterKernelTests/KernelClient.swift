@@ -1,7 +1,7 @@
 import CZeroMQ
 import Foundation
+import JSON
 import JupyterKernel
-import Sessions
 import XCTest
 
 /// Ports nobody listens on now (bound to port 0, then released).

@@ -1,6 +1,6 @@
 import Foundation
+import JSON
 import JupyterKernel
-import Sessions
 import XCTest
 
 final class KernelSpecTests: XCTestCase {

@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import JupyterKernel
-import Sessions
 import XCTest
 
 final class WireFormatTests: XCTestCase {

@@ -1,7 +1,7 @@
 import Foundation
+import JSON
 import JaxRandom
 import Models
-import Sessions
 import Tensors
 import XCTest
 @testable import Shell

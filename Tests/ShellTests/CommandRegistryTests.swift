@@ -1,20 +1,34 @@
-import Sessions
+import JSON
 import XCTest
 @testable import Shell
+
+/// The typed keys of the echo registry's `model build`.
+enum EchoFlags {
+    static let classes = FlagKey<Int?>("classes", help: "classes")
+    static let depths = FlagKey<[Int]?>("depths", help: "depths")
+    static let dropPath = FlagKey<Double?>("drop-path", help: "rate")
+    static let naming = FlagKey<String?>("naming", help: "naming", kind: .choice(["flax", "timm"]))
+    static let train = FlagKey<Bool>("train", help: "train mode")
+}
 
 /// A registry of small commands that echo what they were given.
 func echoRegistry() -> CommandRegistry {
     let echo: CommandSpec.Run = { invocation, _ in
         var fields: [(String, JSONValue)] = [("args", .array(invocation.arguments.map { .string($0) }))]
-        for key in invocation.flags.keys.sorted() { fields.append((key, .string(invocation.flags[key]!))) }
+        // Each EchoFlags key the command declares and was given, as typed back.
+        func echo<Value>(_ key: FlagKey<Value?>) {
+            if case let value?? = try? invocation.read(key) { fields.append((key.spec.name, .string(value.flagDefaultText ?? ""))) }
+        }
+        echo(EchoFlags.classes)
+        echo(EchoFlags.depths)
+        echo(EchoFlags.dropPath)
+        echo(EchoFlags.naming)
         return .record(Record(fields))
     }
     return CommandRegistry([
         CommandSpec(["model", "build"], summary: "build",
                     arguments: [ArgumentSpec("variant", .string, "a variant", optional: true)],
-                    flags: [FlagSpec("classes", .int, "classes"), FlagSpec("depths", .intList, "depths"),
-                            FlagSpec("drop-path", .double, "rate"), FlagSpec("naming", .choice(["flax", "timm"]), "naming"),
-                            FlagSpec("train", .bool, "train mode")], run: echo),
+                    flags: [EchoFlags.classes, EchoFlags.depths, EchoFlags.dropPath, EchoFlags.naming, EchoFlags.train], run: echo),
         CommandSpec(["model", "init"], summary: "init", run: echo),
         CommandSpec(["step"], summary: "step", run: echo),
         CommandSpec(["step", "forward"], summary: "forward", run: echo),
@@ -39,14 +53,18 @@ final class CommandRegistryTests: XCTestCase {
         let inv = try resolve("model build tiny --classes 10 --depths 1,1,2,1 drop-path=0.1 --naming=timm --train")
         XCTAssertEqual(inv.spec.name, "model build")
         XCTAssertEqual(inv.arguments, ["tiny"])
-        XCTAssertEqual(inv.int("classes"), 10)
-        XCTAssertEqual(inv.intList("depths"), [1, 1, 2, 1])
-        XCTAssertEqual(inv.double("drop-path"), 0.1)
-        XCTAssertEqual(inv.string("naming"), "timm")
-        XCTAssertTrue(inv.has("train"))
+        XCTAssertEqual(inv[EchoFlags.classes], 10)
+        XCTAssertEqual(inv[EchoFlags.depths], [1, 1, 2, 1])
+        XCTAssertEqual(inv[EchoFlags.dropPath], 0.1)
+        XCTAssertEqual(inv[EchoFlags.naming], "timm")
+        XCTAssertTrue(inv[EchoFlags.train])
         XCTAssertEqual(try resolve("step").spec.name, "step")
         XCTAssertEqual(try resolve("step forward").spec.name, "step forward")
-        XCTAssertEqual(try resolve("model build --drop-path -1e-2").double("drop-path"), -0.01)
+        XCTAssertEqual(try resolve("model build --drop-path -1e-2")[EchoFlags.dropPath], -0.01)
+        let bare = try resolve("model build")
+        XCTAssertNil(bare[EchoFlags.classes])
+        XCTAssertFalse(bare[EchoFlags.train])
+        XCTAssertFalse(try resolve("model build --train=false")[EchoFlags.train])
     }
 
     func testNearMissSuggestions() {

@@ -1,6 +1,6 @@
 import Foundation
+import JSON
 import SafeTensors
-import Sessions
 import TestSupport
 import XCTest
 @testable import Shell

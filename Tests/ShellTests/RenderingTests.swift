@@ -1,4 +1,4 @@
-import Sessions
+import JSON
 import XCTest
 @testable import Shell
 

@@ -1,5 +1,4 @@
 import Foundation
-import Sessions
 import XCTest
 import Models
 @testable import Shell
@@ -59,8 +58,8 @@ final class ReplCompletionTests: XCTestCase {
                     variadicTail: true, mutates: false) { _, _ in .empty },
         CommandSpec(["model", "build"], summary: "build",
                     arguments: [ArgumentSpec("variant", .choice(["atto", "femto", "tiny"]), "")],
-                    flags: [FlagSpec("classes", .int, ""), FlagSpec("naming", .choice(["flax", "timm"]), ""),
-                            FlagSpec("train", .bool, "")]) { _, _ in .empty },
+                    flags: [FlagKey<Int?>("classes", help: ""), FlagKey<ParameterNaming>("naming", default: .flax, help: ""),
+                            FlagKey<Bool>("train", help: "")]) { _, _ in .empty },
         CommandSpec(["model", "init"], summary: "init") { _, _ in .empty },
         CommandSpec(["params", "export"], summary: "export", arguments: [ArgumentSpec("file", .path, "")]) { _, _ in .empty },
     ])

@@ -1,5 +1,5 @@
 import Foundation
-import Sessions
+import JSON
 import XCTest
 @testable import Shell
 

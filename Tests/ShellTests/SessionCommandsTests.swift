@@ -303,6 +303,23 @@ final class SessionCommandsTests: XCTestCase {
         XCTAssertFalse(SessionCommands.hasUnsavedWork(wb))
     }
 
+    /// The marks live in the workbench that made them: another workbench in
+    /// the same process sees none of them.
+    func testSessionMarksBelongToTheirWorkbench() throws {
+        let wb = workbench(), other = workbench()
+        XCTAssertNil(wb.sessionMarks.savedCell)
+        let saved = run(smallSetup + "\nsession save m", wb).last!
+        XCTAssertEqual(wb.sessionMarks.savedCell, saved.number)
+        XCTAssertNil(wb.sessionMarks.carried, "a save carries no transcript")
+        run("rng show", other)
+        let loaded = run("session load m", other).last!
+        XCTAssertEqual(other.sessionMarks.savedCell, loaded.number)
+        XCTAssertEqual(other.sessionMarks.carried?.fromCell, loaded.number)
+        XCTAssertEqual(other.sessionMarks.carried?.cells.map(\.command), wb.cells.dropLast().map(\.command),
+                       "the loaded transcript is the saving workbench's cells before the save")
+        XCTAssertEqual(wb.sessionMarks.savedCell, saved.number, "the other workbench's load left this one alone")
+    }
+
     func testAStepInProgressIsNotSavedAndTheResultSaysSo() throws {
         let wb = workbench()
         run(smallSetup + "\ntrain steps 2\nstep forward", wb)

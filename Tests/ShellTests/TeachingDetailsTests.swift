@@ -1,5 +1,5 @@
 import Foundation
-import Sessions
+import JSON
 import TestSupport
 import XCTest
 @testable import Shell

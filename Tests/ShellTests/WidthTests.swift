@@ -1,5 +1,4 @@
 import Foundation
-import Sessions
 import XCTest
 @testable import Shell
 

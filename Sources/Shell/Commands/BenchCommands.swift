@@ -1,9 +1,9 @@
 import Dispatch
 import Foundation
+import JSON
 import JaxRandom
 import Models
 import SafeTensors
-import Sessions
 import Tensors
 import Training
 
@@ -16,19 +16,20 @@ import Training
 /// nothing and is refused while a training job runs — two computations
 /// sharing the cores would make both figures meaningless.
 enum BenchCommands {
-    static let flags: [FlagSpec] = [
-        FlagSpec("model", .choice(ConvNeXtConfig.variantNames), "the ConvNeXt variant", default: "tiny"),
-        FlagSpec("classes", .int, "classifier classes", default: "1000"),
-        FlagSpec("batch", .int, "images per step", default: "16"),
-        FlagSpec("image-size", .int, "input side in pixels", default: "224"),
-        FlagSpec("steps", .int, "timed steps", default: "5"),
-        FlagSpec("warmup", .int, "untimed steps first", default: "1"),
-        FlagSpec("threads", .int, "kernel threads for the run (results do not depend on it)", default: "the current count"),
-        FlagSpec("seed", .int, "root key seed of the private model and data", default: "42"),
-        FlagSpec("gemm", .choice(GEMMMode.allCases.map(\.rawValue)),
-                 "GEMM code: auto (the tiled Swift kernel on the thin shapes where it was measured faster, else OpenBLAS), openblas (OpenBLAS only), tiled (the tiled kernel wherever N is a multiple of 96). OpenBLAS always runs single-threaded on slices of C fixed by the shape, so the numbers never depend on --threads",
-                 default: "auto"),
-    ]
+    /// The defaults are `Benchmark.Settings`'s.
+    static let base = Benchmark.Settings()
+    static let model = FlagKey<String>("model", default: base.model, help: "the ConvNeXt variant", kind: .choice(ConvNeXtConfig.variantNames))
+    static let classes = FlagKey<Int>("classes", default: base.classes, help: "classifier classes")
+    static let batch = FlagKey<Int>("batch", default: base.batch, help: "images per step")
+    static let imageSize = FlagKey<Int>("image-size", default: base.imageSize, help: "input side in pixels")
+    static let steps = FlagKey<Int>("steps", default: base.steps, help: "timed steps")
+    static let warmup = FlagKey<Int>("warmup", default: base.warmup, help: "untimed steps first")
+    static let threads = FlagKey<Int?>("threads", help: "kernel threads for the run (results do not depend on it)", shown: "the current count")
+    static let seed = FlagKey<Int>("seed", default: Int(base.seed), help: "root key seed of the private model and data")
+    static let gemm = FlagKey<GEMMMode>("gemm", default: .auto,
+                                     help: "GEMM code: auto (the tiled Swift kernel on the thin shapes where it was measured faster, else OpenBLAS), openblas (OpenBLAS only), tiled (the tiled kernel wherever N is a multiple of 96). OpenBLAS always runs single-threaded on slices of C fixed by the shape, so the numbers never depend on --threads")
+    /// `bench train` and `bench infer` take them all.
+    static let flags: [any FlagDeclaration] = [model, classes, batch, imageSize, steps, warmup, threads, seed, gemm]
 
     static let all: [CommandSpec] = [
         CommandSpec(["bench", "train"],
@@ -49,14 +50,14 @@ enum BenchCommands {
         },
         CommandSpec(["bench", "init"],
                     summary: "Time `model build` + `model init` of a variant (seconds)",
-                    flags: [flags[0], flags[1], flags[4], flags[5], flags[6], flags[7]]) { invocation, context in
+                    flags: [model, classes, steps, warmup, threads, seed]) { invocation, context in
             let settings = try settings(invocation)
             startBench(context, "init", settings) { try Benchmark.initialize(settings, progress: $0) }
             return .empty
         },
         CommandSpec(["bench", "save"],
                     summary: "Time writing and reading a full training state (params + EMA + Adam moments) as safetensors in a temp dir",
-                    flags: [flags[0], flags[1], flags[4], flags[5], flags[7]]) { invocation, context in
+                    flags: [model, classes, steps, warmup, seed]) { invocation, context in
             let settings = try settings(invocation)
             context.startJob(total: settings.warmup + settings.steps) { _, control in
                 try saveBench(settings, control: control)
@@ -65,18 +66,23 @@ enum BenchCommands {
         },
     ]
 
-    /// The settings from the flags (defaults: Tiny, 1000 classes, batch 16, 224 px, 5 steps, 1 warm-up).
+    /// The settings from the flags the command declares (the others keep
+    /// `Benchmark.Settings`'s defaults: Tiny, 1000 classes, batch 16, 224 px, 5 steps, 1 warm-up).
     static func settings(_ invocation: Invocation) throws -> Benchmark.Settings {
-        var s = Benchmark.Settings()
-        if let m = invocation.string("model") { s.model = m }
-        if let c = invocation.int("classes") { s.classes = c }
-        if let b = invocation.int("batch") { s.batch = b }
-        if let i = invocation.int("image-size") { s.imageSize = i }
-        if let n = invocation.int("steps") { s.steps = n }
-        if let w = invocation.int("warmup") { s.warmup = w }
-        if invocation.has("threads") { s.threads = invocation.int("threads") }
-        if let seed = invocation.int("seed") { s.seed = Int64(seed) }
-        if let g = invocation.string("gemm") { s.gemm = GEMMMode(rawValue: g) }
+        var s = base
+        let declared = invocation.spec.flags
+        func set<Value>(_ key: FlagKey<Value>, _ apply: (Value) -> Void) {
+            if declared.contains(key.spec) { apply(invocation[key]) }
+        }
+        set(model) { s.model = $0 }
+        set(classes) { s.classes = $0 }
+        set(batch) { s.batch = $0 }
+        set(imageSize) { s.imageSize = $0 }
+        set(steps) { s.steps = $0 }
+        set(warmup) { s.warmup = $0 }
+        set(threads) { s.threads = $0 }
+        set(seed) { s.seed = Int64($0) }
+        set(gemm) { s.gemm = $0 }
         try s.validate()
         return s
     }

@@ -28,19 +28,24 @@ public enum ValueKind: Sendable, Equatable {
     }
 }
 
-/// A `--name value` option of a command.
-public struct FlagSpec: Sendable {
-    public var name: String
-    public var kind: ValueKind
-    public var help: String
-    /// The default shown in help; the command applies it.
-    public var defaultText: String?
+/// What help, the registry and completion know of a `--name value` option:
+/// made only by a typed key (`FlagKey`), which the command body reads it with.
+public struct FlagSpec: Sendable, Equatable {
+    public let name: String
+    public let kind: ValueKind
+    public let help: String
+    /// The default as help shows it: the key's default value, or what
+    /// absence means for an optional flag.
+    public let defaultText: String?
+    /// Where Tab finds values.
+    public let completion: CompletionSource
 
-    public init(_ name: String, _ kind: ValueKind, _ help: String, default defaultText: String? = nil) {
+    init(_ name: String, _ kind: ValueKind, _ help: String, default defaultText: String?, completion: CompletionSource) {
         self.name = name
         self.kind = kind
         self.help = help
         self.defaultText = defaultText
+        self.completion = completion
     }
 }
 
@@ -68,7 +73,8 @@ public struct CommandSpec: Sendable {
     public var summary: String
     public var help: String
     public var arguments: [ArgumentSpec]
-    public var flags: [FlagSpec]
+    /// The declared flags (typed keys' specs), in help order.
+    public private(set) var flags: [FlagSpec]
     /// The last argument takes every remaining word (e.g. `help model build`).
     public var variadicTail: Bool
     /// Changes the live state: refused while a job runs.
@@ -84,13 +90,15 @@ public struct CommandSpec: Sendable {
     public var answersAtOnce: Bool { !mutates && !computes }
 
     public init(_ words: [String], summary: String, help: String = "",
-                arguments: [ArgumentSpec] = [], flags: [FlagSpec] = [],
+                arguments: [ArgumentSpec] = [], flags: [any FlagDeclaration] = [],
                 variadicTail: Bool = false, mutates: Bool = true, computes: Bool = false, run: @escaping Run) {
         self.words = words
         self.summary = summary
         self.help = help
         self.arguments = arguments
-        self.flags = flags
+        self.flags = flags.map { $0.spec }
+        let names = self.flags.map(\.name)
+        precondition(Set(names).count == names.count, "command '\(words.joined(separator: " "))' declares a flag twice")
         self.variadicTail = variadicTail
         self.mutates = mutates
         self.computes = computes

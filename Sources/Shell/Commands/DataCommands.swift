@@ -1,30 +1,39 @@
 import Datasets
 import Foundation
+import JSON
 import SafeTensors
-import Sessions
 import Tensors
 import Training
 
 /// `data …`: the session's data, its augmentations, previews and batches (issue 7).
 enum DataCommands {
-    static let batchFlag = FlagSpec("batch", .int, "the training batch size (under mpirun: each process's)", default: "32")
+    static let batchFlag = FlagKey<Int?>("batch", help: "the training batch size (under mpirun: each process's)",
+                                      shown: "the previous data's, else 32")
+    static let classes = FlagKey<Int>("classes", default: 10, help: "number of classes (1…\(SyntheticDataset.allClassNames.count))")
+    static let imageSize = FlagKey<Int>("size", default: 32, help: "image size in pixels")
+    static let count = FlagKey<Int?>("count", help: "training images", shown: "500 per class")
+    static let valCount = FlagKey<Int?>("val-count", help: "validation images", shown: "a fifth of --count")
+    static let val = FlagKey<String?>("val", help: "a validation folder with the same classes", kind: .path)
+    static let augment = FlagKey<Bool>("augment", help: "apply the train augmentations (crop, flip, RandAugment)")
+    static let previewCount = FlagKey<Int>("count", default: 16, help: "how many images")
+    static let split = FlagKey<Split>("split", default: .train, help: "which split")
+    static let mixed = FlagKey<Bool>("mixed", help: "the training batch at the data cursor as the model receives it (Mixup/CutMix mixed), each image captioned with its soft label")
+    static let previewOut = FlagKey<String>("out", default: "preview.png", help: "the PNG to write", kind: .path)
+    static let batchSize = FlagKey<Int?>("size", help: "batch size", shown: "the session's")
+    static let batchOut = FlagKey<String?>("out", help: "FILE.safetensors to write", kind: .path)
 
     static let all: [CommandSpec] = [
         CommandSpec(["data", "synthetic"], summary: "Use the embedded synthetic dataset (shapes, stripes, textures; made from a fixed key)",
-                    flags: [FlagSpec("classes", .int, "number of classes (1…\(SyntheticDataset.allClassNames.count))", default: "10"),
-                            FlagSpec("size", .int, "image size in pixels", default: "32"),
-                            FlagSpec("count", .int, "training images", default: "500 per class"),
-                            FlagSpec("val-count", .int, "validation images", default: "a fifth of --count"),
-                            batchFlag]) { invocation, context in
-            let classes = invocation.int("classes") ?? 10
+                    flags: [classes, imageSize, count, valCount, batchFlag]) { invocation, context in
+            let classes = invocation[DataCommands.classes]
             // Checked here so the error names the flag typed (the dataset knows only counts).
-            if let v = invocation.int("val-count"), v < classes, invocation.int("count").map({ $0 >= classes }) ?? true {
+            if let v = invocation[valCount], v < classes, invocation[count].map({ $0 >= classes }) ?? true {
                 throw ShellError("--val-count must be at least the class count (\(classes)), got \(v)")
             }
-            let source = DataSource.synthetic(classes: classes, size: invocation.int("size") ?? 32,
-                                              trainCount: invocation.int("count"), valCount: invocation.int("val-count"))
+            let source = DataSource.synthetic(classes: classes, size: invocation[imageSize],
+                                              trainCount: invocation[count], valCount: invocation[valCount])
             let setup = try DataSetup(source: source, augment: context.state.data?.augment ?? .light,
-                                      batchSize: try batchSize(invocation, default: context.state.data?.batchSize ?? 32))
+                                      batchSize: try trainingBatch(invocation, default: context.state.data?.batchSize ?? 32))
             try checkBatchFits(setup, invocation)
             context.state.data = setup
             return .record(describe(setup))
@@ -32,11 +41,11 @@ enum DataCommands {
         CommandSpec(["data", "imagefolder"], summary: "Use images in DIR/<class>/<file> (.jpg/.jpeg/.png); classes sorted by name",
                     help: "Without --val there is no held-out set: evaluation uses the training images (give --val DIR for a real validation score). Undecodable files are skipped and listed by `data errors`.",
                     arguments: [ArgumentSpec("dir", .path, "the training folder")],
-                    flags: [FlagSpec("val", .path, "a validation folder with the same classes"), batchFlag]) { invocation, context in
+                    flags: [val, batchFlag]) { invocation, context in
             let source = DataSource.imageFolder(train: context.workbench.url(for: invocation.argument(0)!).path,
-                                                val: invocation.string("val").map { context.workbench.url(for: $0).path })
+                                                val: invocation[val].map { context.workbench.url(for: $0).path })
             let setup = try DataSetup(source: source, augment: context.state.data?.augment ?? .convnext,
-                                      batchSize: try batchSize(invocation, default: context.state.data?.batchSize ?? 32))
+                                      batchSize: try trainingBatch(invocation, default: context.state.data?.batchSize ?? 32))
             context.state.data = setup
             return .record(describe(setup))
         },
@@ -100,20 +109,16 @@ enum DataCommands {
             return .group([table, .message("note: randaugment.magnitude \(ra.magnitude) is above randaugment.magnitudemax \(ra.magnitudeMax): every sampled magnitude is clipped to \(ra.magnitudeMax), as in timm (raise magnitudemax to use it)")])
         },
         CommandSpec(["data", "preview"], summary: "A labelled grid of images (with --augment: as training sees them), written as PNG",
-                    flags: [FlagSpec("augment", .bool, "apply the train augmentations (crop, flip, RandAugment)"),
-                            FlagSpec("count", .int, "how many images", default: "16"),
-                            FlagSpec("split", .choice(["train", "val"]), "which split", default: "train"),
-                            FlagSpec("mixed", .bool, "the training batch at the data cursor as the model receives it (Mixup/CutMix mixed), each image captioned with its soft label"),
-                            FlagSpec("out", .path, "the PNG to write", default: "preview.png")],
+                    flags: [augment, previewCount, split, mixed, previewOut],
                     mutates: false, computes: true) { invocation, context in
-            if invocation.has("mixed") {
-                return try MixedPreview.make(context.state, count: invocation.int("count") ?? 16,
-                                             url: context.workbench.url(for: invocation.string("out") ?? "preview.png"))
+            if invocation[mixed] {
+                return try MixedPreview.make(context.state, count: invocation[previewCount],
+                                             url: context.workbench.url(for: invocation[previewOut]))
             }
             let data = try context.state.requireData()
-            let split: Split = invocation.string("split") == "val" ? .val : .train
+            let split = invocation[DataCommands.split]
             let ds = data.splits[split]
-            let count = min(invocation.int("count") ?? 16, ds.count)
+            let count = min(invocation[previewCount], ds.count)
             guard count >= 1 else { throw ShellError("--count must be at least 1") }
             let size = context.state.modelConfig?.imageSize ?? (ds.imageSize?.width ?? 64)
             // Each image, the augmentation's intermediates and the grid, as RGB bytes.
@@ -125,27 +130,25 @@ enum DataCommands {
             var labels: [String] = []
             for i in 0..<count {
                 let image = try ds.image(at: i)
-                images.append(invocation.has("augment")
+                images.append(invocation[augment]
                     ? builder.trainImage(image, key: builder.epochKey(0).split(3)[1].foldIn(UInt32(i)))
                     : image)
                 labels.append(data.splits.classNames[ds.label(at: i)])
             }
             let grid = PreviewGrid.make(images: images, labels: labels, columns: min(8, count))
-            let url = context.workbench.url(for: invocation.string("out") ?? "preview.png")
+            let url = context.workbench.url(for: invocation[previewOut])
             try PNGCodec.write(grid, to: url)
-            return .image(ImageResult(title: "\(count) \(split.rawValue) images\(invocation.has("augment") ? " (augmented)" : "")",
+            return .image(ImageResult(title: "\(count) \(split.rawValue) images\(invocation[augment] ? " (augmented)" : "")",
                                       path: url.path, width: grid.width, height: grid.height, pixels: grid.pixels))
         },
         CommandSpec(["data", "batch"], summary: "Write one batch exactly as the model receives it: \"x\" (NHWC) and \"labels\"",
                     help: "train: the batch at the data cursor (permutation, augmentations, Mixup/CutMix). val: file order with eval transforms.",
-                    flags: [FlagSpec("split", .choice(["train", "val"]), "which split", default: "train"),
-                            FlagSpec("size", .int, "batch size", default: "the session's"),
-                            FlagSpec("out", .path, "FILE.safetensors to write")],
+                    flags: [split, batchSize, batchOut],
                     mutates: false, computes: true) { invocation, context in
             let data = try context.state.requireData()
-            guard let out = invocation.string("out") else { throw ShellError("`data batch` needs --out FILE.safetensors") }
-            let split: Split = invocation.string("split") == "val" ? .val : .train
-            let size = invocation.int("size") ?? data.batchSize
+            guard let out = invocation[batchOut] else { throw ShellError("`data batch` needs --out FILE.safetensors") }
+            let split = invocation[DataCommands.split]
+            let size = invocation[batchSize] ?? data.batchSize
             guard size >= 1, size <= data.splits[split].count else {
                 throw ShellError("--size must be 1…\(data.splits[split].count) for the \(split.rawValue) split")
             }
@@ -172,14 +175,14 @@ enum DataCommands {
     static func checkBatchFits(_ setup: DataSetup, _ invocation: Invocation) throws {
         let n = setup.splits.train.count
         guard setup.batchSize > n else { return }
-        if invocation.has("batch") {
+        if invocation[batchFlag] != nil {
             throw ShellError("--batch \(setup.batchSize) is larger than the \(n) training images: use --batch \(n) or less (or more images)")
         }
         throw ShellError("the batch size \(setup.batchSize) (kept from the previous data) is larger than the \(n) training images: add --batch \(n) or less")
     }
 
-    static func batchSize(_ invocation: Invocation, default d: Int) throws -> Int {
-        let b = invocation.int("batch") ?? d
+    static func trainingBatch(_ invocation: Invocation, default d: Int) throws -> Int {
+        let b = invocation[batchFlag] ?? d
         guard b >= 1 else { throw ShellError("--batch must be at least 1, got \(b)") }
         return b
     }

@@ -1,5 +1,5 @@
 import Foundation
-import Sessions
+import JSON
 
 /// `examples`: the shipped lessons (examples/*.cnx), found from any working
 /// directory, with what each teaches and how to run it.

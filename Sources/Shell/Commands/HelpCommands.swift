@@ -1,14 +1,16 @@
-import Sessions
+import JSON
 
 /// `help` and `help CMD`: generated from the registry, so they never drift.
 enum HelpCommands {
+    static let markdown = FlagKey<Bool>("markdown", help: "print the whole command reference as Markdown (docs/commands.md)")
+
     static let all: [CommandSpec] = [
         CommandSpec(["help"], summary: "List commands, or explain one: help model build",
                     help: "With no argument, lists every command with its one-line summary. With a command's words, shows its usage, what it does, its arguments and its flags; `help %time` explains a magic. In the shell, `CMD?` and `?CMD` are `help CMD`.",
                     arguments: [ArgumentSpec("command", .string, "the command to explain", optional: true)],
-                    flags: [FlagSpec("markdown", .bool, "print the whole command reference as Markdown (docs/commands.md)")],
+                    flags: [markdown],
                     variadicTail: true, mutates: false) { invocation, context in
-            if invocation.has("markdown") { return .message(CommandReference.markdown(context.workbench.registry)) }
+            if invocation[markdown] { return .message(CommandReference.markdown(context.workbench.registry)) }
             return try help(invocation.arguments, registry: context.workbench.registry)
         },
     ]

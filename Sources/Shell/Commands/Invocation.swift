@@ -8,8 +8,9 @@ public struct Invocation: Sendable {
     public var text: String
     /// Positional arguments in order (the variadic tail included).
     public var arguments: [String]
-    /// Flag values by name (`""` for a bare boolean flag).
-    public var flags: [String: String]
+    /// The flags as typed, by name (`""` for an on/off flag that is on).
+    /// Private: commands read flags typed, with `invocation[key]`.
+    private let flags: [String: String]
 
     public init(spec: CommandSpec, text: String, arguments: [String], flags: [String: String]) {
         self.spec = spec
@@ -23,23 +24,31 @@ public struct Invocation: Sendable {
         index < arguments.count ? arguments[index] : nil
     }
 
-    /// Whether a flag was given.
-    public func has(_ name: String) -> Bool { flags[name] != nil }
-
-    public func string(_ name: String) -> String? { flags[name] }
-
-    public func int(_ name: String) -> Int? { flags[name].flatMap(NumberParsing.int) }
-
-    public func double(_ name: String) -> Double? { flags[name].flatMap(NumberParsing.double) }
-
-    public func float(_ name: String) -> Float? { double(name).map { Float($0) } }
-
-    public func intList(_ name: String) -> [Int]? {
-        flags[name].map { $0.split(separator: ",").compactMap { NumberParsing.int(String($0)) } }
+    /// The value of a declared flag: the typed value, or the key's default
+    /// when it was not given. Reading a flag the command did not declare is a
+    /// programmer error and stops the program (`check` says why; the
+    /// registry test walks every command's keys).
+    public subscript<Value>(key: FlagKey<Value>) -> Value {
+        do {
+            return try read(key)
+        } catch {
+            preconditionFailure(error.message)
+        }
     }
 
-    public func doubleList(_ name: String) -> [Double]? {
-        flags[name].map { $0.split(separator: ",").compactMap { NumberParsing.double(String($0)) } }
+    /// `invocation[key]`, with the misuse it can meet as an error: a key the
+    /// command does not declare (a misspelt name, another command's key).
+    public func read<Value>(_ key: FlagKey<Value>) throws(ShellError) -> Value {
+        guard spec.flags.contains(key.spec) else {
+            let declared = spec.flags.contains { $0.name == key.spec.name }
+            throw ShellError("internal error: '\(spec.name)' reads --\(key.spec.name), "
+                + (declared ? "a different key than the one it declares under that name" : "which it does not declare"))
+        }
+        guard let text = flags[key.spec.name] else { return key.defaultValue }
+        guard let value = key.value(text) else {
+            throw ShellError("internal error: --\(key.spec.name) of '\(spec.name)' holds '\(text)', not a \(Value.self)")
+        }
+        return value
     }
 
     /// A positional argument parsed as an integer.

@@ -1,5 +1,4 @@
 import Foundation
-import Sessions
 
 /// `jobs`, `status`, `wait`, `stop`: watching and controlling the running job.
 enum JobCommands {

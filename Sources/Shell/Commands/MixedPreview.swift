@@ -1,6 +1,6 @@
 import Datasets
 import Foundation
-import Sessions
+import JSON
 import Tensors
 import Training
 

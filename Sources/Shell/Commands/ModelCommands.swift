@@ -1,8 +1,8 @@
 import Foundation
+import JSON
 import JaxRandom
 import Models
 import SafeTensors
-import Sessions
 import Tensors
 import Training
 
@@ -10,19 +10,23 @@ import Training
 /// inspecting and exchanging ConvNeXt models (issue 5).
 enum ModelCommands {
     static let variants = ConvNeXtConfig.variantNames + ["convnext"]
-    static let naming = FlagSpec("naming", .choice(["flax", "timm"]), "parameter names: Flax paths or timm state-dict names", default: "flax")
+    static let naming = FlagKey<ParameterNaming>("naming", default: .flax, help: "parameter names: Flax paths or timm state-dict names")
+    static let classes = FlagKey<Int>("classes", default: 1000, help: "output classes")
+    static let imageSize = FlagKey<Int>("image-size", default: 224, help: "input height and width (FLOPs, memory and data size)")
+    static let dropPath = FlagKey<Double?>("drop-path", help: "the last block's stochastic-depth rate (linspace from 0)", shown: "the variant's")
+    static let headDropout = FlagKey<Double>("head-dropout", default: 0, help: "dropout before the head")
+    static let depths = FlagKey<[Int]?>("depths", help: "blocks per stage (convnext only)")
+    static let dims = FlagKey<[Int]?>("dims", help: "channels per stage (convnext only)")
+    static let kernelSize = FlagKey<Int>("kernel-size", default: 7, help: "depthwise kernel size (odd)")
+    static let summarySize = FlagKey<Int?>("image-size", help: "count MACs at this input size", shown: "the model's")
+    static let out = FlagKey<String?>("out", help: "OUT.safetensors to write", kind: .path)
+    static let train = FlagKey<Bool>("train", help: "train mode")
 
     static let all: [CommandSpec] = [
         CommandSpec(["model", "build"], summary: "Build a ConvNeXt: a named variant, or `convnext` with --depths and --dims",
                     help: "Variants: \(ConvNeXtConfig.variants.map { "\($0.name) \($0.depths)x\($0.dims)" }.joined(separator: ", ")). Building replaces the model; its parameters are cleared until `model init` or `params import`. Building, `model init` and `params import` each start a new training run: steps, data cursor, metrics, evaluations, a step in progress and the optimizer and EMA state start over (one line says what ended; `runs` keeps finished runs).",
                     arguments: [ArgumentSpec("variant", .choice(variants), "atto femto pico nano tiny small base large, or convnext")],
-                    flags: [FlagSpec("classes", .int, "output classes", default: "1000"),
-                            FlagSpec("image-size", .int, "input height and width (FLOPs, memory and data size)", default: "224"),
-                            FlagSpec("drop-path", .double, "the last block's stochastic-depth rate (linspace from 0)", default: "the variant's"),
-                            FlagSpec("head-dropout", .double, "dropout before the head", default: "0"),
-                            FlagSpec("depths", .intList, "blocks per stage (convnext only)"),
-                            FlagSpec("dims", .intList, "channels per stage (convnext only)"),
-                            FlagSpec("kernel-size", .int, "depthwise kernel size (odd)", default: "7")]) { invocation, context in
+                    flags: [classes, imageSize, dropPath, headDropout, depths, dims, kernelSize]) { invocation, context in
             let config = try buildConfig(invocation)
             let model = try ConvNeXt(config: config)
             let ended = context.state.endRun()
@@ -54,10 +58,10 @@ enum ModelCommands {
             ])))
         },
         CommandSpec(["model", "summary"], summary: "Every layer: path, output shape, parameters and MACs per image, with totals",
-                    flags: [FlagSpec("image-size", .int, "count MACs at this input size", default: "the model's")],
+                    flags: [summarySize],
                     mutates: false) { invocation, context in
             let model = try context.state.requireModel()
-            let size = invocation.int("image-size") ?? model.config.imageSize
+            let size = invocation[summarySize] ?? model.config.imageSize
             guard size >= 1 else { throw ShellError("--image-size must be at least 1") }
             let rows = model.layerSummary(imageSize: size)
             let table = Table(title: "ConvNeXt \(model.config.variantName ?? "custom") at \(size)x\(size)",
@@ -73,7 +77,7 @@ enum ModelCommands {
                     arguments: [ArgumentSpec("file", .path, "FILE.safetensors")], flags: [naming], mutates: false) { invocation, context in
             let (model, params) = try context.state.requireParameters()
             let url = context.workbench.url(for: invocation.argument(0)!)
-            let naming = ParameterNaming(rawValue: invocation.string("naming") ?? "flax")!
+            let naming = invocation[ModelCommands.naming]
             try model.saveParameters(params, naming: naming, to: url)
             return .message("wrote \(params.count) tensors (\(TextRenderer.thousands(params.scalarCount)) parameters, \(naming.rawValue) names) to \(url.path)")
         },
@@ -82,7 +86,7 @@ enum ModelCommands {
                     arguments: [ArgumentSpec("file", .path, "FILE.safetensors")], flags: [naming]) { invocation, context in
             let model = try context.state.requireModel()
             let url = context.workbench.url(for: invocation.argument(0)!)
-            let naming = ParameterNaming(rawValue: invocation.string("naming") ?? "flax")!
+            let naming = invocation[ModelCommands.naming]
             let params = try model.loadParameters(from: url, naming: naming)
             let ended = context.state.endRun()
             context.state.params = params
@@ -165,78 +169,57 @@ enum ModelCommands {
 
     static func buildConfig(_ invocation: Invocation) throws -> ConvNeXtConfig {
         let name = invocation.argument(0)!
-        let classes = invocation.int("classes") ?? 1000
-        let size = invocation.int("image-size") ?? 224
+        let classes = invocation[ModelCommands.classes]
+        let size = invocation[imageSize]
         var config: ConvNeXtConfig
         if name == "convnext" {
-            guard let depths = invocation.intList("depths"), let dims = invocation.intList("dims") else {
+            guard let depths = invocation[ModelCommands.depths], let dims = invocation[ModelCommands.dims] else {
                 throw ShellError("`model build convnext` needs --depths and --dims, e.g. --depths 1,1,2,1 --dims 16,32,48,64")
             }
             config = ConvNeXtConfig(depths: depths, dims: dims, classes: classes, imageSize: size,
-                                    dropPathRate: invocation.double("drop-path") ?? 0)
+                                    dropPathRate: invocation[dropPath] ?? 0)
         } else {
-            if invocation.has("depths") || invocation.has("dims") {
+            if invocation[depths] != nil || invocation[dims] != nil {
                 throw ShellError("--depths and --dims go with `model build convnext`; a named variant fixes them")
             }
             config = try ConvNeXtConfig.variant(name, classes: classes, imageSize: size,
-                                                dropPathRate: invocation.double("drop-path"))
+                                                dropPathRate: invocation[dropPath])
         }
-        if let h = invocation.double("head-dropout") { config.headDropout = h }
-        if let k = invocation.int("kernel-size") { config.kernelSize = k }
+        config.headDropout = invocation[headDropout]
+        config.kernelSize = invocation[kernelSize]
         try config.validate()
         return config
     }
 
     /// `forward`'s and `grad`'s flags.
-    static let batchFileFlags = [FlagSpec("out", .path, "OUT.safetensors to write"), FlagSpec("train", .bool, "train mode")]
+    static let batchFileFlags: [any FlagDeclaration] = [out, train]
 
     /// What `forward` and `grad` run on: the live model and parameters, the
     /// batch file's x (and labels), and the apply rngs with --train.
     static func batchInputs(_ invocation: Invocation, _ context: CommandContext, needLabels: Bool) throws
         -> (model: ConvNeXt, params: TensorTree, x: Tensor, labels: Tensor?, rngs: ApplyRNGs?, train: Bool) {
         let (model, params) = try context.state.requireParameters()
-        let (x, labels) = try readBatch(invocation, context, needLabels: needLabels, model: model)
-        return (model, params, x, labels, try applyRNGs(invocation, context.state), invocation.has("train"))
+        let (x, labels) = try ExchangeFiles.batchInputs(context.workbench.url(for: invocation.argument(0)!), model: model, needLabels: needLabels)
+        return (model, params, x, labels, try applyRNGs(invocation, context.state), invocation[train])
     }
 
     /// Writes `tensors` to --out with the pass's mode as metadata; returns the file.
     static func writeOutput(_ tensors: [(String, Tensor)], _ invocation: Invocation, _ context: CommandContext) throws -> URL {
         let out = try outURL(invocation, context)
-        try SafeTensorsFile.write(tensors, metadata: ["mode": invocation.has("train") ? "train" : "eval"], to: out)
+        try SafeTensorsFile.write(tensors, metadata: ["mode": invocation[train] ? "train" : "eval"], to: out)
         return out
     }
 
     static func applyRNGs(_ invocation: Invocation, _ state: WorkbenchState) throws -> ApplyRNGs? {
-        guard invocation.has("train") else { return nil }
+        guard invocation[train] else { return nil }
         return ApplyRNGs(dropout: try state.keys.key(KeyTree.dropout),
                          stochasticDepth: try state.keys.key(KeyTree.stochasticDepth))
     }
 
     static func outURL(_ invocation: Invocation, _ context: CommandContext) throws -> URL {
-        guard let out = invocation.string("out") else {
+        guard let out = invocation[ModelCommands.out] else {
             throw ShellError("'\(invocation.spec.name)' needs --out OUT.safetensors")
         }
         return context.workbench.url(for: out)
-    }
-
-    static func readBatch(_ invocation: Invocation, _ context: CommandContext, needLabels: Bool,
-                          model: ConvNeXt) throws -> (Tensor, Tensor?) {
-        let url = context.workbench.url(for: invocation.argument(0)!)
-        let file = try SafeTensorsFile.read(url)
-        guard file.names.contains("x") else {
-            throw ShellError("\(url.lastPathComponent) has no tensor \"x\" (it has: \(file.names.prefix(8).joined(separator: ", ")))")
-        }
-        let x = try file.tensor("x")
-        try model.validateInput(x)
-        guard needLabels else { return (x, nil) }
-        guard file.names.contains("labels") else {
-            throw ShellError("\(url.lastPathComponent) has no tensor \"labels\" (soft labels [B,\(model.config.classes)])")
-        }
-        let labels = try file.tensor("labels")
-        guard labels.shape == [x.shape[0], model.config.classes] else {
-            throw ShellError("labels have shape \(labels.shape); expected [\(x.shape[0]), \(model.config.classes)] for this batch and model")
-        }
-        try SoftLabels.validate(labels)
-        return (x, labels)
     }
 }

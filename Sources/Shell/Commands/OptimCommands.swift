@@ -1,39 +1,49 @@
 import Foundation
+import JSON
 import Optimizers
 import SafeTensors
-import Sessions
 import Tensors
 import Training
 
 /// `optim …`, `show lr`, `show opt`, `recipe …`: the optimizer (issue 6).
 enum OptimCommands {
+    /// `optim adamw`'s defaults are `OptimizerConfig`'s.
+    static let base = OptimizerConfig()
+    static let lr = FlagKey<Double>("lr", default: base.peakLearningRate, help: "peak learning rate")
+    static let initLR = FlagKey<Double>("init-lr", default: base.initLearningRate, help: "learning rate at step 0 of the warmup")
+    static let warmupSteps = FlagKey<Int>("warmup-steps", default: base.warmupSteps, help: "linear warmup steps")
+    static let decaySteps = FlagKey<Int?>("decay-steps", help: "cosine schedule length including warmup", shown: "none: constant")
+    static let endLR = FlagKey<Double>("end-lr", default: base.endLearningRate, help: "learning rate at the end of the cosine")
+    static let weightDecay = FlagKey<Double>("weight-decay", default: base.weightDecay, help: "decoupled weight decay (masked)")
+    static let b1 = FlagKey<Double>("b1", default: base.b1, help: "Adam b1")
+    static let b2 = FlagKey<Double>("b2", default: base.b2, help: "Adam b2")
+    static let eps = FlagKey<Double>("eps", default: base.eps, help: "Adam eps")
+    static let accumulate = FlagKey<Int>("accumulate", default: base.accumulate, help: "MultiSteps: mini-steps per update")
+    static let ema = FlagKey<Double?>("ema", help: "model EMA decay (ema_v2), e.g. 0.9999", shown: "none")
+    static let clip = FlagKey<Double?>("clip", help: "clip gradients to this global norm", shown: "none")
+    static let repeats = FlagKey<Int>("repeat", default: 1, help: "apply it this many times")
+    static let at = FlagKey<[Int]?>("at", help: "these optimizer steps (e.g. 0,10,100)")
+    static let from = FlagKey<Int>("from", default: 0, help: "first step of the plot")
+    static let to = FlagKey<Int?>("to", help: "last step of the plot", shown: "the schedule's end")
+    static let plot = FlagKey<Bool>("plot", help: "draw a line plot (the default without --at)")
+
     static let all: [CommandSpec] = [
         CommandSpec(["optim", "adamw"], summary: "Set the optimizer: optax AdamW with the recipe's decay mask, a schedule, MultiSteps and EMA",
                     help: "Without --decay-steps the learning rate is constant (--lr). With --decay-steps D it is optax's warmup_cosine_decay_schedule(--init-lr, --lr, --warmup-steps, D, --end-lr), D counting the warmup. Weight decay skips biases and every LayerNorm, DepthWise and LayerScale parameter (the seed's mask). Setting the optimizer resets its state.",
-                    flags: [FlagSpec("lr", .double, "peak learning rate", default: "0.004"),
-                            FlagSpec("init-lr", .double, "learning rate at step 0 of the warmup", default: "0"),
-                            FlagSpec("warmup-steps", .int, "linear warmup steps", default: "0"),
-                            FlagSpec("decay-steps", .int, "cosine schedule length including warmup", default: "none: constant"),
-                            FlagSpec("end-lr", .double, "learning rate at the end of the cosine", default: "1e-6"),
-                            FlagSpec("weight-decay", .double, "decoupled weight decay (masked)", default: "0.05"),
-                            FlagSpec("b1", .double, "Adam b1", default: "0.9"), FlagSpec("b2", .double, "Adam b2", default: "0.999"),
-                            FlagSpec("eps", .double, "Adam eps", default: "1e-8"),
-                            FlagSpec("accumulate", .int, "MultiSteps: mini-steps per update", default: "1"),
-                            FlagSpec("ema", .double, "model EMA decay (ema_v2), e.g. 0.9999", default: "none"),
-                            FlagSpec("clip", .double, "clip gradients to this global norm", default: "none")]) { invocation, context in
-            var c = OptimizerConfig()
-            if let v = invocation.double("lr") { c.peakLearningRate = v }
-            if let v = invocation.double("init-lr") { c.initLearningRate = v }
-            if let v = invocation.int("warmup-steps") { c.warmupSteps = v }
-            if let v = invocation.int("decay-steps") { c.decaySteps = v }
-            if let v = invocation.double("end-lr") { c.endLearningRate = v }
-            if let v = invocation.double("weight-decay") { c.weightDecay = v }
-            if let v = invocation.double("b1") { c.b1 = v }
-            if let v = invocation.double("b2") { c.b2 = v }
-            if let v = invocation.double("eps") { c.eps = v }
-            if let v = invocation.int("accumulate") { c.accumulate = v }
-            c.emaDecay = invocation.double("ema")
-            c.clipNorm = invocation.double("clip")
+                    flags: [lr, initLR, warmupSteps, decaySteps, endLR, weightDecay, b1, b2, eps, accumulate, ema, clip]) { invocation, context in
+            var c = base
+            c.peakLearningRate = invocation[lr]
+            c.initLearningRate = invocation[initLR]
+            c.warmupSteps = invocation[warmupSteps]
+            if let v = invocation[decaySteps] { c.decaySteps = v }
+            c.endLearningRate = invocation[endLR]
+            c.weightDecay = invocation[weightDecay]
+            c.b1 = invocation[b1]
+            c.b2 = invocation[b2]
+            c.eps = invocation[eps]
+            c.accumulate = invocation[accumulate]
+            c.emaDecay = invocation[ema]
+            c.clipNorm = invocation[clip]
             try c.validate()
             _ = try c.transformation()
             context.state.optimizer = c
@@ -47,27 +57,11 @@ enum OptimCommands {
         CommandSpec(["optim", "step"], summary: "Apply a gradient tree from a file through the optimizer (MultiSteps, EMA), N times",
                     help: "The file holds one tensor per parameter path (as `grad --out` writes them; a \"loss\" tensor is ignored). The way to see what AdamW does to given gradients and to check it against optax.",
                     arguments: [ArgumentSpec("grads", .path, "GRADS.safetensors")],
-                    flags: [FlagSpec("repeat", .int, "apply it this many times", default: "1")]) { invocation, context in
-            let (model, params) = try context.state.requireParameters()
+                    flags: [repeats]) { invocation, context in
+            let (_, params) = try context.state.requireParameters()
             _ = try context.state.requireOptimizer()
-            let url = context.workbench.url(for: invocation.argument(0)!)
-            let file = try SafeTensorsFile.read(url)
-            var grads = TensorTree()
-            for path in params.paths {
-                guard file.names.contains(path) else {
-                    throw ShellError("\(url.lastPathComponent) has no gradient for \(path) (\(file.names.count) tensors in the file)")
-                }
-                let g = try file.tensor(path)
-                guard g.shape == params[path]!.shape else {
-                    throw ShellError("gradient \(path) has shape \(g.shape); the parameter has \(params[path]!.shape)")
-                }
-                grads[path] = g
-            }
-            if let extra = file.names.first(where: { $0 != "loss" && params[$0] == nil }) {
-                throw ShellError("\(url.lastPathComponent) holds '\(extra)', which is not a parameter of this model")
-            }
-            _ = model
-            let repeats = invocation.int("repeat") ?? 1
+            let grads = try ExchangeFiles.gradients(context.workbench.url(for: invocation.argument(0)!), for: params)
+            let repeats = invocation[OptimCommands.repeats]
             guard repeats >= 1 else { throw ShellError("--repeat must be at least 1") }
             var rows: [[JSONValue]] = []
             var state = context.state
@@ -80,21 +74,18 @@ enum OptimCommands {
             return .table(Table(title: "optim step × \(repeats)", columns: [.init("call"), .init("applied"), .init("lr"), .init("update/param")], rows: rows))
         },
         CommandSpec(["show", "lr"], summary: "The learning-rate schedule: values at steps, or a plot with warmup and end marked",
-                    flags: [FlagSpec("at", .intList, "these optimizer steps (e.g. 0,10,100)"),
-                            FlagSpec("from", .int, "first step of the plot", default: "0"),
-                            FlagSpec("to", .int, "last step of the plot", default: "the schedule's end"),
-                            FlagSpec("plot", .bool, "draw a line plot (the default without --at)")],
+                    flags: [at, from, to, plot],
                     mutates: false) { invocation, context in
             let c = try context.state.requireOptimizer()
             let schedule = try c.schedule()
-            if let at = invocation.intList("at"), !invocation.has("plot") {
+            if let at = invocation[OptimCommands.at], !invocation[plot] {
                 guard at.allSatisfy({ $0 >= 0 }) else { throw ShellError("--at steps must be >= 0") }
                 return .table(Table(title: "learning rate: \(schedule)", columns: [.init("step"), .init("lr")],
                                     rows: at.map { [.int($0), .float(schedule($0))] }))
             }
-            let from = invocation.int("from") ?? 0
+            let from = invocation[OptimCommands.from]
             let end = max(c.decaySteps, c.warmupSteps, 10)
-            let to = invocation.int("to") ?? end
+            let to = invocation[OptimCommands.to] ?? end
             guard from >= 0, to > from else { throw ShellError("need 0 <= --from < --to, got \(from) and \(to)") }
             let n = min(to - from + 1, 400)
             let xs = (0..<n).map { from + ($0 * (to - from)) / max(n - 1, 1) }

@@ -1,8 +1,10 @@
+import JSON
 import JaxRandom
-import Sessions
 
 /// `rng …`: the session's key tree, as a teaching tool (issue 4).
 enum RNGCommands {
+    static let childName = FlagKey<String?>("as", help: "name the child", shown: "NAME@DATA")
+
     static let all: [CommandSpec] = [
         CommandSpec(["rng", "seed"], summary: "Reset the key tree: root = PRNGKey(N); params, dropout, stochastic_depth, train = split(root, 4); train/0 = split(train, 1)[0]; data = split(root, 5)[4]",
                     help: "The seed's train.py: params initialises the model; dropout and stochastic_depth are the init-time apply rngs (and what `forward --train` and `grad --train` use); each train step does `step/dropout, step/stochastic_depth, train/0 = split(train/0, 3)` (one process is the seed's device 0). data is cnx's own key for the data order and every augmentation (the seed shuffles with tf.data, without JAX keys). Seeds are 64-bit integers; as in JAX with x64 off, only the low 32 bits survive (PRNGKey(2**32+17) == PRNGKey(17)).",
@@ -33,12 +35,12 @@ enum RNGCommands {
         CommandSpec(["rng", "fold"], summary: "Add the child fold_in(key, DATA), named NAME@DATA",
                     arguments: [ArgumentSpec("name", .string, "the key"),
                                 ArgumentSpec("data", .int, "a 32-bit integer to fold in")],
-                    flags: [FlagSpec("as", .string, "name the child (default NAME@DATA)")]) { invocation, context in
+                    flags: [childName]) { invocation, context in
             let data = invocation.intArgument(1)!
             guard let word = UInt32(exactly: data) ?? (data < 0 && data >= Int(Int32.min) ? UInt32(bitPattern: Int32(data)) : nil) else {
                 throw ShellError("DATA must fit in 32 bits (0 … 4294967295, or a negative int32), got \(data)")
             }
-            let name = try context.state.keys.fold(invocation.argument(0)!, word, as: invocation.string("as"))
+            let name = try context.state.keys.fold(invocation.argument(0)!, word, as: invocation[childName])
             return .table(table(context.state.keys, only: [name]))
         },
         CommandSpec(["rng", "set"], summary: "Set a key's two words explicitly (creating it if needed)",

@@ -1,6 +1,6 @@
+import JSON
 import JaxRandom
 import Models
-import Sessions
 import Training
 
 /// `train reset`, `runs` and `show loss --compare`: a training run belongs to

@@ -1,4 +1,4 @@
-import Sessions
+import JSON
 import Training
 
 /// `show sample-grads BLOCK`: each sample's share of a block's gradient in

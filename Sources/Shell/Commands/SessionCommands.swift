@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import SafeTensors
 import Sessions
 import Training
@@ -6,6 +7,9 @@ import Training
 /// `session …`, `transcript export`, `history save`: saving, loading,
 /// comparing and exporting whole sessions (issue 10).
 enum SessionCommands {
+    static let top = FlagKey<Int?>("top", help: "show only the N parameters that moved most (relative)", shown: "all")
+    static let ipynb = FlagKey<String?>("ipynb", help: "the notebook file to write (FILE.ipynb)", kind: .path)
+
     static let all: [CommandSpec] = [
         CommandSpec(["session", "save"], summary: "Save the whole session (state, tensors, transcript) under sessions/NAME, atomically",
                     help: "NAME goes under sessions/ in the working directory; a NAME with a '/' is a path. While a job runs, the latest snapshot (its last step boundary) is saved. A stepped step in progress (`step forward` …) is not saved. The previous save of NAME stays loadable until the new one is complete.",
@@ -18,7 +22,10 @@ enum SessionCommands {
             let transcript = liveTranscript(context.workbench)
             let report = try SessionStore().save(state, transcript: transcript, name: name, to: url, cnxVersion: CNXVersion.string)
             // A save during a job is a snapshot: the job's further steps are still unsaved.
-            if context.workbench.runningJob == nil { TranscriptCarry.shared.markSaved(context.workbench, atCell: context.workbench.nextCellNumber - 1) }
+            if context.workbench.runningJob == nil {
+                let cell = context.workbench.nextCellNumber - 1
+                context.workbench.updateSessionMarks { $0.savedCell = cell }
+            }
             var fields: [(String, JSONValue)] = [
                 ("session", .string(name)), ("path", .string(url.path)), ("version", .string(report.version)),
                 ("mini_steps", .int(state.counters.miniSteps)), ("optimizer_steps", .int(state.counters.optimizerSteps)),
@@ -47,8 +54,10 @@ enum SessionCommands {
             state.runLog.current = previous.runLog.current
             context.state = state
             let cellNumber = context.workbench.nextCellNumber - 1
-            TranscriptCarry.shared.set(context.workbench, cells: saved.transcript, fromCell: cellNumber)
-            TranscriptCarry.shared.markSaved(context.workbench, atCell: cellNumber)
+            context.workbench.updateSessionMarks {
+                $0.carried = (saved.transcript, cellNumber)
+                $0.savedCell = cellNumber
+            }
             var fields: [(String, JSONValue)] = [
                 ("session", .string(name)), ("saved", .string(ISO8601DateFormatter().string(from: saved.manifest.created))),
                 ("model", .string(saved.modelDescription)), ("mini_steps", .int(state.counters.miniSteps)),
@@ -82,7 +91,7 @@ enum SessionCommands {
                     help: "A and B are saved session names (or paths); `.` or `live` means the live session. Relative distance is ‖B − A‖ / ‖A‖ per parameter (blank where ‖A‖ = 0, e.g. biases that start at zero) — e.g. save before and after `train steps 100` to see what 100 steps changed.",
                     arguments: [ArgumentSpec("a", .string, "a session name, or . / live"),
                                 ArgumentSpec("b", .string, "a session name, or . / live")],
-                    flags: [FlagSpec("top", .int, "show only the N parameters that moved most (relative)", default: "all")],
+                    flags: [top],
                     mutates: false) { invocation, context in
             let a = try side(invocation.argument(0)!, context), b = try side(invocation.argument(1)!, context)
             let diff = SessionDiff.compare(a, b)
@@ -96,7 +105,7 @@ enum SessionCommands {
                                             rows: diff.settings.map { [.string($0.name), .string($0.a), .string($0.b)] })))
             }
             var params = diff.parameters
-            if let top = invocation.int("top") {
+            if let top = invocation[SessionCommands.top] {
                 guard top >= 1 else { throw ShellError("--top must be at least 1") }
                 params = Array(params.sorted { ($0.relative ?? -1, $0.distance) > ($1.relative ?? -1, $1.distance) }.prefix(top))
             }
@@ -117,9 +126,9 @@ enum SessionCommands {
         },
         CommandSpec(["session", "export"], summary: "Write a saved session's transcript as a Jupyter notebook (nbformat 4)",
                     arguments: [ArgumentSpec("name", .string, "a saved session name (or a path containing '/')")],
-                    flags: [FlagSpec("ipynb", .path, "the notebook file to write (FILE.ipynb)")],
+                    flags: [ipynb],
                     mutates: false) { invocation, context in
-            guard let file = invocation.string("ipynb") else { throw ShellError("`session export` needs --ipynb FILE.ipynb") }
+            guard let file = invocation[ipynb] else { throw ShellError("`session export` needs --ipynb FILE.ipynb") }
             let name = invocation.argument(0)!
             let saved = try SessionStore().load(try location(name, context), name: name)
             let notes = ["Session `\(name)` saved \(ISO8601DateFormatter().string(from: saved.manifest.created)) by cnx \(saved.manifest.cnxVersion): \(saved.modelDescription), \(saved.state.counters.miniSteps) steps."]
@@ -153,7 +162,7 @@ enum SessionCommands {
     /// How many commands that changed the session succeeded after the last
     /// save or load (all of them when nothing was saved or loaded).
     static func unsavedCommands(_ workbench: Workbench) -> Int {
-        let since = TranscriptCarry.shared.savedCell(workbench) ?? 0
+        let since = workbench.sessionMarks.savedCell ?? 0
         return workbench.cells.filter { cell in
             guard cell.number > since, cell.ok, cell.result != nil,
                   var tokens = (try? Tokenizer.commands(cell.command))?.first else { return false }
@@ -188,7 +197,7 @@ enum SessionCommands {
     /// workbench's cells from the `session load` on (all of them when
     /// nothing was loaded). Cells still running are left out.
     static func liveTranscript(_ workbench: Workbench) -> [TranscriptCell] {
-        let carried = TranscriptCarry.shared.get(workbench)
+        let carried = workbench.sessionMarks.carried
         let own = workbench.cells.filter { $0.result != nil || $0.error != nil }
             .filter { $0.number >= (carried?.fromCell ?? 0) }
         return (carried?.cells ?? []) + own.map(transcriptCell)
@@ -245,51 +254,5 @@ enum SessionCommands {
             commands += 1
         }
         return (lines.joined(separator: "\n") + "\n", commands, comments)
-    }
-}
-
-/// What a workbench carries about sessions: the transcript of a loaded
-/// session (the workbench's own cells continue after it) and the cell of the
-/// last save or load (for "unsaved work"). Kept beside the workbench, keyed
-/// by it, because neither is part of the state a job computes on.
-final class TranscriptCarry: @unchecked Sendable {
-    static let shared = TranscriptCarry()
-    private struct Entry {
-        weak var workbench: Workbench?
-        /// The loaded session's transcript and the cell of the load (nil when nothing was loaded).
-        var carried: (cells: [TranscriptCell], fromCell: Int)?
-        /// The cell of the last save or load.
-        var savedCell: Int?
-    }
-    private let lock = NSLock()
-    private var entries: [Entry] = []
-
-    private func update(_ workbench: Workbench, _ change: (inout Entry) -> Void) {
-        lock.withLock {
-            entries.removeAll { $0.workbench == nil }
-            if let i = entries.firstIndex(where: { $0.workbench === workbench }) {
-                change(&entries[i])
-            } else {
-                var e = Entry(workbench: workbench)
-                change(&e)
-                entries.append(e)
-            }
-        }
-    }
-
-    func set(_ workbench: Workbench, cells: [TranscriptCell], fromCell: Int) {
-        update(workbench) { $0.carried = (cells, fromCell) }
-    }
-
-    func markSaved(_ workbench: Workbench, atCell cell: Int) {
-        update(workbench) { $0.savedCell = cell }
-    }
-
-    func get(_ workbench: Workbench) -> (cells: [TranscriptCell], fromCell: Int)? {
-        lock.withLock { entries.first { $0.workbench === workbench }?.carried }
-    }
-
-    func savedCell(_ workbench: Workbench) -> Int? {
-        lock.withLock { entries.first { $0.workbench === workbench }?.savedCell }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
+import JSON
 import SafeTensors
-import Sessions
 import Tensors
 
 /// `tensors diff A B`: how far apart two safetensors files are, tensor by

@@ -1,22 +1,30 @@
 import Datasets
 import Foundation
+import JSON
 import Models
 import Optimizers
 import SafeTensors
-import Sessions
 import Tensors
 import Training
 
 /// `train …`, `eval`, `step …`, `status` and the training `show` commands (issue 8).
 enum TrainCommands {
-    static let batchFlag = FlagSpec("batch", .int, "batch size (under mpirun: each process's; a step trains on N times it)", default: "the data's (data … --batch)")
+    static let batchFlag = FlagKey<Int?>("batch", help: "batch size (under mpirun: each process's; a step trains on N times it)",
+                                      shown: "the data's (data … --batch)")
+    static let fileSteps = FlagKey<Int>("steps", default: 1, help: "how many steps on it")
+    static let ema = FlagKey<Bool>("ema", help: "use the EMA parameters")
+    static let evalBatch = FlagKey<Int>("batch", default: 100, help: "evaluation batch size")
+    static let plot = FlagKey<Bool>("plot", help: "a line plot instead of a sparkline")
+    static let compare = FlagKey<[Int]?>("compare", help: "run numbers (`runs`) to draw together with the current run, e.g. --compare 1 or 1,2",
+                                      completion: .runNumbers)
+    static let last = FlagKey<Int>("last", default: 10, help: "how many steps")
 
     static let all: [CommandSpec] = [
         CommandSpec(["train", "steps"], summary: "Train N steps as a job (progress bar; Ctrl-C or `stop` ends it at a step boundary; `&` runs it in the background)",
                     arguments: [ArgumentSpec("n", .int, "how many steps")], flags: [batchFlag]) { invocation, context in
             let n = invocation.intArgument(0)!
             guard n >= 1 else { throw ShellError("N must be at least 1") }
-            try startTraining(context, steps: n, batch: invocation.int("batch"), title: "train steps \(n)")
+            try startTraining(context, steps: n, batch: invocation[batchFlag], title: "train steps \(n)")
             return .empty
         },
         CommandSpec(["train", "epochs"], summary: "Train N epochs of the training split as a job",
@@ -24,7 +32,7 @@ enum TrainCommands {
             let n = invocation.intArgument(0)!
             guard n >= 1 else { throw ShellError("N must be at least 1") }
             let data = try context.state.requireData()
-            let batch = invocation.int("batch") ?? data.batchSize
+            let batch = invocation[batchFlag] ?? data.batchSize
             guard batch >= 1, batch <= data.splits.train.count else {
                 throw ShellError("--batch must be 1…\(data.splits.train.count)")
             }
@@ -38,14 +46,10 @@ enum TrainCommands {
         },
         CommandSpec(["train", "batch"], summary: "Train N steps on the exact batch in a file (\"x\", soft \"labels\") — for checking against JAX",
                     arguments: [ArgumentSpec("file", .path, "FILE.safetensors with x [B,H,W,3] and labels [B,classes]")],
-                    flags: [FlagSpec("steps", .int, "how many steps on it", default: "1")]) { invocation, context in
+                    flags: [fileSteps]) { invocation, context in
             let url = context.workbench.url(for: invocation.argument(0)!)
-            let file = try SafeTensorsFile.read(url)
-            guard file.names.contains("x"), file.names.contains("labels") else {
-                throw ShellError("\(url.lastPathComponent) needs tensors \"x\" and \"labels\"")
-            }
-            let batch = Batch(x: try file.tensor("x"), labels: try file.tensor("labels"), targets: [], indices: [], mix: .none)
-            let steps = invocation.int("steps") ?? 1
+            let batch = try ExchangeFiles.trainingBatch(url)
+            let steps = invocation[fileSteps]
             guard steps >= 1 else { throw ShellError("--steps must be at least 1") }
             var state = context.state
             var rows: [[JSONValue]] = []
@@ -57,11 +61,10 @@ enum TrainCommands {
             return .table(Table(title: "trained \(steps) step(s) on \(url.lastPathComponent)", columns: metricsColumns, rows: rows))
         },
         CommandSpec(["eval"], summary: "Top-1/top-5 and loss on the validation split, with the live or the EMA parameters",
-                    flags: [FlagSpec("ema", .bool, "use the EMA parameters"),
-                            FlagSpec("batch", .int, "evaluation batch size", default: "100")]) { invocation, context in
+                    flags: [ema, evalBatch]) { invocation, context in
             _ = try context.state.requireParameters()
             _ = try context.state.requireData()
-            let ema = invocation.has("ema"), batch = invocation.int("batch") ?? 100
+            let ema = invocation[TrainCommands.ema], batch = invocation[evalBatch]
             guard batch >= 1 else { throw ShellError("--batch must be at least 1") }
             context.startJob(total: 0) { state, control in
                 let m = try TrainEngine.evaluate(state, ema: ema, batchSize: batch, isCancelled: { control.isCancelled })
@@ -73,7 +76,7 @@ enum TrainCommands {
         },
         CommandSpec(["step", "forward"], summary: "Start a train step: take the next batch and run the forward pass, then stop",
                     flags: [batchFlag]) { invocation, context in
-            try TrainEngine.forward(&context.state, batchSize: invocation.int("batch"))
+            try TrainEngine.forward(&context.state, batchSize: invocation[batchFlag])
             let p = context.state.pending!
             return .group([.record(Record(title: "step \(p.step): forward done (next: step loss)", [
                 ("batch", .string(p.batch.x.shape.map(String.init).joined(separator: "x"))),
@@ -101,7 +104,7 @@ enum TrainCommands {
         CommandSpec(["step"], summary: "Run one whole train step, or finish the step in progress",
                     help: "A train step has four stages, each a command that stops after it so you can look: `step forward` (the batch at the data cursor and the forward pass; `show activations`), `step loss` (the loss and its gradient), `step backward` (every parameter's gradient; `show grads`), `step update` (optimizer, EMA, then keys, cursor and counters commit; `show update`). `step` runs the remaining stages; `step abort` drops a step in progress.",
                     flags: [batchFlag]) { invocation, context in
-            let m = try TrainEngine.trainStep(&context.state, batchSize: invocation.int("batch"))
+            let m = try TrainEngine.trainStep(&context.state, batchSize: invocation[batchFlag])
             return stepDone(m, context.state)
         },
         CommandSpec(["step", "abort"], summary: "Drop the step in progress; nothing it computed is kept") { _, context in
@@ -113,20 +116,19 @@ enum TrainCommands {
             .record(status(context.state, job: context.workbench.runningJob))
         },
         CommandSpec(["show", "loss"], summary: "The training loss by step (sparkline, or --plot); --compare overlays finished runs",
-                    flags: [FlagSpec("plot", .bool, "a line plot instead of a sparkline"),
-                            FlagSpec("compare", .intList, "run numbers (`runs`) to draw together with the current run, e.g. --compare 1 or 1,2")],
+                    flags: [plot, compare],
                     mutates: false) { invocation, context in
-            if let runs = invocation.intList("compare") {
-                return try RunCommands.compareLoss(runs, context.state, plot: invocation.has("plot"))
+            if let runs = invocation[compare] {
+                return try RunCommands.compareLoss(runs, context.state, plot: invocation[plot])
             }
             let h = context.state.history
             guard !h.isEmpty else { throw ShellError("no training steps yet: run `train steps N` or `step`") }
             return .series(Series(title: "loss (\(h.count) steps, last \(h.last!.loss))", xLabel: "step", yLabel: "loss",
-                                  x: h.map { Double($0.step) }, y: h.map { Double($0.loss) }, plot: invocation.has("plot")))
+                                  x: h.map { Double($0.step) }, y: h.map { Double($0.loss) }, plot: invocation[plot]))
         },
         CommandSpec(["show", "metrics"], summary: "A table of the recent steps' metrics",
-                    flags: [FlagSpec("last", .int, "how many steps", default: "10")], mutates: false) { invocation, context in
-            let h = context.state.history.suffix(max(1, invocation.int("last") ?? 10))
+                    flags: [last], mutates: false) { invocation, context in
+            let h = context.state.history.suffix(max(1, invocation[last]))
             guard !h.isEmpty else { throw ShellError("no training steps yet: run `train steps N` or `step`") }
             var parts: [CommandResult] = [.table(Table(title: "metrics", columns: metricsColumns, rows: h.map(metricsRow)))]
             if !context.state.evaluations.isEmpty {

@@ -1,5 +1,5 @@
 import Foundation
-import Sessions
+import JSON
 
 /// Renders command results as text for a person: aligned tables with
 /// thousands separators, records, plots and sparklines, image notes.

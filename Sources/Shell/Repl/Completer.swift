@@ -23,8 +23,8 @@ public struct CompletionRequest: Sendable {
 /// The extension point for dynamic completions (parameter paths, block names,
 /// key names, session names …). A provider returns candidate words for a
 /// request, or nil when the request is not its business; the first provider
-/// that answers wins, before the built-in rules (`.choice` words, file paths
-/// for `.path`). Add providers to `Completer.standardProviders` (in
+/// that answers wins, before the built-in rules: a flag's own
+/// `CompletionSource` (declared with its key), an argument's choices or files. Add providers to `Completer.standardProviders` (in
 /// `CompletionProviders.swift`), keyed on the command's words and the flag or
 /// argument name, reading only `request.snapshot`.
 public typealias CompletionProvider = @Sendable (CompletionRequest) -> [String]?
@@ -82,7 +82,7 @@ public struct Completer: Sendable {
         if let last = rest.last, last.hasPrefix("--"), !last.contains("="),
            let flag = spec.flags.first(where: { "--" + $0.name == last }), flag.kind != .bool {
             return values(CompletionRequest(command: spec, previousWords: rest, registry: registry, flag: flag, argument: nil, prefix: partial,
-                                            snapshot: snapshot, workingDirectory: workingDirectory), kind: flag.kind)
+                                            snapshot: snapshot, workingDirectory: workingDirectory), source: flag.completion)
         }
         // Otherwise a positional argument: count those already given.
         var index = 0, i = 0
@@ -99,7 +99,7 @@ public struct Completer: Sendable {
         if index >= spec.arguments.count && !spec.variadicTail { return out }
         let argument = spec.arguments[min(index, spec.arguments.count - 1)]
         return out + values(CompletionRequest(command: spec, previousWords: rest, registry: registry, flag: nil, argument: argument, prefix: partial,
-                                              snapshot: snapshot, workingDirectory: workingDirectory), kind: argument.kind)
+                                              snapshot: snapshot, workingDirectory: workingDirectory), source: CompletionSource(argument.kind))
     }
 
     private func longestCommand(_ words: [String]) -> CommandSpec? {
@@ -111,14 +111,18 @@ public struct Completer: Sendable {
         return nil
     }
 
-    private func values(_ request: CompletionRequest, kind: ValueKind) -> [String] {
+    private func values(_ request: CompletionRequest, source: CompletionSource) -> [String] {
         for provider in providers {
             if let words = provider(request) { return words.filter { $0.hasPrefix(request.prefix) } }
         }
-        switch kind {
-        case .choice(let words): return words.filter { $0.hasPrefix(request.prefix) }
-        case .path: return Self.paths(request.prefix, in: request.workingDirectory)
-        default: return []
+        switch source {
+        case .none: return []
+        case .words(let words): return words.filter { $0.hasPrefix(request.prefix) }
+        case .files: return Self.paths(request.prefix, in: request.workingDirectory)
+        case .runNumbers:
+            // A comma list completes its last number: `--compare 1,<Tab>` → `1,2`.
+            let head = request.prefix.lastIndex(of: ",").map { String(request.prefix[...$0]) } ?? ""
+            return request.snapshot.runLog.finished.map { head + String($0.number) }.filter { $0.hasPrefix(request.prefix) }
         }
     }
 

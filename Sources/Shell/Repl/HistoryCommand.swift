@@ -1,4 +1,4 @@
-import Sessions
+import JSON
 
 /// `history`: this session's cells, numbered like the prompt (`In [n]`).
 enum HistoryCommand {

@@ -21,7 +21,7 @@ extension Workbench {
         guard hasUnsavedWork else { return nil }
         let n = SessionCommands.unsavedCommands(self)
         let commands = n == 1 ? "1 command" : "\(n) commands"
-        let since = commands + (TranscriptCarry.shared.savedCell(self) == nil ? ", never saved" : " since the last save or load")
+        let since = commands + (sessionMarks.savedCell == nil ? ", never saved" : " since the last save or load")
         let job = runningJob.map { "job \($0.id) (\($0.progressText)) is running and would be stopped" }
         let what = [n > 0 ? since : nil, job].compactMap { $0 }.joined(separator: "; ")
         return what

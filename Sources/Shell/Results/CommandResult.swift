@@ -1,4 +1,4 @@
-import Sessions
+import JSON
 
 /// What a command returns (DESIGN.md principle 5). Front ends render it: the
 /// shell as aligned text for a person, `--json` as one JSON object per command.

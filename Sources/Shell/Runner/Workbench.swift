@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
+import JSON
 import Tensors
-import Sessions
 import Training
 
 /// One executed command of a session: what was typed, what came back, and how long it took.
@@ -48,6 +48,7 @@ public final class Workbench: @unchecked Sendable {
     private var _cells: [Cell] = []
     private var _job: Job?
     private var jobCount = 0
+    private var _sessionMarks = SessionMarks()
 
     /// How this session's compute runs (threads for kernels and sampling,
     /// GEMM code): bound around every command and job body, so kernels
@@ -75,6 +76,17 @@ public final class Workbench: @unchecked Sendable {
 
     /// The most recent job, running or ended.
     public var lastJob: Job? { lock.withLock { _job } }
+
+    /// What this workbench knows of saved sessions: a loaded session's
+    /// transcript and the cell of the last save or load. Not part of the
+    /// state a job computes on; `session save|load` change it.
+    public var sessionMarks: SessionMarks { lock.withLock { _sessionMarks } }
+
+    /// Changes `sessionMarks` in one step (a save can answer on another
+    /// thread than a load).
+    public func updateSessionMarks(_ change: (inout SessionMarks) -> Void) {
+        lock.withLock { change(&_sessionMarks) }
+    }
 
     /// The number the next cell will get (1-based, like IPython's `In [n]`).
     public var nextCellNumber: Int { lock.withLock { _cells.count + 1 } }

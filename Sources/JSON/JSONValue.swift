@@ -1,5 +1,4 @@
 import Foundation
-import SafeTensors
 
 /// A JSON value with ordered object keys: the payload of structured command
 /// results, of `--json` output, and of the transcripts sessions store
