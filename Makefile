@@ -3,7 +3,7 @@
 # missing Debian packages first.
 SWIFT ?= swift
 
-.PHONY: run test build bench docs
+.PHONY: run test build bench docs notebooks
 
 run:
 	scripts/bootstrap
@@ -29,3 +29,8 @@ bench:
 docs:
 	$(SWIFT) build --product cnx
 	.build/debug/cnx -c 'help --markdown' > docs/commands.md
+
+# Regenerates examples/notebooks/*.ipynb from examples/*.cnx (ExampleNotebooksTests checks they are current).
+notebooks:
+	$(SWIFT) build --product cnx
+	.build/debug/cnx kernel notebook examples/*.cnx --out examples/notebooks

@@ -76,7 +76,7 @@ let package = Package(
             .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
         .target(name: "JupyterKernel", dependencies: [
-            "Shell", "JSON", "CZeroMQ",
+            "Shell", "Sessions", "Datasets", "JSON", "CZeroMQ",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // MPI's world as the replicas of a data-parallel job; only the executable starts it.
@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "SafeTensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "TestSupport"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "JSON", "TestSupport"]),
-        .testTarget(name: "JupyterKernelTests", dependencies: ["JupyterKernel", "Shell", "JSON", "CZeroMQ", "TestSupport"]),
+        .testTarget(name: "JupyterKernelTests", dependencies: ["JupyterKernel", "Shell", "Sessions", "Datasets", "JSON", "CZeroMQ", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "SafeTensors", "TestSupport"]),
     ]
 )

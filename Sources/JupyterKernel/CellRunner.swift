@@ -9,6 +9,10 @@ import Shell
 struct CellRunner {
     let workbench: Workbench
     var renderer = TextRenderer(width: 100, color: false, fits: false)
+    /// Asks the user a question and returns the answer (the stdin channel's
+    /// `input_request`), or nil when the front end cannot be asked
+    /// (`allow_stdin` false): a question is then refused with one line.
+    var ask: ((String) -> String?)?
 
     /// What a cell shows, in order.
     enum Output {
@@ -37,6 +41,17 @@ struct CellRunner {
                 return Failure(ename: "Interrupted", evalue: "interrupted before line \(command.line) (\(text)); it and the lines after it did not run",
                                traceback: ["line \(command.line): \(text)", "interrupted: the commands from here on did not run"])
             }
+            if Repl.isUnforcedLoad(command.tokens), workbench.runningJob == nil, let question = workbench.loadOverUnsavedWorkQuestion {
+                guard let ask else {
+                    let message = "unsaved work (\(workbench.unsavedWork ?? "")) would be replaced, and this front end cannot be asked "
+                        + "(no stdin): save it first with `session save NAME`, or load anyway with `\(text) --force`"
+                    return Failure(ename: "CommandError", evalue: message, traceback: ["line \(command.line): \(text)", "error: \(message)"])
+                }
+                guard Self.isYes(ask(question)) else {
+                    emit(.stream("kept the session; nothing was loaded\n"))
+                    continue
+                }
+            }
             let previousJob = workbench.lastJob?.id
             let cell = workbench.execute(command.tokens, text: text)
             if let error = cell.error {
@@ -61,6 +76,11 @@ struct CellRunner {
         return nil
     }
 
+    /// `y` or `yes` (any case); anything else, or no answer, is no.
+    static func isYes(_ answer: String?) -> Bool {
+        ["y", "yes"].contains(answer?.trimmingCharacters(in: .whitespaces).lowercased() ?? "")
+    }
+
     /// The cell's commands with their 1-based line numbers; the first
     /// unreadable line fails the whole cell before anything runs.
     static func parse(_ code: String) throws(Failure) -> [(line: Int, tokens: [Token])] {
@@ -73,7 +93,7 @@ struct CellRunner {
             }
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line == "exit" || line == "quit" {
-                throw refuse("the kernel ends from its front end (Kernel > Shut Down, or 'exit' in jupyter console)")
+                throw refuse("'\(line)' is a cell on its own (it asks the front end to close); the other lines did not run")
             }
             var text = line
             if let words = Repl.helpShortcut(line) {

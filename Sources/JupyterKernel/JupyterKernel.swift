@@ -10,7 +10,8 @@ import Shell
 /// `Workbench.execute`, so a job runs to completion inside its cell), the
 /// control channel (interrupt, shutdown, kernel info: answered while a cell
 /// runs), and the heartbeat. iopub is shared through a lock; the stdin
-/// channel is bound but never asks for input.
+/// channel asks the questions the terminal asks (`session load` or `exit`
+/// over unsaved work) when the request allows it, from the shell thread.
 public final class JupyterKernel: @unchecked Sendable {
     public let workbench: Workbench
     public let connection: ConnectionInfo
@@ -235,6 +236,7 @@ public final class JupyterKernel: @unchecked Sendable {
         let silent = content["silent"]?.boolean ?? false
         let storeHistory = !silent && (content["store_history"]?.boolean ?? true)
         let stopOnError = content["stop_on_error"]?.boolean ?? true
+        let allowStdin = content["allow_stdin"]?.boolean ?? false
         if storeHistory {
             executionCount += 1
             history.append((executionCount, code))
@@ -245,25 +247,21 @@ public final class JupyterKernel: @unchecked Sendable {
             iopub.publish("execute_input", .object([("code", .string(code)), ("execution_count", .int(count))]), parent: request)
         }
         progress.begin(silent ? nil : request)
-        let runner = CellRunner(workbench: workbench, renderer: renderer)
-        let failure = runner.run(code, interrupted: { lock.withLock { _interrupted } || stopping }) { output in
-            guard !silent else { return }
-            switch output {
-            case .stream(let text):
-                iopub.publish("stream", .object([("name", "stdout"), ("text", .string(text))]), parent: request)
-            case .display(let result):
-                guard let bundle = MimeBundle.make(result, renderer: renderer) else { return }
-                iopub.publish("display_data", .object([("data", bundle.data), ("metadata", bundle.metadata)]), parent: request)
-            case .result(let result):
-                guard let bundle = MimeBundle.make(result, renderer: renderer) else { return }
-                iopub.publish("execute_result", .object([("execution_count", .int(count)), ("data", bundle.data),
-                                                         ("metadata", bundle.metadata)]), parent: request)
-            }
+        var runner = CellRunner(workbench: workbench, renderer: renderer)
+        if allowStdin { runner.ask = { self.askInput($0, for: request) } }
+        var payload: [JSONValue] = []
+        let failure: CellRunner.Failure?
+        if ["exit", "quit"].contains(code.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            let outcome = exitCell(runner, request: request, silent: silent)
+            failure = outcome.failure
+            payload = outcome.payload
+        } else {
+            failure = runCell(runner, code, request: request, count: count, silent: silent)
         }
         progress.end()
         guard let failure else {
             reply(request, "execute_reply", .object([("status", "ok"), ("execution_count", .int(count)),
-                                                     ("user_expressions", .object([])), ("payload", .array([]))]), on: shell)
+                                                     ("user_expressions", .object([])), ("payload", .array(payload))]), on: shell)
             return
         }
         let error: [(String, JSONValue)] = [("ename", .string(failure.ename)), ("evalue", .string(failure.evalue)),
@@ -277,6 +275,66 @@ public final class JupyterKernel: @unchecked Sendable {
             queuedBehindFailure = queued
         }
         reply(request, "execute_reply", .object([("status", "error"), ("execution_count", .int(count))] + error), on: shell)
+    }
+
+    /// Runs a cell's commands, publishing what they show.
+    private func runCell(_ runner: CellRunner, _ code: String, request: JupyterMessage, count: Int, silent: Bool) -> CellRunner.Failure? {
+        runner.run(code, interrupted: { lock.withLock { _interrupted } || stopping }) { output in
+            guard !silent else { return }
+            switch output {
+            case .stream(let text):
+                iopub.publish("stream", .object([("name", "stdout"), ("text", .string(text))]), parent: request)
+            case .display(let result):
+                guard let bundle = MimeBundle.make(result, renderer: renderer) else { return }
+                iopub.publish("display_data", .object([("data", bundle.data), ("metadata", bundle.metadata)]), parent: request)
+            case .result(let result):
+                guard let bundle = MimeBundle.make(result, renderer: renderer) else { return }
+                iopub.publish("execute_result", .object([("execution_count", .int(count)), ("data", bundle.data),
+                                                         ("metadata", bundle.metadata)]), parent: request)
+            }
+        }
+    }
+
+    /// A cell that is `exit` or `quit`: asks the front end to close (the
+    /// `ask_exit` payload: jupyter console exits and shuts the kernel down),
+    /// after asking on stdin when work would be lost; refused with one line
+    /// when it would be and the front end cannot be asked.
+    private func exitCell(_ runner: CellRunner, request: JupyterMessage, silent: Bool) -> (failure: CellRunner.Failure?, payload: [JSONValue]) {
+        func say(_ text: String) {
+            if !silent { iopub.publish("stream", .object([("name", "stdout"), ("text", .string(text + "\n"))]), parent: request) }
+        }
+        if let question = workbench.unsavedWorkQuestion {
+            guard let ask = runner.ask else {
+                let message = "unsaved work (\(workbench.unsavedWork ?? "")) and this front end cannot be asked (no stdin): "
+                    + "save it with `session save NAME` first, or shut the kernel down from the front end (Kernel > Shut Down saves nothing)"
+                return (CellRunner.Failure(ename: "CommandError", evalue: message, traceback: ["error: \(message)"]), [])
+            }
+            guard CellRunner.isYes(ask(question)) else {
+                say("kept the session")
+                return (nil, [])
+            }
+        }
+        say("asked the front end to close: jupyter console exits and shuts the kernel down; a notebook keeps it (Kernel > Shut Down ends it)")
+        return (nil, [.object([("source", "ask_exit"), ("keepkernel", .bool(false))])])
+    }
+
+    /// Asks `prompt` on the stdin channel (an `input_request` to the front end
+    /// that sent `request`) and waits for its `input_reply`: the answer, or
+    /// nil when the cell is interrupted or the kernel stops first.
+    private func askInput(_ prompt: String, for request: JupyterMessage) -> String? {
+        let message = JupyterMessage(type: "input_request", session: session,
+                                     content: .object([("prompt", .string(prompt)), ("password", .bool(false))]), parent: request)
+        do {
+            try stdin.send(WireFormat.encode(message, signer: signer))
+            while !stopping && !lock.withLock({ _interrupted }) {
+                guard let frames = try stdin.receive(timeout: 0.1),
+                      let reply = decode(frames, channel: "stdin"), reply.type == "input_reply" else { continue }
+                return reply.content["value"]?.text ?? ""
+            }
+        } catch {
+            log("cnx kernel: stdin: \(error)")
+        }
+        return nil
     }
 
     private func historyContent(_ content: JSONValue) -> JSONValue {

@@ -1,8 +1,9 @@
 import Foundation
 import JSON
 
-/// The kernelspec Jupyter reads to start `cnx kernel`: `kernel.json` in
-/// `kernels/NAME` of a Jupyter data directory, as `jupyter kernelspec install` writes it.
+/// The kernelspec Jupyter reads to start `cnx kernel`: `kernel.json` and
+/// the logos (`KernelLogo`) in `kernels/NAME` of a Jupyter data directory,
+/// as `jupyter kernelspec install` writes it.
 public enum KernelSpec {
     /// Where the kernelspec goes.
     public enum Location: Sendable, Equatable {
@@ -53,7 +54,7 @@ public enum KernelSpec {
         }
     }
 
-    /// Writes the kernelspec (replacing one of the same name); returns its folder.
+    /// Writes the kernelspec and its logos (replacing one of the same name); returns its folder.
     @discardableResult
     public static func install(name: String = defaultName, location: Location, executable: String,
                                displayName: String = "cnx",
@@ -65,6 +66,7 @@ public enum KernelSpec {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let text = json(executable: executable, displayName: displayName).jsonText + "\n"
             try Data(text.utf8).write(to: dir.appendingPathComponent("kernel.json"), options: .atomic)
+            try KernelLogo.write(into: dir)
         } catch {
             throw KernelError("cannot write the kernelspec in \(dir.path): \(error.localizedDescription)")
         }

@@ -6,7 +6,9 @@ import Shell
 /// `text/html` when it holds a table (with any plots beside it inline),
 /// `image/svg+xml` for a plot on its own (`show loss --plot`, `show lr
 /// --plot`), `image/png` when it holds an image (the PNG file the command
-/// wrote, e.g. `data preview`).
+/// wrote, e.g. `data preview`) or else plots (each series as a `PNGPlot`
+/// chart, stacked: `show loss --plot`, `show lr --plot`, the sparklines of
+/// `show droppath` and `show layerscale`).
 enum MimeBundle {
     static func make(_ result: CommandResult, renderer: TextRenderer) -> (data: JSONValue, metadata: JSONValue)? {
         let text = renderer.render(result)
@@ -19,6 +21,9 @@ enum MimeBundle {
            let png = FileManager.default.contents(atPath: image.path) {
             data.append(("image/png", .string(png.base64EncodedString())))
             metadata.append(("image/png", .object([("width", .int(image.width)), ("height", .int(image.height))])))
+        } else if case let plots = series(result), !plots.isEmpty, let png = try? PNGPlot.png(plots) {
+            data.append(("image/png", .string(Data(png.bytes).base64EncodedString())))
+            metadata.append(("image/png", .object([("width", .int(png.width)), ("height", .int(png.height))])))
         }
         return data.isEmpty ? nil : (.object(data), .object(metadata))
     }
@@ -29,6 +34,15 @@ enum MimeBundle {
         case .table, .series, .image: return true
         case .group(let items): return items.contains(where: isRich)
         default: return false
+        }
+    }
+
+    /// Every series in the result, in order.
+    static func series(_ result: CommandResult) -> [Series] {
+        switch result {
+        case .series(let s): return [s]
+        case .group(let items): return items.flatMap(series)
+        default: return []
         }
     }
 

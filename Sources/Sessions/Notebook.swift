@@ -42,19 +42,28 @@ public enum Notebook {
                 ("source", lines(cell.command)), ("outputs", .array(outputs)),
             ]))
         }
+        return try encode(cells: nbCells)
+    }
+
+    /// The notebook's `metadata`: the `cnx` kernel (the name `cnx kernel
+    /// install` gives it) and its language, so Jupyter starts it to run the cells.
+    public static let metadata = JSONValue.object([
+        ("kernelspec", .object([("name", .string("cnx")), ("display_name", .string("cnx")), ("language", .string("cnx"))])),
+        ("language_info", .object([("name", .string("cnx")), ("file_extension", .string(".cnx")), ("mimetype", .string("text/plain"))])),
+    ])
+
+    /// An nbformat 4.5 notebook of `cells` with `metadata`, as JSON.
+    public static func encode(cells: [JSONValue]) throws -> Data {
         let notebook = JSONValue.object([
             ("nbformat", .int(4)), ("nbformat_minor", .int(5)),
-            ("metadata", .object([
-                ("kernelspec", .object([("name", .string("cnx")), ("display_name", .string("cnx")), ("language", .string("cnx"))])),
-                ("language_info", .object([("name", .string("cnx")), ("file_extension", .string(".cnx"))])),
-            ])),
-            ("cells", .array(nbCells)),
+            ("metadata", metadata),
+            ("cells", .array(cells)),
         ])
         return try SessionJSON.encoder().encode(notebook)
     }
 
     /// nbformat's multi-line string: a list of lines, each but the last ending in "\n".
-    static func lines(_ text: String) -> JSONValue {
+    public static func lines(_ text: String) -> JSONValue {
         var out: [JSONValue] = []
         var current = ""
         for ch in text {

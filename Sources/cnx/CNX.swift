@@ -131,7 +131,7 @@ extension CNX {
         static let configuration = CommandConfiguration(
             abstract: "Run as a Jupyter kernel (started by Jupyter from the kernelspec), or install it.",
             discussion: "Jupyter runs 'cnx kernel -f CONNECTION_FILE'; 'cnx kernel install' writes the kernelspec that says so.",
-            subcommands: [Install.self, Uninstall.self])
+            subcommands: [Install.self, Uninstall.self, MakeNotebook.self])
 
         @Option(name: .customShort("f"), help: "The connection file Jupyter wrote (ports and signing key).")
         var connectionFile: String?
@@ -193,6 +193,29 @@ extension CNX {
                 print("installed kernelspec '\(location.name)' in \(dir.path) (runs \(binary)); 'jupyter kernelspec list' shows it")
             } catch {
                 throw Launch.fail("cnx kernel install: \(error)")
+            }
+        }
+    }
+
+    /// `cnx kernel notebook SCRIPT… --out DIR`: scripts as notebooks (`make notebooks` runs it on examples/).
+    struct MakeNotebook: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "notebook", abstract: "Write .cnx scripts as notebooks for the cnx kernel (DIR/NAME.ipynb per NAME.cnx).",
+            discussion: "Comment blocks become markdown cells, blocks of commands code cells, without outputs. 'make notebooks' writes examples/notebooks so.")
+
+        @Argument(help: "The .cnx scripts.")
+        var scripts: [String]
+
+        @Option(name: .long, help: "The folder to write the notebooks in.")
+        var out = "."
+
+        func run() throws {
+            guard !scripts.isEmpty else { throw ValidationError("name at least one .cnx script") }
+            do {
+                let written = try ScriptNotebook.generate(scripts: scripts.map { URL(fileURLWithPath: $0) }, into: URL(fileURLWithPath: out))
+                for file in written { print("wrote \(file.path)") }
+            } catch {
+                throw Launch.fail("cnx kernel notebook: \(error)")
             }
         }
     }

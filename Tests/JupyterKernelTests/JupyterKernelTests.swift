@@ -1,5 +1,7 @@
+import Datasets
 import Foundation
-import JupyterKernel
+@testable import JupyterKernel
+import JSON
 import Shell
 import XCTest
 
@@ -196,7 +198,7 @@ final class JupyterKernelTests: XCTestCase {
         XCTAssertEqual(preview.outputs.last { $0.type == "execute_result" }?.content["data"]?["text/plain"]?.text?.hasPrefix("status"), true)
 
         // Plots: a sparkline view beside its table is inline SVG in the HTML; a plot alone is an SVG image.
-        let plots = try client.execute("show droppath\nshow loss --plot")
+        let plots = try client.execute("show droppath\nshow layerscale\nshow loss --plot")
         XCTAssertEqual(plots.reply.content["status"]?.text, "ok")
         let droppath = try XCTUnwrap(plots.outputs.first { $0.type == "display_data" }?.content["data"])
         XCTAssertTrue(droppath["text/html"]?.text?.contains("<table>") == true)
@@ -205,6 +207,16 @@ final class JupyterKernelTests: XCTestCase {
         let svg = try XCTUnwrap(loss["image/svg+xml"]?.text)
         XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("<polyline"), svg)
         XCTAssertNotNil(loss["text/plain"]?.text)
+        // …and each also comes as a real PNG (libpng reads it back): one chart for the loss, one per sparkline of the view.
+        let lossPNG = try PNGCodec.decode([UInt8](try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(loss["image/png"]?.text)))))
+        XCTAssertEqual([lossPNG.width, lossPNG.height], [PNGPlot.width, PNGPlot.height])
+        let dropPNG = try PNGCodec.decode([UInt8](try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(droppath["image/png"]?.text)))))
+        XCTAssertEqual(dropPNG.width, PNGPlot.width)
+        XCTAssertEqual(dropPNG.height % PNGPlot.height, 0)
+        let layerscale = try XCTUnwrap(plots.outputs.filter { $0.type == "display_data" }.dropFirst().first?.content["data"])
+        XCTAssertTrue(layerscale["text/plain"]?.text?.hasPrefix("LayerScale γ per block") == true)
+        let gammaPNG = try PNGCodec.decode([UInt8](try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(layerscale["image/png"]?.text)))))
+        XCTAssertEqual([gammaPNG.width, gammaPNG.height], [PNGPlot.width, PNGPlot.height], "mean |γ| by block")
     }
 
     func testShutdownRepliesThenStops() throws {

@@ -37,6 +37,8 @@ final class KernelClient {
     let control: ZMQSocket
     let iopub: ZMQSocket
     let heartbeat: ZMQSocket
+    /// Where `input_request`s come; it shares the shell socket's identity, as jupyter_client's do.
+    let stdin: ZMQSocket
     let signer: MessageSigner
     let session = UUID().uuidString
 
@@ -46,6 +48,10 @@ final class KernelClient {
         control = try ZMQSocket(context, .dealer, lingerMilliseconds: 0)
         iopub = try ZMQSocket(context, .sub, lingerMilliseconds: 0)
         heartbeat = try ZMQSocket(context, .req, lingerMilliseconds: 0)
+        stdin = try ZMQSocket(context, .dealer, lingerMilliseconds: 0)
+        try shell.setOption(ZMQ_IDENTITY, bytes: Array(session.utf8))
+        try stdin.setOption(ZMQ_IDENTITY, bytes: Array(session.utf8))
+        try stdin.connect(info.endpoint(info.stdinPort))
         try iopub.setOption(ZMQ_SUBSCRIBE, bytes: [])
         try shell.connect(info.endpoint(info.shellPort))
         try control.connect(info.endpoint(info.controlPort))
@@ -108,11 +114,11 @@ final class KernelClient {
     }
 
     /// Runs a cell: its execute_reply and its iopub messages.
-    func execute(_ code: String, silent: Bool = false, stopOnError: Bool = true, timeout: Double = 20,
+    func execute(_ code: String, silent: Bool = false, stopOnError: Bool = true, allowStdin: Bool = false, timeout: Double = 20,
                  file: StaticString = #filePath, line: UInt = #line) throws -> (reply: JupyterMessage, outputs: [JupyterMessage]) {
         let request = try send("execute_request", .object([("code", .string(code)), ("silent", .bool(silent)),
                                                           ("store_history", .bool(!silent)), ("user_expressions", .object([])),
-                                                          ("allow_stdin", false), ("stop_on_error", .bool(stopOnError))]))
+                                                          ("allow_stdin", .bool(allowStdin)), ("stop_on_error", .bool(stopOnError))]))
         let reply = try self.reply(to: request, timeout: timeout, file: file, line: line)
         return (reply, try outputs(of: request, timeout: timeout, file: file, line: line))
     }

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import JSON
 import JupyterKernel
@@ -14,6 +15,19 @@ final class KernelSpecTests: XCTestCase {
         XCTAssertEqual(json["language"]?.text, "cnx")
         XCTAssertEqual(json["interrupt_mode"]?.text, "message")
         XCTAssertEqual(json["display_name"]?.text, "cnx")
+        // The logos Jupyter's launcher shows: PNGs of their size (libpng reads them back), blue corners, a white curve.
+        for size in [32, 64] {
+            let logo = try PNGCodec.decode([UInt8](Data(contentsOf: dir.appendingPathComponent("logo-\(size)x\(size).png"))))
+            XCTAssertEqual([logo.width, logo.height], [size, size])
+            XCTAssertEqual(Array(logo.pixels[0..<3]), [0x1f, 0x77, 0xb4], "the corner is the background")
+            let white = stride(from: 0, to: logo.pixels.count, by: 3).filter { logo.pixels[$0] == 255 && logo.pixels[$0 + 1] == 255 && logo.pixels[$0 + 2] == 255 }
+            XCTAssertGreaterThan(white.count, size, "the curve is drawn")
+            XCTAssertLessThan(white.count, size * size / 4)
+            // It falls: white near the top left, white near the bottom right.
+            func isWhite(_ x: Int, _ y: Int) -> Bool { logo.pixels[(y * size + x) * 3] == 255 && logo.pixels[(y * size + x) * 3 + 2] == 255 }
+            XCTAssertTrue((0..<size / 3).contains { y in (0..<size / 3).contains { isWhite($0, y) } })
+            XCTAssertTrue((2 * size / 3..<size).contains { y in (2 * size / 3..<size).contains { isWhite($0, y) } })
+        }
         try KernelSpec.uninstall(name: "cnx-test", location: .prefix(root.path))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path))
         XCTAssertThrowsError(try KernelSpec.uninstall(name: "cnx-test", location: .prefix(root.path))) {

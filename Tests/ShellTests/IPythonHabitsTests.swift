@@ -135,6 +135,11 @@ final class IPythonHabitsTests: XCTestCase {
         let mark = t.plainText.count
         _ = run(t, "session load five")
         XCTAssertFalse(t.plainText.dropFirst(mark).contains("load anyway?"))
+        // --force loads over unsaved work without asking.
+        _ = run(t, "rng seed 7")
+        let forced = t.plainText.count
+        XCTAssertTrue(run(t, "session load five --force").contains("session loaded"))
+        XCTAssertFalse(t.plainText.dropFirst(forced).contains("load anyway?"))
         leave(t, unsaved: false)
     }
 }

@@ -132,7 +132,7 @@ enum ModelCommands {
                                         rows: rows)),
                            .series(spark)])
         },
-        CommandSpec(["show", "layerscale"], summary: "LayerScale γ per block (mean |γ|, min, max, sparkline), or one block's full vector",
+        CommandSpec(["show", "layerscale"], summary: "LayerScale γ per block (mean |γ|, min, max, sparkline) with mean |γ| by block, or one block's full vector",
                     arguments: [ArgumentSpec("block", .string, "a block name (e.g. BottleneckConvNeXtBlock_01_01) or its 1-based number", optional: true)],
                     mutates: false) { invocation, context in
             let (model, params) = try context.state.requireParameters()
@@ -155,15 +155,21 @@ enum ModelCommands {
                                .series(Series(title: "γ by channel", xLabel: "channel", yLabel: "γ",
                                               x: gamma.indices.map(Double.init), y: gamma.map(Double.init), plot: false))])
             }
-            let rows: [[JSONValue]] = blocks.map { b in
+            let meanAbs = blocks.map { b in
                 let g = gamma(b).scalars
-                let meanAbs = g.reduce(0.0) { $0 + Double(abs($1)) } / Double(g.count)
-                return [.string(b.name), .double(meanAbs), .float(g.min()!), .float(g.max()!),
+                return g.reduce(0.0) { $0 + Double(abs($1)) } / Double(g.count)
+            }
+            let rows: [[JSONValue]] = zip(blocks, meanAbs).map { b, mean in
+                let g = gamma(b).scalars
+                return [.string(b.name), .double(mean), .float(g.min()!), .float(g.max()!),
                         .string(Plot.sparkline(g.map(Double.init), width: 24))]
             }
-            return .table(Table(title: "LayerScale γ per block (init \(model.config.layerScaleInit))",
-                                columns: [.init("block"), .init("mean |γ|"), .init("min"), .init("max"), .init("channels")],
-                                rows: rows))
+            // The blocks' mean |γ| as a series too: a sparkline here, a chart in a notebook.
+            return .group([.table(Table(title: "LayerScale γ per block (init \(model.config.layerScaleInit))",
+                                        columns: [.init("block"), .init("mean |γ|"), .init("min"), .init("max"), .init("channels")],
+                                        rows: rows)),
+                           .series(Series(title: "mean |γ| by block", xLabel: "block", yLabel: "mean |γ|",
+                                          x: blocks.indices.map { Double($0 + 1) }, y: meanAbs, plot: false))])
         },
     ]
 

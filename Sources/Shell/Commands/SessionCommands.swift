@@ -9,6 +9,8 @@ import Training
 enum SessionCommands {
     static let top = FlagKey<Int?>("top", help: "show only the N parameters that moved most (relative)", shown: "all")
     static let ipynb = FlagKey<String?>("ipynb", help: "the notebook file to write (FILE.ipynb)", kind: .path)
+    /// Read by the front ends that ask before a load (`Repl.isUnforcedLoad`), not by the command.
+    static let force = FlagKey<Bool>("force", help: "load without asking about unsaved work (the shell and the Jupyter kernel ask otherwise)")
 
     static let all: [CommandSpec] = [
         CommandSpec(["session", "save"], summary: "Save the whole session (state, tensors, transcript) under sessions/NAME, atomically",
@@ -41,8 +43,9 @@ enum SessionCommands {
             return .record(Record(title: "session saved", fields))
         },
         CommandSpec(["session", "load"], summary: "Load a saved session, checked in full before it replaces the live one",
-                    help: "Checks the format version, every file's SHA-256, every tensor's presence and shape against the model config, and the optimizer state; on any problem it names the file and tensor and the live session stays as it was. Training continues exactly where the save left off. In the shell, unsaved work makes it ask first, as exit does.",
-                    arguments: [ArgumentSpec("name", .string, "a session name (or a path containing '/')")]) { invocation, context in
+                    help: "Checks the format version, every file's SHA-256, every tensor's presence and shape against the model config, and the optimizer state; on any problem it names the file and tensor and the live session stays as it was. Training continues exactly where the save left off. In the shell and the Jupyter kernel, unsaved work makes it ask first, as exit does (--force loads without asking).",
+                    arguments: [ArgumentSpec("name", .string, "a session name (or a path containing '/')")],
+                    flags: [force]) { invocation, context in
             let name = invocation.argument(0)!
             let url = try location(name, context)
             let saved = try SessionStore().load(url, name: name)

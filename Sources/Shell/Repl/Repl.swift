@@ -115,9 +115,15 @@ public final class Repl {
         let commands: [[Token]]
         do { commands = try Tokenizer.commands(line) } catch { return err(paint("error: \(error.message)", "31")) }
         for tokens in commands {
-            if tokens.count >= 2, tokens[0].text == "session", tokens[1].text == "load", !confirmLoad() { continue }
+            if Self.isUnforcedLoad(tokens), !confirmLoad() { continue }
             show(runCell(tokens))
         }
+    }
+
+    /// Whether `tokens` are `session load …` without `--force` (which loads without asking).
+    public static func isUnforcedLoad(_ tokens: [Token]) -> Bool {
+        tokens.count >= 2 && tokens[0].text == "session" && tokens[1].text == "load"
+            && !tokens.contains { $0.text == "--force" && !$0.quoted }
     }
 
     /// Whether `session load` may replace the live session: asked, as exit

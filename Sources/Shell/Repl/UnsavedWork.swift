@@ -7,17 +7,17 @@ extension Workbench {
 
     /// The exit question's one line, or nil when nothing would be lost:
     /// `unsaved work (3 commands since the last save or load): save with `session save NAME`, or exit anyway? [y/N] `.
-    var unsavedWorkQuestion: String? {
+    public var unsavedWorkQuestion: String? {
         unsavedWork.map { "unsaved work (\($0)): save with `session save NAME`, or exit anyway? [y/N] " }
     }
 
     /// The question before `session load` replaces unsaved work, or nil when nothing would be lost.
-    var loadOverUnsavedWorkQuestion: String? {
+    public var loadOverUnsavedWorkQuestion: String? {
         unsavedWork.map { "unsaved work (\($0)) would be replaced: save it first with `session save NAME`, or load anyway? [y/N] " }
     }
 
-    /// What would be lost, e.g. `3 commands since the last save or load`.
-    private var unsavedWork: String? {
+    /// What would be lost, e.g. `3 commands since the last save or load`; nil when nothing would be.
+    public var unsavedWork: String? {
         guard hasUnsavedWork else { return nil }
         let n = SessionCommands.unsavedCommands(self)
         let commands = n == 1 ? "1 command" : "\(n) commands"
