@@ -49,12 +49,21 @@ public struct PRNGKey: Hashable, Sendable, Codable, CustomStringConvertible {
     /// `[k0, k1]`, as JAX prints key data.
     public var description: String { "[\(k0), \(k1)]" }
 
-    /// The two words in hex, `0x0000002a`-style, for displays.
-    public var hexDescription: String {
-        func hex(_ v: UInt32) -> String {
-            let s = String(v, radix: 16)
-            return "0x" + String(repeating: "0", count: 8 - s.count) + s
-        }
-        return "[\(hex(k0)), \(hex(k1))]"
+    /// The two words in hex, `[0x00000000, 0x0000002a]`: how cnx shows a
+    /// key to a person everywhere (`--json` keeps the integers).
+    public var hexDescription: String { "[\(Self.hexWord(k0)), \(Self.hexWord(k1))]" }
+
+    /// One key word in hex with all eight digits, `0x0000002a`.
+    public static func hexWord(_ word: UInt32) -> String {
+        let s = String(word, radix: 16)
+        return "0x" + String(repeating: "0", count: 8 - s.count) + s
+    }
+
+    /// Parses a key word as cnx prints it (`0x0000002a`) or as a decimal
+    /// integer (`42`); nil unless it fits in 32 bits unsigned.
+    public static func parseWord(_ text: String) -> UInt32? {
+        let lower = text.lowercased()
+        if lower.hasPrefix("0x") { return UInt32(lower.dropFirst(2), radix: 16) }
+        return UInt32(text)
     }
 }

@@ -41,20 +41,22 @@ enum HTMLRenderer {
         out += "<thead><tr>" + t.columns.map { column in
             "<th>\(escape(column.name))\(column.unit.map { " (\(escape($0)))" } ?? "")</th>"
         }.joined() + "</tr></thead>\n<tbody>\n"
-        for row in t.rows { out += line(row) }
+        let formats = t.columns.map(\.format)
+        for row in t.rows { out += line(row, formats) }
         out += "</tbody>\n"
-        if let footer = t.footer { out += "<tfoot>\n" + line(footer) + "</tfoot>\n" }
+        if let footer = t.footer { out += "<tfoot>\n" + line(footer, formats) + "</tfoot>\n" }
         return out + "</table>"
     }
 
-    private static func line(_ cells: [JSONValue]) -> String {
-        "<tr>" + cells.map { value -> String in
+    private static func line(_ cells: [JSONValue], _ formats: [CellFormat?]) -> String {
+        "<tr>" + cells.enumerated().map { i, value -> String in
+            let format = i < formats.count ? formats[i] : nil
             let numeric: Bool
             switch value {
-            case .int, .float, .double: numeric = true
+            case .int, .float, .double: numeric = format == nil
             default: numeric = false
             }
-            return (numeric ? "<td style=\"text-align:right\">" : "<td>") + escape(TextRenderer.cell(value)) + "</td>"
+            return (numeric ? "<td style=\"text-align:right\">" : "<td>") + escape(TextRenderer.cell(value, format: format)) + "</td>"
         }.joined() + "</tr>\n"
     }
 

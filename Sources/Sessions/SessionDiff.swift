@@ -127,7 +127,7 @@ public struct SessionDiff: Sendable {
         add("optimizer", s.optimizer)
         add("data", data)
         out.append(("keys.seed", "\(s.keys.seedValue)"))
-        for e in s.keys.entries { out.append(("keys.\(e.name)", "\(e.key.k0) \(e.key.k1)")) }
+        for e in s.keys.entries { out.append(("keys.\(e.name)", e.key.hexDescription)) }
         return out
     }
 

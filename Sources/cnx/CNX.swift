@@ -317,6 +317,7 @@ enum Launch {
             FileHandle.standardError.write(Data(text.utf8))
         }
         workbench.onProgress = { progress.report($0) }
+        workbench.onNotice = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         let options = ScriptRunner.Options(json: output.json, keepGoing: output.keepGoing, echo: output.echo,
                                            renderer: TextRenderer(width: terminalWidth, color: colorAllowed, fits: isatty(1) != 0))
         return ScriptRunner(workbench: workbench, options: options, output: StandardOutput())

@@ -48,6 +48,29 @@ final class ExamplesTests: XCTestCase {
         // LayerScale grew from its 1e-6 init.
         let gamma = r.workbench.snapshot.params!["ConvNeXtBackbone_0/BottleneckConvNeXtBlock_04_01/LayerScale_0/scale"]!
         XCTAssertGreaterThan(gamma.scalars.map(abs).max()!, 1e-3)
+        // The README quotes these figures: they are what the tour prints.
+        let readme = try String(contentsOf: Golden.repoRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let printed = evals.map { TextRenderer.number($0.top1) }
+        XCTAssertTrue(readme.contains("it reaches \(printed[0]) val top-1 (\(printed[1]) with the EMA)"),
+                      "README's tour figures must be the tour's: eval \(printed[0]), eval --ema \(printed[1])")
+    }
+
+    /// The README's 30-second session: its command prints the figures the README shows.
+    func testReadmeSessionPrintsTheFiguresItShows() throws {
+        let readme = try String(contentsOf: Golden.repoRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let start = try XCTUnwrap(readme.range(of: "$ cnx -c '"))
+        let command = String(readme[start.upperBound...].prefix { $0 != "'" })
+        let block = readme[start.upperBound...].prefix { $0 != "`" }
+        let output = CapturedOutput()
+        let status = ScriptRunner(workbench: Workbench(workingDirectory: tmp), options: .init(), output: output).run(command, source: "-c")
+        XCTAssertEqual(status, 0, output.stderr.joined(separator: "\n"))
+        let printed = Set(output.stdout.joined(separator: "\n").split(separator: "\n").map(String.init))
+        // Every figure line of the README's transcript (all but the machine's timings) is printed as shown.
+        let figures = block.split(separator: "\n").dropFirst().map(String.init).filter { line in
+            !line.contains("…") && !line.hasPrefix("  seconds") && !line.hasPrefix("  img_s") && !line.isEmpty
+        }
+        XCTAssertGreaterThan(figures.count, 20)
+        for line in figures { XCTAssertTrue(printed.contains(line), "README shows a line cnx does not print: \(line)") }
     }
 
     /// The lesson shows a dropped sample's share of its block's gradient is

@@ -52,7 +52,27 @@ final class IPythonHabitsTests: XCTestCase {
         }
         XCTAssertTrue(run(t, "help %time").contains("run CMD as a cell and report wall and CPU time"))
         XCTAssertTrue(run(t, "help %nope").contains("no magic '%nope'"))
+        XCTAssertTrue(magics.contains("_, __, ___, _N, Out[N]: an earlier output"), magics)
+        XCTAssertTrue(run(t, "help _").contains("_ and Out[N]: earlier outputs, as in IPython"))
         leave(t, unsaved: false)
+    }
+
+    /// `_` and `Out[N]` as the guide shows them: alone they show an output
+    /// again; in a command they are the file it wrote; `help _` and
+    /// `%lsmagic` say so.
+    func testUnderscoreAndOutNReuseEarlierOutputs() throws {
+        let t = try start()
+        _ = run(t, "rng seed 3")
+        let again = run(t, "_")
+        XCTAssertTrue(again.contains("Out[2]:") && again.contains("seeded 3: root = PRNGKey(3)"), "Out[1] shown again as Out[2]: \(again)")
+        _ = run(t, "model build convnext --depths 1,1,1,1 --dims 8,16,24,32 --classes 4 --image-size 32; model init; data synthetic --classes 4 --size 32 --count 64 --val-count 16 --batch 4")
+        _ = run(t, "data batch --out b.safetensors", timeout: 30)
+        _ = run(t, "forward _ --out l.safetensors", timeout: 30)
+        let diff = run(t, "tensors diff _ Out[7]")
+        XCTAssertTrue(diff.contains("l.safetensors vs l.safetensors") && diff.contains("largest difference: 0.0"), diff)
+        XCTAssertTrue(run(t, "Out[1]").contains("seeded 3: root = PRNGKey(3)"))
+        XCTAssertTrue(run(t, "Out[42]").contains("error: 'Out[42]': cell 42 has no output yet"))
+        leave(t, unsaved: true)
     }
 
     func testPercentRunRunsAScriptAsCellsAndStopsAtTheFirstError() throws {

@@ -70,7 +70,7 @@ final class RNGCommandsTests: XCTestCase {
         XCTAssertTrue(cells.allSatisfy(\.ok), cells.compactMap(\.error).joined())
         guard case .table(let t)? = cells.last?.result else { return XCTFail("rng show gives a table") }
         func row(_ name: String) -> [String]? {
-            t.rows.first { $0.first == .string(name) }.map { $0.map { TextRenderer.cell($0) } }
+            t.rows.first { $0.first == .string(name) }.map { $0.enumerated().map { TextRenderer.cell($1, format: t.columns[$0].format) } }
         }
         XCTAssertEqual(row("step/dropout")?[1...3], ["split(train/0, 3)[0] at step 0", "0x4299654f", "0x1ecdd1d0"])
         XCTAssertEqual(row("step/stochastic_depth")?[1...3], ["split(train/0, 3)[1] at step 0", "0xe7ba1841", "0xd839c8d0"])

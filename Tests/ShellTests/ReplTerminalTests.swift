@@ -214,10 +214,17 @@ final class ReplTerminalTests: XCTestCase {
         t.type("jobs\r")
         t.expect("In [3]: ")
         t.type("\u{12}sle")  // Ctrl-R, then part of an earlier line
-        t.expect("the search to find 'help sleep'") { $0.components(separatedBy: "help sleep").count >= 3 }
+        // The prompt says what it is, as readline's does (not libedit's `bck:`).
+        t.expect("(reverse-i-search)`sle': help sleep")
+        XCTAssertFalse(t.plainText.contains("bck:"), t.plainText)
         t.type("\r")
         t.expect("Out[3]:")
         t.expect("the recalled command's output") { $0.components(separatedBy: "usage    sleep SECONDS").count == 3 }
+        // No match says so; Ctrl-G gives the typed line back.
+        t.type("st\u{12}zzz")
+        t.expect("(failed reverse-i-search)`zzz': ")
+        t.type("\u{07}us\r")
+        t.expect("the typed line, run") { $0.contains("Out[4]:") && $0.contains("model") }
         leave(t, unsaved: false)
     }
 

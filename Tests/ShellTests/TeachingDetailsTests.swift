@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Models
 import TestSupport
 import XCTest
 @testable import Shell
@@ -70,6 +71,32 @@ final class TeachingDetailsTests: XCTestCase {
         XCTAssertEqual(rate, 4.6, accuracy: 0.3)
     }
 
+    /// `train steps N` says when N steps would take hours, as the job starts
+    /// (the shell prints it above the bar) and again in its summary.
+    func testTrainStepsWarnsWhenTheStepsWouldTakeHours() throws {
+        let w = Workbench()
+        let notices = NoticeLog()
+        w.onNotice = { notices.add($0) }
+        let cells = runCommands("data synthetic --classes 4 --count 64 --val-count 16 --batch 8; model build convnext --depths 1,1,1,1 --dims 8,16,24,32 --classes 4 --image-size 32; model init; optim adamw; train steps 2", workbench: w)
+        for c in cells where !c.ok { XCTFail("\(c.command): \(c.error!)") }
+        XCTAssertEqual(notices.lines, [], "two small steps: no warning")
+        guard case .record(let short)? = cells[4].result else { return XCTFail("a summary record") }
+        XCTAssertNil(short["warning"])
+        // Millions of steps: warned at once; the job is stopped at its first step boundary.
+        let long = runCommands("train steps 90000000 &", workbench: w)[0]
+        XCTAssertNil(long.error)
+        w.cancelRunningJob()
+        _ = w.lastJob?.wait(seconds: 60)
+        XCTAssertEqual(notices.lines.count, 1)
+        let line = notices.lines.first ?? ""
+        XCTAssertTrue(line.hasPrefix("warning: 90000000 steps of batch 8 at 32 px take about "), line)
+        XCTAssertTrue(line.contains(" h on \(ProcessInfo.processInfo.activeProcessorCount) core"), line)
+        guard case .finished(.record(let summary))? = w.lastJob?.outcome else { return XCTFail("the stopped job's summary") }
+        XCTAssertEqual(summary["warning"].map { "warning: " + TextRenderer.cell($0) }, line, "the summary repeats it")
+        // The estimate behind it: the tour's model trains ~8 s per 100 steps of 64 here, far from an hour.
+        XCTAssertNil(ComputeEstimate.trainingWarning(try ConvNeXt(config: ConvNeXtConfig(depths: [1, 1, 2, 1], dims: [16, 32, 48, 64], classes: 10, imageSize: 32)), steps: 900, batch: 64))
+    }
+
     func testDataShowListsDecodeErrors() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("cnx-decode-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -91,4 +118,12 @@ final class TeachingDetailsTests: XCTestCase {
         }
         XCTAssertTrue(errors.hasPrefix("1 skipped: broken.png ("), errors)
     }
+}
+
+/// Notices a workbench said, collected across threads.
+final class NoticeLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _lines: [String] = []
+    func add(_ line: String) { lock.withLock { _lines.append(line) } }
+    var lines: [String] { lock.withLock { _lines } }
 }

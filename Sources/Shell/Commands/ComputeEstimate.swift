@@ -2,8 +2,9 @@ import Foundation
 import Models
 import Training
 
-/// A rough training-time estimate, so `model build` can warn before a
-/// configuration that would take hours on this machine's CPU.
+/// A rough training-time estimate, so `model build` and `train steps` can
+/// warn before a configuration or a step count that would take hours on
+/// this machine's CPU.
 ///
 /// A train step costs about 3x the forward MACs (forward, then backward
 /// for inputs and weights), 2 FLOPs each. docs/performance.md measures
@@ -26,5 +27,15 @@ enum ComputeEstimate {
         guard hours >= 1 else { return nil }
         return String(format: "at %d px one train step of batch %d takes about %.0f s on %d core%@ (~%.1f img/s), so 1,000 steps take about %.0f h; `--image-size 32` or a smaller model trains in minutes",
                       model.config.imageSize, batch, perImage * Double(batch), cores, cores == 1 ? "" : "s", 1 / perImage, hours)
+    }
+
+    /// A warning when `steps` train steps of `batch` images would take an
+    /// hour or more on `cores` cores; nil otherwise.
+    static func trainingWarning(_ model: ConvNeXt, steps: Int, batch: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> String? {
+        let perImage = trainSecondsPerImage(macs: model.macsPerImage(), cores: cores)
+        let hours = perImage * Double(batch) * Double(steps) / 3600
+        guard hours >= 1 else { return nil }
+        return String(format: "%d steps of batch %d at %d px take about %.1f h on %d core%@ (estimated ~%.1f img/s): Ctrl-C or `stop` ends them at a step boundary; fewer steps, a smaller --batch or a smaller model finish sooner",
+                      steps, batch, model.config.imageSize, hours, cores, cores == 1 ? "" : "s", 1 / perImage)
     }
 }

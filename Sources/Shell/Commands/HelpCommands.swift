@@ -6,7 +6,7 @@ enum HelpCommands {
 
     static let all: [CommandSpec] = [
         CommandSpec(["help"], summary: "List commands, or explain one: help model build",
-                    help: "With no argument, lists every command with its one-line summary. With a command's words, shows its usage, what it does, its arguments and its flags; `help %time` explains a magic. In the shell, `CMD?` and `?CMD` are `help CMD`.",
+                    help: "With no argument, lists every command with its one-line summary. With a command's words, shows its usage, what it does, its arguments and its flags; `help %time` explains a magic, `help _` the output references (`_`, `Out[N]`). In the shell, `CMD?` and `?CMD` are `help CMD`.",
                     arguments: [ArgumentSpec("command", .string, "the command to explain", optional: true)],
                     flags: [markdown],
                     variadicTail: true, mutates: false) { invocation, context in
@@ -22,6 +22,7 @@ enum HelpCommands {
             }
             return .record(record)
         }
+        if OutputReferences.isHelpTopic(words) { return .record(OutputReferences.help) }
         if words.isEmpty {
             let rows: [[JSONValue]] = registry.commands.sorted { $0.name < $1.name }
                 .map { [.string($0.name), .string($0.summary)] }

@@ -52,10 +52,10 @@ enum ModelCommands {
             context.state.params = params
             context.state.markRunStart()
             return .record(Record(title: "parameters initialised", RunCommands.noted(ended, [
-                ("params_key", .array([.int(Int(key.k0)), .int(Int(key.k1))])),
+                ("params_key", KeyWords.json(key)),
                 ("arrays", .int(params.count)), ("parameters", .int(params.scalarCount)),
                 ("seconds", .double(Date().timeIntervalSince(start))),
-            ])))
+            ]), formats: ["params_key": .keyWords]))
         },
         CommandSpec(["model", "summary"], summary: "Every layer: path, output shape, parameters and MACs per image, with totals",
                     flags: [summarySize],

@@ -1,5 +1,6 @@
 import JSON
 import JaxRandom
+import Training
 
 /// `rng …`: the session's key tree, as a teaching tool (issue 4).
 enum RNGCommands {
@@ -14,23 +15,23 @@ enum RNGCommands {
             }
             context.state.keys.seed(seed)
             return .group([.message("seeded \(seed): root = PRNGKey(\(seed)); params, dropout, stochastic_depth, train = split(root, 4); train/0 = split(train, 1)[0]; data = split(root, 5)[4]"),
-                           .table(table(context.state.keys))])
+                           .table(table(context.state))])
         },
         CommandSpec(["rng", "show"], summary: "The key tree: each key's name, lineage, words (hex) and uses",
+                    help: "The title gives the seed and the session's step (the run's train steps, as `status` counts them). Words print in hex, as everywhere in cnx (`--json` gives integers); `rng set` takes them back in either form. uses counts the draws made with a key: `model init` and `train reset` draw params, each train step draws its step/dropout and step/stochastic_depth (and splits train/0 into the next one), `rng sample` draws the key it names; a key drawn twice is marked reused!. `forward --train` and `grad --train` apply the init-time dropout and stochastic_depth keys without drawing, so they repeat the same masks by design.",
                     arguments: [ArgumentSpec("name", .string, "show only this key and the keys derived from it", optional: true)],
                     mutates: false) { invocation, context in
-            let keys = context.state.keys
             if let name = invocation.argument(0) {
-                _ = try keys.entry(name)
-                return .table(table(keys, under: name))
+                _ = try context.state.keys.entry(name)
+                return .table(table(context.state, under: name))
             }
-            return .table(table(keys))
+            return .table(table(context.state))
         },
         CommandSpec(["rng", "split"], summary: "Add children NAME/0 … NAME/N-1 equal to split(key, N)[i]",
                     arguments: [ArgumentSpec("name", .string, "the key to split"),
                                 ArgumentSpec("count", .int, "how many keys (at least 1)")]) { invocation, context in
             let names = try context.state.keys.split(invocation.argument(0)!, invocation.intArgument(1)!)
-            return .table(table(context.state.keys, only: Set(names)))
+            return .table(table(context.state, only: Set(names)))
         },
         CommandSpec(["rng", "fold"], summary: "Add the child fold_in(key, DATA), named NAME@DATA",
                     arguments: [ArgumentSpec("name", .string, "the key"),
@@ -41,19 +42,19 @@ enum RNGCommands {
                 throw ShellError("DATA must fit in 32 bits (0 … 4294967295, or a negative int32), got \(data)")
             }
             let name = try context.state.keys.fold(invocation.argument(0)!, word, as: invocation[childName])
-            return .table(table(context.state.keys, only: [name]))
+            return .table(table(context.state, only: [name]))
         },
         CommandSpec(["rng", "set"], summary: "Set a key's two words explicitly (creating it if needed)",
                     help: "Keys split or folded from it are re-derived, so `rng set root 0 42` equals `rng seed 42`.",
                     arguments: [ArgumentSpec("name", .string, "the key"),
-                                ArgumentSpec("k0", .int, "first word, 0 … 4294967295"),
-                                ArgumentSpec("k1", .int, "second word, 0 … 4294967295")]) { invocation, context in
-            guard let k0 = UInt32(exactly: invocation.intArgument(1)!), let k1 = UInt32(exactly: invocation.intArgument(2)!) else {
-                throw ShellError("key words must be unsigned 32-bit integers (0 … 4294967295)")
+                                ArgumentSpec("k0", .string, "first word: hex as `rng show` prints it (0x0000002a) or decimal, 0 … 4294967295"),
+                                ArgumentSpec("k1", .string, "second word: hex (0x…) or decimal, 0 … 4294967295")]) { invocation, context in
+            guard let k0 = PRNGKey.parseWord(invocation.argument(1)!), let k1 = PRNGKey.parseWord(invocation.argument(2)!) else {
+                throw ShellError("key words are unsigned 32-bit integers, hex as `rng show` prints them (0x0000002a) or decimal (0 … 4294967295), got '\(invocation.argument(1)!) \(invocation.argument(2)!)'")
             }
             let name = invocation.argument(0)!
             try context.state.keys.set(name, k0, k1)
-            return .table(table(context.state.keys, under: name))
+            return .table(table(context.state, under: name))
         },
         CommandSpec(["rng", "sample"], summary: "Draw jax.random.DIST(key, (COUNT,)) with the named key itself",
                     help: "DIST is bits, uniform, normal, truncated_normal[:LO,HI], bernoulli:P or permutation. Values print so that they round-trip exactly. Drawing twice from one key repeats the numbers — JAX users are told never to do that, and cnx warns.",
@@ -65,30 +66,38 @@ enum RNGCommands {
             guard count <= 1_000_000 else { throw ShellError("COUNT \(count) is too large to print: use at most 1000000") }
             let (use, values) = try context.state.keys.sample(invocation.argument(0)!, distribution, count: count)
             var fields: [(String, JSONValue)] = [
-                ("key", .string(use.name)), ("words", .array([.int(Int(use.key.k0)), .int(Int(use.key.k1))])),
+                ("key", .string(use.name)), ("words", KeyWords.json(use.key)),
                 ("distribution", .string(distribution.description)), ("count", .int(count)),
                 ("values", values.json), ("uses", .int(use.uses)),
             ]
             if use.isReuse {
                 fields.append(("warning", .string("key '\(use.name)' was already drawn from \(use.uses - 1) time(s): the same key gives the same numbers; split it first (rng split \(use.name) 2)")))
             }
-            return .record(Record(title: "\(distribution)(\(use.name), (\(count),))", fields))
+            return .record(Record(title: "\(distribution)(\(use.name), (\(count),))", fields, formats: ["words": .keyWords]))
         },
     ]
 
-    /// The tree as a table; `only` restricts to some names, `under` to a key and its descendants.
-    static func table(_ keys: KeyTree, only: Set<String>? = nil, under: String? = nil) -> Table {
+    /// The tree as a table; `only` restricts to some names, `under` to a key
+    /// and its descendants. The title gives the session's step (the run's
+    /// train steps, as `status` counts them) and, when the keys moved on a
+    /// different number of steps since the seed (a new run without `rng
+    /// seed`), that number too.
+    static func table(_ state: WorkbenchState, only: Set<String>? = nil, under: String? = nil) -> Table {
+        let keys = state.keys
         let rows: [[JSONValue]] = keys.entries.filter { entry in
             if let only { return only.contains(entry.name) }
             if let under { return entry.name == under || isDescendant(entry.name, of: under, in: keys) }
             return true
         }.map { e in
-            [.string(e.name), .string(e.lineage), .string(hex(e.key.k0)), .string(hex(e.key.k1)),
+            [.string(e.name), .string(e.lineage), KeyWords.json(e.key.k0), KeyWords.json(e.key.k1),
              .int(e.uses), .string(e.uses > 1 ? "reused!" : "")]
         }
         let schedule = keys.schedule == .seed ? "train steps: split(train/0, 3)" : "train steps: split(dropout|stochastic_depth, 2), from an older session"
-        return Table(title: "key tree (seed \(keys.seedValue), step \(keys.step); \(schedule))",
-                     columns: [.init("name"), .init("lineage"), .init("k0"), .init("k1"), .init("uses"), .init("")],
+        let step = state.counters.miniSteps
+        let moved = keys.step == step ? "" : ", keys \(keys.step) train step\(keys.step == 1 ? "" : "s") past the seed"
+        return Table(title: "key tree (seed \(keys.seedValue), step \(step)\(moved); \(schedule))",
+                     columns: [.init("name"), .init("lineage"), .init("k0", format: .keyWords), .init("k1", format: .keyWords),
+                               .init("uses"), .init("")],
                      rows: rows)
     }
 
@@ -100,11 +109,6 @@ enum RNGCommands {
             current = (try? keys.entry(c))?.parent
         }
         return false
-    }
-
-    static func hex(_ w: UInt32) -> String {
-        let s = String(w, radix: 16)
-        return "0x" + String(repeating: "0", count: 8 - s.count) + s
     }
 }
 

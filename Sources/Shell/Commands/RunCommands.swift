@@ -19,7 +19,7 @@ enum RunCommands {
                 context.state.keys = keys
                 how = "the parameters and keys the ended run began with"
             } else {
-                let key = try context.state.keys.key(KeyTree.params)
+                let key = try context.state.keys.draw(KeyTree.params).key   // a draw, as `model init`
                 context.state.params = model.initialize(paramsKey: key)
                 how = "parameters initialised from the params key (as `model init`)"
             }

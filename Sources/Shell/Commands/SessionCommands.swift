@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import JaxRandom
 import SafeTensors
 import Sessions
 import Training
@@ -104,8 +105,16 @@ enum SessionCommands {
             if diff.settings.isEmpty {
                 results.append(.message("settings: the same (model, optimizer, data, keys)"))
             } else {
-                results.append(.table(Table(title: "settings that differ", columns: [.init("setting"), .init(a.label), .init(b.label)],
-                                            rows: diff.settings.map { [.string($0.name), .string($0.a), .string($0.b)] })))
+                // Key rows carry the words (integers in --json, hex in text, as `rng show`).
+                func value(_ change: SessionDiff.Change, _ side: SessionDiff.Side, _ text: String) -> JSONValue {
+                    guard change.name.hasPrefix("keys."), let key = try? side.state.keys.key(String(change.name.dropFirst(5))) else {
+                        return .string(text)
+                    }
+                    return KeyWords.json(key)
+                }
+                results.append(.table(Table(title: "settings that differ",
+                                            columns: [.init("setting"), .init(a.label, format: .keyWords), .init(b.label, format: .keyWords)],
+                                            rows: diff.settings.map { [.string($0.name), value($0, a, $0.a), value($0, b, $0.b)] })))
             }
             var params = diff.parameters
             if let top = invocation[SessionCommands.top] {

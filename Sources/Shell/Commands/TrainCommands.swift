@@ -81,10 +81,10 @@ enum TrainCommands {
             return .group([.record(Record(title: "step \(p.step): forward done (next: step loss)", [
                 ("batch", .string(p.batch.x.shape.map(String.init).joined(separator: "x"))),
                 ("epoch_sample", .string("\(p.cursor.epoch):\(p.cursor.sample)")), ("mix", .string("\(p.batch.mix)")),
-                ("dropout_key", .array([.int(Int(p.rngs.dropout.k0)), .int(Int(p.rngs.dropout.k1))])),
-                ("stochastic_depth_key", .array([.int(Int(p.rngs.stochasticDepth.k0)), .int(Int(p.rngs.stochasticDepth.k1))])),
+                ("dropout_key", KeyWords.json(p.rngs.dropout)),
+                ("stochastic_depth_key", KeyWords.json(p.rngs.stochasticDepth)),
                 ("dropped", .string(droppedSummary(p.blockRecords))),
-            ]))])
+            ], formats: ["dropout_key": .keyWords, "stochastic_depth_key": .keyWords]))])
         },
         CommandSpec(["step", "loss"], summary: "Continue the step: the loss and its gradient with respect to the logits") { _, context in
             try TrainEngine.loss(&context.state)
@@ -272,7 +272,8 @@ enum TrainCommands {
         }
         let size = batch ?? data.batchSize
         guard size >= 1, size <= data.splits.train.count else { throw ShellError("--batch must be 1…\(data.splits.train.count)") }
-        context.startJob(total: steps) { state, control in
+        let long = ComputeEstimate.trainingWarning(model, steps: steps, batch: size)
+        context.startJob(total: steps, notice: long) { state, control in
             var done = 0
             var lastGood = state
             let start = Date()
@@ -304,6 +305,7 @@ enum TrainCommands {
                 ("img_s", .double(((Double(done * size * (ComputeContext.current.replicas?.count ?? 1)) / max(seconds, 1e-9)) * 10).rounded() / 10)),
             ]
             if let ended = TrainingNotes.scheduleEnded(state) { fields.append(("note", .string(ended))) }
+            if let long { fields.append(("warning", .string(long))) }
             if let zero = TrainingNotes.zeroLearningRate(recent, state.optimizer) { fields.append(("lr_0", .string(zero))) }
             if control.isCancelled && done < steps {
                 fields.insert(("stopped", .string("stopped by request after step \(state.counters.miniSteps) (\(done) of \(steps)); the state is consistent — continue with `train steps N`")), at: 0)

@@ -99,7 +99,7 @@ public enum Tokenizer {
 
     /// Quotes a word so that `commands` reads it back unchanged.
     public static func quote(_ word: String) -> String {
-        if !word.isEmpty && word.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=,+@%&".contains($0) }) {
+        if !word.isEmpty && word.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=,+@%&[]".contains($0) }) {
             return word
         }
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"

@@ -43,7 +43,7 @@ public struct TextRenderer: Sendable {
         if let title = record.title { lines.append(contentsOf: wrap(title, width).map(bold)) }
         let keyWidth = min(28, fits ? width / 3 : 28, record.fields.map { $0.0.count }.max() ?? 0)
         for (key, value) in record.fields {
-            let text = Self.cell(value)
+            let text = Self.cell(value, format: record.formats[key])
             let pad = String(repeating: " ", count: max(0, keyWidth - key.count))
             // Values wrap at spaces within the width, continuing under the value column;
             // a key longer than the column puts its value on the next line.
@@ -63,10 +63,14 @@ public struct TextRenderer: Sendable {
 
     func render(_ table: Table) -> String {
         let header = table.columns.map { column in column.unit.map { "\(column.name) (\($0))" } ?? column.name }
-        var body = table.rows.map { $0.map(Self.cell) }
-        var footer = table.footer.map { $0.map(Self.cell) }
-        // Numeric columns align right.
+        func cells(_ row: [JSONValue]) -> [String] {
+            row.enumerated().map { i, v in Self.cell(v, format: i < table.columns.count ? table.columns[i].format : nil) }
+        }
+        var body = table.rows.map(cells)
+        var footer = table.footer.map(cells)
+        // Numeric columns align right (not key words: they are text).
         let numeric = table.columns.indices.map { i in
+            table.columns[i].format == nil &&
             table.rows.contains { i < $0.count && Self.isNumber($0[i]) } &&
             table.rows.allSatisfy { i >= $0.count || Self.isNumber($0[i]) || $0[i] == .null }
         }
@@ -119,6 +123,11 @@ public struct TextRenderer: Sendable {
         case .int, .float, .double: return true
         default: return false
         }
+    }
+
+    /// One value as text in `format` (nil: by its type, as `cell(_:)`).
+    public static func cell(_ value: JSONValue, format: CellFormat?) -> String {
+        format.flatMap { KeyWords.text(value, $0) } ?? cell(value)
     }
 
     /// One value as table text: integers with thousands separators, float32

@@ -11,7 +11,7 @@ enum Banner {
             "  model      " + model(state),
             "  optimizer  " + optimizer(state),
             "  data       " + data(state),
-            "Magics: %time CMD, %timeit CMD, %run FILE, %history, %reset (%lsmagic lists them; CMD? is help CMD). Lessons: `examples` lists them, `%run tour` runs one.",
+            "Magics: %time CMD, %timeit CMD, %run FILE, %history, %reset (%lsmagic lists them; CMD? is help CMD; _ and Out[N] reuse an output: help _). Lessons: `examples` lists them, `%run tour` runs one.",
         ]
     }
 

@@ -67,8 +67,12 @@ final class LineEditor {
         cnx_el_addfn(el, "cnx-redisplay", "redraw the prompt and line", { _, _ in
             UInt8(CC_REDISPLAY)
         })
+        cnx_el_addfn(el, "cnx-reverse-search", "search the history backwards", { el, _ in
+            LineEditor.from(el).reverseSearch()
+        })
         cnx_el_bind(el, "^I", "cnx-complete")
         cnx_el_bind(el, "^]", "cnx-redisplay")
+        cnx_el_bind(el, "^R", "cnx-reverse-search")
         el_source(el, nil)  // ~/.editrc (after our bindings, so the user's win)
         columns = Self.terminalColumns()
     }
@@ -216,6 +220,66 @@ final class LineEditor {
         let scalar = String(decoding: bytes, as: UTF8.self).unicodeScalars.first?.value ?? 0xFFFD
         character.pointee = wchar_t(bitPattern: scalar)
         return 1
+    }
+
+    // MARK: - History search (bound to Ctrl-R)
+
+    /// Ctrl-R: readline's reverse incremental search. Typed characters grow
+    /// the query, Ctrl-R finds the next older match, Backspace shortens the
+    /// query, Enter runs the match, Ctrl-G gives back the line as it was, and
+    /// any other key (arrows, Ctrl-A, Esc …) keeps the match for editing and
+    /// then does what it does. Ctrl-C discards the line, as always.
+    private func reverseSearch() -> UInt8 {
+        guard let info = el_wline(el)?.pointee else { return UInt8(CC_ERROR) }
+        var search = HistorySearch(lines: history.lines, original: Self.wideText(info.buffer, info.lastchar))
+        let prompt = String(cString: promptText)
+        func draw() {
+            setPrompt(search.prompt)
+            replaceLine(search.text)
+            cnx_el_refresh(el)
+        }
+        defer { setPrompt(prompt) }
+        draw()
+        while true {
+            var key: wchar_t = 0
+            guard el_wgetc(el, &key) == 1 else {  // end of input, or Ctrl-C (`interrupted` is set)
+                replaceLine(search.original)
+                return UInt8(CC_EOF)
+            }
+            switch key {
+            case 0x12: search.older()                      // Ctrl-R
+            case 0x7F, 0x08: search.erase()                // Backspace
+            case 0x07:                                     // Ctrl-G
+                replaceLine(search.original)
+                return UInt8(CC_REDISPLAY)
+            case Self.redisplayKey: break                  // job lines were printed above: redraw
+            case let k where k >= 0x20:
+                search.type(Unicode.Scalar(UInt32(bitPattern: k)).map(Character.init) ?? "\u{FFFD}")
+            default:                                       // Enter and any other key act on the match
+                replaceLine(search.text)
+                el_wpush(el, [key, 0])
+                return UInt8(CC_REDISPLAY)
+            }
+            draw()
+        }
+    }
+
+    private func setPrompt(_ text: String) {
+        free(promptText)
+        promptText = strdup(text)
+    }
+
+    /// Replaces the whole edited line with `text`, the cursor at its end.
+    private func replaceLine(_ text: String) {
+        guard let info = el_wline(el)?.pointee else { return }
+        _ = el_cursor(el, Int32(info.lastchar - info.cursor))
+        el_deletestr(el, Int32(info.lastchar - info.buffer))
+        if !text.isEmpty { _ = el_insertstr(el, text) }
+    }
+
+    static func wideText(_ start: UnsafePointer<wchar_t>?, _ end: UnsafePointer<wchar_t>?) -> String {
+        guard let start, let end, end > start else { return "" }
+        return String(String.UnicodeScalarView(UnsafeBufferPointer(start: start, count: end - start).compactMap { Unicode.Scalar(UInt32(bitPattern: $0)) }))
     }
 
     // MARK: - Completion (bound to Tab)

@@ -47,6 +47,8 @@ public final class Repl {
     private func attach(_ workbench: Workbench) {
         let relay = relay
         workbench.onProgress = { job in relay.progress(job) }
+        let wake = wake, color = color
+        workbench.onNotice = { line in wake.show(color ? "\u{1B}[33m\(line)\u{1B}[0m" : line) }
     }
 
     /// Runs until Ctrl-D, `exit` or `quit`; returns the exit status.
@@ -290,7 +292,7 @@ public final class Repl {
         case "%history":
             out(renderer.render(HistoryCommand.table(workbench.cells)))
         case "%lsmagic":
-            out(renderer.render(.table(Magic.table)))
+            out(renderer.render(.group([.table(Magic.table), .message(OutputReferences.summary)])))
         case "%run":
             guard !rest.isEmpty else { return err(paint("error: %run needs a file, e.g. %run examples/tour.cnx", "31")) }
             var url = workbench.url(for: rest)

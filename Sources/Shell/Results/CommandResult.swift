@@ -33,18 +33,30 @@ public enum CommandResult: Sendable, Equatable {
     }
 }
 
+/// How a value is written as text when its JSON type alone does not say;
+/// `--json` keeps the value itself.
+public enum CellFormat: Sendable, Equatable {
+    /// PRNG key words: an integer word as `0x0000002a`, a two-word list as
+    /// `[0x00000000, 0x0000002a]` (`PRNGKey.hexDescription`); `--json` has
+    /// the integers. Other values print as usual.
+    case keyWords
+}
+
 /// Named fields with a title; values keep their types for `--json`.
 public struct Record: Sendable, Equatable {
     public var title: String?
     public var fields: [(String, JSONValue)]
+    /// Text formats of some fields, by field name (e.g. keys as hex words).
+    public var formats: [String: CellFormat] = [:]
 
-    public init(title: String? = nil, _ fields: [(String, JSONValue)]) {
+    public init(title: String? = nil, _ fields: [(String, JSONValue)], formats: [String: CellFormat] = [:]) {
         self.title = title
         self.fields = fields
+        self.formats = formats
     }
 
     public static func == (a: Record, b: Record) -> Bool {
-        a.title == b.title && JSONValue.object(a.fields) == JSONValue.object(b.fields)
+        a.title == b.title && JSONValue.object(a.fields) == JSONValue.object(b.fields) && a.formats == b.formats
     }
 
     public subscript(key: String) -> JSONValue? { fields.first { $0.0 == key }?.1 }
@@ -62,7 +74,11 @@ public struct Table: Sendable, Equatable {
     public struct Column: Sendable, Equatable {
         public var name: String
         public var unit: String?
-        public init(_ name: String, unit: String? = nil) { self.name = name; self.unit = unit }
+        /// How the column's values are written as text (nil: by their type).
+        public var format: CellFormat?
+        public init(_ name: String, unit: String? = nil, format: CellFormat? = nil) {
+            self.name = name; self.unit = unit; self.format = format
+        }
     }
     public var title: String?
     public var columns: [Column]

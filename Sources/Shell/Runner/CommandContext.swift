@@ -15,6 +15,8 @@ public final class CommandContext: @unchecked Sendable {
 
     struct PendingJob {
         var total: Int
+        /// Said when the job starts (`Workbench.onNotice`), e.g. that it will take hours.
+        var notice: String?
         var body: JobBody
     }
 
@@ -31,7 +33,8 @@ public final class CommandContext: @unchecked Sendable {
     /// `control.isCancelled` at step boundaries, publish snapshots there, and
     /// leave the state consistent whether it returns or throws. Its result
     /// becomes the cell's result (or, in the background, is shown by `wait`).
-    public func startJob(total: Int, _ body: @escaping JobBody) {
-        pendingJob = PendingJob(total: total, body: body)
+    /// `notice` is said as the job starts (a warning about its length).
+    public func startJob(total: Int, notice: String? = nil, _ body: @escaping JobBody) {
+        pendingJob = PendingJob(total: total, notice: notice, body: body)
     }
 }

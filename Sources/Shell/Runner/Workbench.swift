@@ -11,6 +11,9 @@ public struct Cell: Sendable {
     public var result: CommandResult?
     public var error: String?
     public var seconds: Double
+    /// The file the command wrote (`--out`, a PNG, `params export FILE` …),
+    /// which `_` and `Out[N]` stand for in a later command.
+    public var file: String?
 
     public var ok: Bool { error == nil }
 
@@ -38,6 +41,9 @@ public final class Workbench: @unchecked Sendable {
     public let registry: CommandRegistry
     /// Where jobs report progress (the shell draws a bar or prints lines).
     public var onProgress: @Sendable (Job) -> Void = { _ in }
+    /// Where a job's start notice goes (a warning that it takes hours): the
+    /// shell prints it above the progress bar, scripts on stderr.
+    public var onNotice: @Sendable (String) -> Void = { _ in }
     /// The directory relative paths are resolved against.
     public let workingDirectory: URL
 
@@ -93,7 +99,9 @@ public final class Workbench: @unchecked Sendable {
 
     /// Parses and runs one command's words, records the cell and returns it.
     /// A trailing `&` runs a job the command starts in the background.
-    /// Errors never escape: they are part of the cell.
+    /// `_`, `__`, `___`, `_N` and `Out[N]` refer to earlier outputs
+    /// (`OutputReferences`); the cell records the command as it ran, with
+    /// the files they stood for. Errors never escape: they are part of the cell.
     @discardableResult
     public func execute(_ tokens: [Token], text: String) -> Cell {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -103,16 +111,31 @@ public final class Workbench: @unchecked Sendable {
             background = true
             words.removeLast()
         }
-        let number = lock.withLock { () -> Int in
+        let (number, earlier) = lock.withLock { () -> (Int, [Cell]) in
             let n = _cells.count + 1
+            let earlier = _cells
             // Reserve the number now so concurrent read-only commands get their own.
             _cells.append(Cell(number: n, command: text, result: nil, error: nil, seconds: 0))
-            return n
+            return (n, earlier)
         }
         var cell = Cell(number: number, command: text, result: nil, error: nil, seconds: 0)
         do {
-            let invocation = try registry.resolve(words, text: text)
-            cell.result = try compute.run { try run(invocation, background: background) }
+            switch try OutputReferences.expand(words, cells: earlier) {
+            case .show(let n):
+                if background { throw ShellError("'\(words[0].text)' shows an earlier output; drop the '&'") }
+                cell.result = earlier.first { $0.number == n }!.result
+            case .words(let expanded, let changed):
+                if changed {
+                    words = expanded
+                    cell.command = (expanded + (background ? [Token("&")] : [])).enumerated().map { i, token in
+                        background && i == expanded.count ? "&" : Tokenizer.quote(token.text)
+                    }.joined(separator: " ")
+                }
+                let invocation = try registry.resolve(words, text: cell.command)
+                let result = try compute.run { try run(invocation, background: background) }
+                cell.result = result
+                cell.file = OutputReferences.writtenFile(invocation, result, workbench: self)
+            }
         } catch let error as ShellError {
             cell.error = ErrorText.oneLine(error.message)
         } catch {
@@ -169,6 +192,7 @@ public final class Workbench: @unchecked Sendable {
             if background { throw ShellError("'\(invocation.spec.name)' does not start a job; drop the '&'") }
             return result
         }
+        if let notice = pending.notice { onNotice("warning: " + notice) }
         let job = launch(invocation.text, pending)
         if background {
             return .message("job \(job.id) started in the background: \(invocation.text) — 'jobs' shows it, 'wait' waits, 'stop' stops it")
