@@ -221,9 +221,9 @@ final class ReplTerminalTests: XCTestCase {
         t.expect("Out[3]:")
         t.expect("the recalled command's output") { $0.components(separatedBy: "usage    sleep SECONDS").count == 3 }
         // No match says so; Ctrl-G gives the typed line back.
-        t.type("st\u{12}zzz")
+        t.type("sta\u{12}zzz")
         t.expect("(failed reverse-i-search)`zzz': ")
-        t.type("\u{07}us\r")
+        t.type("\u{07}tus\r")
         t.expect("the typed line, run") { $0.contains("Out[4]:") && $0.contains("model") }
         leave(t, unsaved: false)
     }

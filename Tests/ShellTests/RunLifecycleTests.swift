@@ -96,6 +96,23 @@ final class RunLifecycleTests: XCTestCase {
         XCTAssertEqual(recordField(status, "run"), "2 (1 finished: `runs`)")
     }
 
+    /// The issue's `session load tour; model build atto …; status`: the new
+    /// model's status shows none of the loaded run's steps or eval.
+    func testABuildAfterSessionLoadShowsNothingOfTheLoadedRun() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cnx-runs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let w = Workbench(workingDirectory: dir)
+        ok(runCommands("data synthetic --count 160 --val-count 40 --batch 16; \(build); \(train); session save tour", workbench: w))
+        ok(runCommands("session load tour; model build atto --classes 10 --image-size 32", workbench: w))
+        let status = runCommands("status", workbench: w)[0]
+        XCTAssertEqual(recordField(status, "model"), "convnext_atto, 10 classes, 32px, not initialised")
+        guard case .record(let r)? = status.result else { return XCTFail("status gives a record") }
+        XCTAssertEqual(r["steps"], .int(0))
+        XCTAssertNil(r["last_eval"], "the loaded run's eval belongs to the loaded model")
+        XCTAssertNil(r["last_loss"])
+    }
+
     /// Top-5 with fewer than 5 classes, and the update ratio of zero weights, are undefined: `–`.
     func testUndefinedNumbersShowAsDashes() throws {
         let w = Workbench()
