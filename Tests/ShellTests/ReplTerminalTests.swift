@@ -310,6 +310,36 @@ final class ReplTerminalTests: XCTestCase {
         leave(t, unsaved: true)
     }
 
+    /// The sequence: `train steps 3000 &`, `stop`, `wait`, `jobs`:
+    /// the job is "stopped", its time frozen, and `wait` was its one notice.
+    func testStoppedTrainingJobIsStoppedFrozenAndAnnouncedOnce() throws {
+        let t = try start()
+        setUpTraining(t)
+        t.type("train steps 3000 &\r")
+        t.expect("job 1 started in the background")
+        t.expect("In [6]: ")
+        t.type("stop\r")
+        t.expect("stopping job 1")
+        t.expect("In [7]: ")
+        t.type("wait\r")
+        t.expect("train steps 3000: stopped", timeout: 30)
+        t.expect("In [8]: ")
+        let waited = t.plainText.count
+        t.type("jobs\r")
+        t.expect("state      stopped")
+        t.expect("In [9]: ")
+        Thread.sleep(forTimeInterval: 1.2)
+        t.type("jobs\r")
+        t.expect("In [10]: ")
+        let elapsed = t.plainText.dropFirst(waited).components(separatedBy: "elapsed_s  ").dropFirst()
+            .map { Double($0.prefix { $0 != "\n" && $0 != "\r" }) }
+        XCTAssertEqual(elapsed.count, 2, t.plainText)
+        XCTAssertEqual(elapsed.first, elapsed.last, "elapsed stops growing once the job ended")
+        XCTAssertFalse(t.plainText.dropFirst(waited).contains("[job 1]"), "no notice after wait showed the end")
+        XCTAssertFalse(t.plainText.contains("state      finished"), "a stopped job is not 'finished'")
+        leave(t, unsaved: true)
+    }
+
     func testBackgroundJobEndIsAnnouncedAboveThePrompt() throws {
         let t = try start()
         t.type("sleep 0.5 &\r")
