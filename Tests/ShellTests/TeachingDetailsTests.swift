@@ -98,6 +98,16 @@ final class TeachingDetailsTests: XCTestCase {
         XCTAssertNil(ComputeEstimate.trainingWarning(try ConvNeXt(config: ConvNeXtConfig(depths: [1, 1, 2, 1], dims: [16, 32, 48, 64], classes: 10, imageSize: 32)), steps: 900, batch: 64))
     }
 
+    /// float32 values print as the shortest decimal that reads back the same float32.
+    func testLearningRatesPrintAsTheShortestRoundTrip() {
+        let cells = runCommands("model build convnext --depths 1,1,1,1 --dims 8,16,24,32 --classes 4 --image-size 32; optim adamw --lr 0.006 --warmup-steps 30 --decay-steps 600; show lr --at 30,31; status")
+        let text = cells.compactMap(\.result).map { TextRenderer().render($0) }.joined(separator: "\n")
+        XCTAssertTrue(text.contains("peak 0.006,"), text)
+        XCTAssertTrue(text.contains("  30         0.006"), text)
+        XCTAssertTrue(text.contains("adamw lr 0.006"), text)
+        XCTAssertFalse(text.contains("0.00599998") || text.contains("0.006000000"), text)
+    }
+
     func testDataShowListsDecodeErrors() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("cnx-decode-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
