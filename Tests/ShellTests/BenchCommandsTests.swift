@@ -36,6 +36,7 @@ final class BenchCommandsTests: XCTestCase {
         XCTAssertEqual(r["steps"], .int(3))
         XCTAssertEqual(r["batch"], .int(2))
         XCTAssertEqual(r["threads"], .int(1))
+        XCTAssertEqual(r["kernels"], .string(KernelTarget.level))
         XCTAssertEqual(workbench.lastJob?.completed, 4, "warm-up + timed steps ran")
         let imgS = try XCTUnwrap(number(r["img_s"])), lo = try XCTUnwrap(number(r["img_s_min"])), hi = try XCTUnwrap(number(r["img_s_max"]))
         XCTAssertGreaterThan(imgS, 0)

@@ -114,7 +114,7 @@ enum BenchCommands {
         if r.images > 0 { fields += [("batch", .int(s.batch))] }
         fields += [("image_size", .int(s.imageSize)), ("steps", .int(s.steps)), ("warmup", .int(s.warmup)),
                    ("threads", .int(r.threads)), ("blas_threads", .int(r.blasThreads)),
-                   ("gemm", .string(r.gemm.rawValue)),
+                   ("gemm", .string(r.gemm.rawValue)), ("kernels", .string(KernelTarget.level)),
                    ("parameters", .int(r.parameters))]
         if r.images > 0 {
             let ips = r.imagesPerSecond, ipsData = r.imagesPerSecondWithData
