@@ -11,7 +11,10 @@ extension ConvNeXt {
     /// - Returns: a tree with the same paths and order as `parameterSpecs()`.
     public func backward(dLogits: Tensor, params: TensorTree, cache: consuming ForwardCache) -> TensorTree {
         var cache = cache
-        return Self.compute { backwardPass(dLogits: dLogits, params: params, cache: &cache) }
+        return Self.compute {
+            config.dtype == .bf16 ? backwardPassBF16(dLogits: dLogits, params: params, cache: &cache)
+                                  : backwardPass(dLogits: dLogits, params: params, cache: &cache)
+        }
     }
 
     /// `backward`'s body; it empties `cache` block by block.

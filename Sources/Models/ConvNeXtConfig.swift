@@ -25,10 +25,20 @@ public struct ConvNeXtConfig: Sendable, Codable, Equatable {
     public var layerScaleInit: Float
     /// LayerNorm epsilon (1e-6).
     public var layerNormEpsilon: Float
+    /// The compute dtype (Flax `dtype`): float32, or bfloat16 with float32
+    /// parameters (docs/bf16.md). Sessions saved before it existed load as f32.
+    public var dtype: ModelDType
+    /// With bf16: LayerScale γ is held in bf16, as the seed's `LayerScale`
+    /// creates its parameter in the module dtype (`--gamma-f32` turns it off).
+    /// Ignored for f32.
+    public var bf16LayerScale: Bool
 
     public init(depths: [Int], dims: [Int], classes: Int = 1000, imageSize: Int = 224,
                 kernelSize: Int = 7, dropPathRate: Double = 0, headDropout: Double = 0,
-                layerScaleInit: Float = 1e-6, layerNormEpsilon: Float = 1e-6) {
+                layerScaleInit: Float = 1e-6, layerNormEpsilon: Float = 1e-6,
+                dtype: ModelDType = .f32, bf16LayerScale: Bool = true) {
+        self.dtype = dtype
+        self.bf16LayerScale = bf16LayerScale
         self.depths = depths
         self.dims = dims
         self.classes = classes
@@ -38,6 +48,39 @@ public struct ConvNeXtConfig: Sendable, Codable, Equatable {
         self.headDropout = headDropout
         self.layerScaleInit = layerScaleInit
         self.layerNormEpsilon = layerNormEpsilon
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case depths, dims, classes, imageSize, kernelSize, dropPathRate, headDropout, layerScaleInit, layerNormEpsilon,
+             dtype, bf16LayerScale
+    }
+
+    /// Decodes a config; one written before `dtype` existed is float32.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        depths = try c.decode([Int].self, forKey: .depths)
+        dims = try c.decode([Int].self, forKey: .dims)
+        classes = try c.decode(Int.self, forKey: .classes)
+        imageSize = try c.decode(Int.self, forKey: .imageSize)
+        kernelSize = try c.decode(Int.self, forKey: .kernelSize)
+        dropPathRate = try c.decode(Double.self, forKey: .dropPathRate)
+        headDropout = try c.decode(Double.self, forKey: .headDropout)
+        layerScaleInit = try c.decode(Float.self, forKey: .layerScaleInit)
+        layerNormEpsilon = try c.decode(Float.self, forKey: .layerNormEpsilon)
+        dtype = try c.decodeIfPresent(ModelDType.self, forKey: .dtype) ?? .f32
+        bf16LayerScale = try c.decodeIfPresent(Bool.self, forKey: .bf16LayerScale) ?? true
+    }
+
+    /// Whether LayerScale γ is held in bfloat16 (a bf16 model with the seed's quirk on).
+    public var layerScaleIsBF16: Bool { dtype == .bf16 && bf16LayerScale }
+
+    /// The dtype as `status` and `model summary` show it: `float32`,
+    /// `bfloat16 (params float32, LayerScale γ bfloat16)` or `bfloat16 (params float32)`.
+    public var dtypeDescription: String {
+        switch dtype {
+        case .f32: return "float32"
+        case .bf16: return bf16LayerScale ? "bfloat16 (params float32, LayerScale γ bfloat16: the seed's quirk)" : "bfloat16 (params float32)"
+        }
     }
 
     /// The named variants and their (depths, dims, default drop-path rate).

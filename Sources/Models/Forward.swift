@@ -34,7 +34,10 @@ extension ConvNeXt {
     /// freed as the pass goes on. The logits are the same bits either way:
     /// the same kernels run on the same values in the same order.
     func forward(_ x: Tensor, params: TensorTree, train: Bool, rngs: ApplyRNGs?, record: Bool) -> (logits: Tensor, cache: ForwardCache) {
-        Self.compute { forwardPass(x, params: params, train: train, rngs: rngs, record: record) }
+        Self.compute {
+            config.dtype == .bf16 ? forwardPassBF16(x, params: params, train: train, rngs: rngs, record: record)
+                                  : forwardPass(x, params: params, train: train, rngs: rngs, record: record)
+        }
     }
 
     private func forwardPass(_ x: Tensor, params: TensorTree, train: Bool, rngs: ApplyRNGs?, record: Bool) -> (logits: Tensor, cache: ForwardCache) {

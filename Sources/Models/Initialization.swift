@@ -26,7 +26,7 @@ extension ConvNeXt {
         }
         var tree = OrderedDictionary<String, Tensor>(minimumCapacity: specs.count)
         for (spec, value) in zip(specs, values) { tree[spec.path] = value! }
-        return TensorTree(tree)
+        return heldParameters(TensorTree(tree))
     }
 
     /// One parameter's initial value.

@@ -10,7 +10,14 @@ extension ConvNeXt {
         var meta = metadata
         meta["naming"] = naming.rawValue
         if let name = config.variantName { meta["variant"] = "convnext_\(name)" }
-        try SafeTensorsFile.write(try exportParameters(params, naming: naming), metadata: meta, to: url)
+        meta["dtype"] = config.dtype.jaxName
+        // γ of a bf16 model with the seed's quirk is written as BF16 (as Flax holds it); all else float32.
+        let table = timmTable()
+        let bf16Names = Set(parameterSpecs().filter { isHeldInBF16($0.path) }.map { naming == .flax ? $0.path : table[$0.path]!.0 })
+        let values = try exportParameters(params, naming: naming).map { name, t in
+            (name, bf16Names.contains(name) ? SafeTensorsValue.bfloat16(t) : .float32(t))
+        }
+        try SafeTensorsFile.write(values: values, metadata: meta, to: url)
     }
 
     /// Reads a parameter tree from a safetensors file with Flax or timm
@@ -29,6 +36,6 @@ extension ConvNeXt {
                 throw ModelError("tensor '\(name)' in \(url.lastPathComponent) is not a float tensor (\(error))")
             }
         }
-        return try importParameters(tensors, naming: naming)
+        return heldParameters(try importParameters(tensors, naming: naming))
     }
 }

@@ -2,7 +2,7 @@
 ///
 /// All of them are recognised so that a file's layout can be validated; only
 /// `F32`, `F16`, `BF16` (read as `Float`), `I32` and `U32` can be read, and
-/// `F32`, `I32`, `U32` written.
+/// `F32`, `BF16`, `I32`, `U32` written.
 public enum SafeTensorsDType: String, Sendable, CaseIterable {
     case bool = "BOOL"
     case u8 = "U8", i8 = "I8"

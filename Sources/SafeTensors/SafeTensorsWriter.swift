@@ -10,12 +10,15 @@ import Darwin
 /// The contents of one tensor to write.
 public enum SafeTensorsValue: Sendable, Equatable {
     case float32(Tensor)
+    /// Written as BF16: each value rounded to bfloat16 (ties to even).
+    case bfloat16(Tensor)
     case int32(shape: [Int], values: [Int32])
     case uint32(shape: [Int], values: [UInt32])
 
     var dtype: SafeTensorsDType {
         switch self {
         case .float32: return .f32
+        case .bfloat16: return .bf16
         case .int32: return .i32
         case .uint32: return .u32
         }
@@ -23,14 +26,14 @@ public enum SafeTensorsValue: Sendable, Equatable {
 
     var shape: [Int] {
         switch self {
-        case .float32(let t): return t.shape
+        case .float32(let t), .bfloat16(let t): return t.shape
         case .int32(let s, _), .uint32(let s, _): return s
         }
     }
 
     var count: Int {
         switch self {
-        case .float32(let t): return t.count
+        case .float32(let t), .bfloat16(let t): return t.count
         case .int32(_, let v): return v.count
         case .uint32(_, let v): return v.count
         }
@@ -95,6 +98,9 @@ extension SafeTensorsFile {
                 #else
                 appendLittleEndian(t.scalars.map(\.bitPattern), to: &out)
                 #endif
+            case .bfloat16(let t):
+                let halves = t.scalars.map { UInt16(truncatingIfNeeded: roundToBF16($0).bitPattern >> 16).littleEndian }
+                halves.withUnsafeBytes { out.append(contentsOf: $0) }
             case .int32(_, let v):
                 appendLittleEndian(v.map { UInt32(bitPattern: $0) }, to: &out)
             case .uint32(_, let v):

@@ -41,6 +41,8 @@ public enum Benchmark {
         public var gemm: GEMMMode?
         /// The root key's seed (parameters, dropout, data).
         public var seed: Int64 = 42
+        /// The model's compute dtype (bf16 is emulated in float32 arithmetic: docs/bf16.md).
+        public var dtype: ModelDType = .f32
 
         public init() {}
 
@@ -276,7 +278,8 @@ public enum Benchmark {
 
     /// The variant at the settings' classes and size, with parameters from the seed's params key.
     static func build(_ s: Settings, train: Bool) throws -> (ConvNeXt, TensorTree) {
-        let config = try ConvNeXtConfig.variant(s.model, classes: s.classes, imageSize: s.imageSize)
+        var config = try ConvNeXtConfig.variant(s.model, classes: s.classes, imageSize: s.imageSize)
+        config.dtype = s.dtype
         let model = try ConvNeXt(config: config)
         try checkMemory(model, s, train: train)
         return (model, model.initialize(paramsKey: try KeyTree(seed: s.seed).key(KeyTree.params)))

@@ -78,10 +78,13 @@ public struct Recipe: Sendable, Equatable, Codable {
         return o
     }
 
-    /// `model` with the recipe's drop-path rate.
+    /// `model` with the recipe's drop-path rate and dtype: bfloat16, with the
+    /// seed's bf16 LayerScale γ (docs/bf16.md).
     public func model(_ model: ConvNeXtConfig) -> ConvNeXtConfig {
         var m = model
         m.dropPathRate = dropPathRate
+        m.dtype = .bf16
+        m.bf16LayerScale = true
         return m
     }
 
@@ -114,6 +117,7 @@ public struct Recipe: Sendable, Equatable, Codable {
             Entry(name: "accumulate", value: "\(o.accumulate)", source: "\(golden): optax.MultiSteps(every_k_schedule)"),
             Entry(name: "ema", value: o.emaDecay.map { "ema_v2 \($0)" } ?? "none", source: "\(cfg): model_ema v2, model_ema_decay"),
             Entry(name: "drop_path", value: "\(dropPathRate)", source: "\(cfg): init_stochastic_depth_rate"),
+            Entry(name: "dtype", value: "bfloat16", source: "\(cfg): model dtype (params float32, LayerScale γ bfloat16)"),
             Entry(name: "image_size", value: "\(imageSize)", source: "default config: image_size"),
             Entry(name: "label_smoothing", value: "\(augment.labelSmoothing)", source: "\(cfg): mixup_and_cutmix_label_smoothing"),
             Entry(name: "randaug", value: "layers \(ra.ops), magnitude \(f(ra.magnitude)), std \(ra.magnitudeStd)", source: "\(cfg): randaug_num_layers, randaug_magnitude, randaug_magnitude_std"),

@@ -189,7 +189,7 @@ public enum TrainEngine {
         let applies = (transformation as? MultiSteps)?.emitsNext(optState) ?? true
         let lr = applies ? try config.schedule()(state.counters.optimizerSteps) : 0
         // The optimizer step, and the EMA of its result in the same pass when it applies.
-        let newParams: TensorTree, newOptState: OptimizerState
+        var newParams: TensorTree, newOptState: OptimizerState
         var emaState = state.emaState
         if applies, let ema = config.ema {
             (newParams, newOptState, emaState) = try applyWithEMA(transformation, grads, state: optState, params: params,
@@ -197,6 +197,10 @@ public enum TrainEngine {
                                                                   window: config.accumulate)
         } else {
             (newParams, newOptState) = try transformation.apply(grads, state: optState, params: params)
+        }
+        // A bf16 model holds γ in bf16 (the seed's quirk): the updated γ is rounded back.
+        if let modelConfig = state.modelConfig, modelConfig.layerScaleIsBF16 {
+            newParams = try ConvNeXt(config: modelConfig).heldParameters(newParams)
         }
         let mask = declared.decayMask
         var details: [StepDetail.Parameter] = []
@@ -239,7 +243,7 @@ public enum TrainEngine {
             guard let emaState = state.emaState, let average = EMA.average(emaState) else {
                 throw WorkbenchError("no EMA parameters yet: set `optim adamw --ema 0.9999` and train, or evaluate without --ema")
             }
-            params = average
+            params = model.heldParameters(average)  // a bf16 model computes with a bf16 γ
         }
         try checkClasses(model: model, data: data)
         guard batchSize >= 1 else { throw WorkbenchError("the evaluation batch size must be at least 1, got \(batchSize)") }

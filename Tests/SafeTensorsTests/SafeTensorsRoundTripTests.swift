@@ -54,6 +54,18 @@ final class SafeTensorsRoundTripTests: XCTestCase {
         XCTAssertEqual(Array(raw[(8 + n + 24)..<(8 + n + 28)]), [0, 1, 2, 3].map { UInt8(truncatingIfNeeded: bits >> (8 * $0)) })
     }
 
+    /// BF16 tensors are written rounded to bfloat16 (2 bytes each) and read back as those values.
+    func testBF16WritesRoundedHalves() throws {
+        let t = Tensor(shape: [2, 2], scalars: [1e-6, 1 + 0x1p-8, -3.3, .infinity])
+        let url = dir.appendingPathComponent("b.safetensors")
+        try SafeTensorsFile.write(values: [("g", .bfloat16(t)), ("f", .float32(t))], to: url)
+        let f = try SafeTensorsFile.read(url)
+        XCTAssertEqual(try f.tensor("g"), t.roundedToBF16())
+        XCTAssertEqual(try f.tensor("f"), t)
+        let header = String(decoding: try Data(contentsOf: url).prefix(200), as: UTF8.self)
+        XCTAssertTrue(header.contains(#""g":{"dtype":"BF16","shape":[2,2],"data_offsets":[0,8]}"#), header)
+    }
+
     func testTreeAndWriteOverwriteAtomically() throws {
         let url = dir.appendingPathComponent("p.safetensors")
         try SafeTensorsFile.write([("grads/a", .ones([2])), ("grads/b", .zeros([1])), ("x", .ones([3]))], to: url)

@@ -28,8 +28,10 @@ enum BenchCommands {
     static let seed = FlagKey<Int>("seed", default: Int(base.seed), help: "root key seed of the private model and data")
     static let gemm = FlagKey<GEMMMode>("gemm", default: .auto,
                                      help: "GEMM code: auto (the tiled Swift kernel on the thin shapes where it was measured faster, else OpenBLAS), openblas (OpenBLAS only), tiled (the tiled kernel wherever N is a multiple of 96). OpenBLAS always runs single-threaded on slices of C fixed by the shape, so the numbers never depend on --threads")
+    static let dtype = FlagKey<ModelDType>("dtype", default: base.dtype,
+                                           help: "the model's compute dtype; bf16 runs emulated in float32 arithmetic on a CPU without avx512_bf16 (same numbers, not faster)")
     /// `bench train` and `bench infer` take them all.
-    static let flags: [any FlagDeclaration] = [model, classes, batch, imageSize, steps, warmup, threads, seed, gemm]
+    static let flags: [any FlagDeclaration] = [model, classes, batch, imageSize, steps, warmup, threads, seed, gemm, dtype]
 
     static let all: [CommandSpec] = [
         CommandSpec(["bench", "train"],
@@ -83,6 +85,7 @@ enum BenchCommands {
         set(threads) { s.threads = $0 }
         set(seed) { s.seed = Int64($0) }
         set(gemm) { s.gemm = $0 }
+        set(dtype) { s.dtype = $0 }
         try s.validate()
         return s
     }
@@ -111,6 +114,7 @@ enum BenchCommands {
         var fields: [(String, JSONValue)] = [
             ("bench", .string(r.kind)), ("model", .string(s.model)), ("classes", .int(s.classes)),
         ]
+        if s.dtype != .f32 { fields += [("dtype", .string(s.dtype.rawValue)), ("note", .string(CPUCheck.bf16Note))] }
         if r.images > 0 { fields += [("batch", .int(s.batch))] }
         fields += [("image_size", .int(s.imageSize)), ("steps", .int(s.steps)), ("warmup", .int(s.warmup)),
                    ("threads", .int(r.threads)), ("blas_threads", .int(r.blasThreads)),

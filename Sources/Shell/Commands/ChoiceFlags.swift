@@ -8,3 +8,4 @@ import Training
 extension Split: ChoiceFlagValue {}
 extension ParameterNaming: ChoiceFlagValue {}
 extension GEMMMode: ChoiceFlagValue {}
+extension ModelDType: ChoiceFlagValue {}

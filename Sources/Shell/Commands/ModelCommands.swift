@@ -21,12 +21,14 @@ enum ModelCommands {
     static let summarySize = FlagKey<Int?>("image-size", help: "count MACs at this input size", shown: "the model's")
     static let out = FlagKey<String?>("out", help: "OUT.safetensors to write", kind: .path)
     static let train = FlagKey<Bool>("train", help: "train mode")
+    static let dtype = FlagKey<ModelDType>("dtype", default: .f32, help: "compute dtype: f32, or bf16 as Flax's dtype=bfloat16 (params stay float32; docs/bf16.md)")
+    static let gammaF32 = FlagKey<Bool>("gamma-f32", help: "with bf16: keep LayerScale γ in float32 (switches off the seed's quirk of a bf16 γ)")
 
     static let all: [CommandSpec] = [
         CommandSpec(["model", "build"], summary: "Build a ConvNeXt: a named variant, or `convnext` with --depths and --dims",
-                    help: "Variants: \(ConvNeXtConfig.variants.map { "\($0.name) \($0.depths)x\($0.dims)" }.joined(separator: ", ")). Building replaces the model; its parameters are cleared until `model init` or `params import`. Building, `model init` and `params import` each start a new training run: steps, data cursor, metrics, evaluations, a step in progress and the optimizer and EMA state start over (one line says what ended; `runs` keeps finished runs).",
+                    help: "Variants: \(ConvNeXtConfig.variants.map { "\($0.name) \($0.depths)x\($0.dims)" }.joined(separator: ", ")). Building replaces the model; its parameters are cleared until `model init` or `params import`. Building, `model init` and `params import` each start a new training run: steps, data cursor, metrics, evaluations, a step in progress and the optimizer and EMA state start over (one line says what ended; `runs` keeps finished runs). --dtype bf16 computes as Flax's dtype=bfloat16 does on XLA:CPU (docs/bf16.md); on a CPU without avx512_bf16 it runs emulated in float32 arithmetic (same numbers, not faster), and says so once.",
                     arguments: [ArgumentSpec("variant", .choice(variants), "atto femto pico nano tiny small base large, or convnext")],
-                    flags: [classes, imageSize, dropPath, headDropout, depths, dims, kernelSize]) { invocation, context in
+                    flags: [classes, imageSize, dropPath, headDropout, depths, dims, kernelSize, dtype, gammaF32]) { invocation, context in
             let config = try buildConfig(invocation)
             let model = try ConvNeXt(config: config)
             let ended = context.state.endRun()
@@ -38,8 +40,10 @@ enum ModelCommands {
                 ("classes", .int(config.classes)), ("image_size", .int(config.imageSize)),
                 ("drop_path", .double(config.dropPathRate)), ("head_dropout", .double(config.headDropout)),
                 ("parameters", .int(model.parameterCount)), ("gmacs_per_image", .double(Double(model.macsPerImage()) / 1e9)),
+                ("dtype", .string(config.dtypeDescription)),
                 ("next", .string("model init (uses the params key: rng show)")),
-            ] + (ComputeEstimate.warning(model, data: context.state.data).map { [("warning", .string($0))] } ?? []))))
+            ] + (ComputeEstimate.warning(model, data: context.state.data).map { [("warning", .string($0))] } ?? [])
+              + (config.dtype == .bf16 ? [("note", .string(CPUCheck.bf16Note))] : []))))
         },
         CommandSpec(["model", "init"], summary: "Initialise the parameters from the params key, exactly as Flax would",
                     help: "Starts a new training run: steps, data cursor, metrics, evaluations and the optimizer state start over; a run that took steps is kept for `runs`.") { _, context in
@@ -71,7 +75,8 @@ enum ModelCommands {
                                                 .int($0.parameters), .int($0.macs)] },
                               footer: [.string("total"), .string(""), .string(""),
                                        .int(model.parameterCount), .int(model.macsPerImage(imageSize: size))])
-            return .group([.table(table), .message(String(format: "%.2fM parameters, %.3f GMACs per image", Double(model.parameterCount) / 1e6, Double(model.macsPerImage(imageSize: size)) / 1e9))])
+            return .group([.table(table), .message(String(format: "%.2fM parameters, %.3f GMACs per image", Double(model.parameterCount) / 1e6, Double(model.macsPerImage(imageSize: size)) / 1e9)
+                                                   + "; dtype \(model.config.dtypeDescription)")])
         },
         CommandSpec(["params", "export"], summary: "Write the parameters to a safetensors file (Flax or timm names)",
                     arguments: [ArgumentSpec("file", .path, "FILE.safetensors")], flags: [naming], mutates: false) { invocation, context in
@@ -193,6 +198,11 @@ enum ModelCommands {
         }
         config.headDropout = invocation[headDropout]
         config.kernelSize = invocation[kernelSize]
+        config.dtype = invocation[dtype]
+        if invocation[gammaF32] {
+            guard config.dtype == .bf16 else { throw ShellError("--gamma-f32 goes with --dtype bf16 (a float32 model's γ is float32 already)") }
+            config.bf16LayerScale = false
+        }
         try config.validate()
         return config
     }
@@ -212,7 +222,8 @@ enum ModelCommands {
     /// Writes `tensors` to --out with the pass's mode as metadata; returns the file.
     static func writeOutput(_ tensors: [(String, Tensor)], _ invocation: Invocation, _ context: CommandContext) throws -> URL {
         let out = try outURL(invocation, context)
-        try SafeTensorsFile.write(tensors, metadata: ["mode": invocation[train] ? "train" : "eval"], to: out)
+        let dtype = context.state.modelConfig?.dtype.jaxName ?? "float32"
+        try SafeTensorsFile.write(tensors, metadata: ["mode": invocation[train] ? "train" : "eval", "dtype": dtype], to: out)
         return out
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Models
 import Optimizers
 import SafeTensors
 import Tensors
@@ -123,14 +124,22 @@ enum OptimCommands {
                            .table(Table(title: "Adam moments", columns: [.init("path"), .init("mean |mu|"), .init("max |mu|"), .init("mean nu"), .init("max nu")], rows: rows))])
         },
         CommandSpec(["recipe", "seed"], summary: "Set optimizer, augmentations and drop path to the seed ConvNeXt-T recipe, scaled to the data",
-                    help: "AdamW lr 0.004 peak, 20 warmup epochs of 300, end 1e-6, wd 0.05 masked, accumulate 4, EMA 0.9999, drop path 0.1, label smoothing 0.1, RandAugment/Mixup/CutMix/erasing. Epochs become optimizer steps with the session's batch size and the data's training-set size (ImageNet's when no data is set).") { _, context in
+                    help: "AdamW lr 0.004 peak, 20 warmup epochs of 300, end 1e-6, wd 0.05 masked, accumulate 4, EMA 0.9999, drop path 0.1, label smoothing 0.1, RandAugment/Mixup/CutMix/erasing, model dtype bfloat16 (`model build … --dtype f32` after it for float32; on a CPU without avx512_bf16 bf16 runs emulated in float32 arithmetic: same numbers, not faster). Epochs become optimizer steps with the session's batch size and the data's training-set size (ImageNet's when no data is set).") { _, context in
             var recipe = Recipe.seed
             let size = context.state.data?.splits.train.count ?? Recipe.imageNetTrainSize
             if let data = context.state.data { recipe.batchSize = data.batchSize }
             context.state.optimizer = try recipe.optimizer(datasetSize: size)
             context.state.resetOptimizerState()
             context.state.data?.augment = recipe.augment
-            if let model = context.state.modelConfig { context.state.modelConfig = recipe.model(model) }
+            // The recipe's model: its drop path, and dtype bfloat16 (float32 params, the seed's bf16 γ).
+            if let model = context.state.modelConfig {
+                let config = recipe.model(model)
+                context.state.modelConfig = config
+                if model.dtype != .bf16 {
+                    if let params = context.state.params { context.state.params = try ConvNeXt(config: config).heldParameters(params) }
+                    return .group([.table(recipeTable(recipe, datasetSize: size)), .message("model dtype set to bfloat16 as the recipe's; \(CPUCheck.bf16Note)")])
+                }
+            }
             return .table(recipeTable(recipe, datasetSize: size))
         },
         CommandSpec(["recipe", "show"], summary: "Every value of the seed recipe and where it comes from", mutates: false) { _, context in

@@ -238,6 +238,7 @@ enum TrainCommands {
         var fields: [(String, JSONValue)] = []
         if let c = s.modelConfig {
             fields.append(("model", .string("\(c.variantName.map { "convnext_\($0)" } ?? "custom \(c.depths)x\(c.dims)"), \(c.classes) classes, \(c.imageSize)px, \(s.params == nil ? "not initialised" : "initialised")")))
+            fields.append(("dtype", .string(c.dtypeDescription)))
         } else { fields.append(("model", "none (model build tiny)")) }
         if let d = s.data {
             fields.append(("data", .string("\(d.splits.name): \(d.splits.train.count) train, \(d.splits.val.count) val, batch \(d.batchSize)")))

@@ -19,3 +19,23 @@ public enum CPUCheck {
         return nil
     }
 }
+
+extension CPUCheck {
+    /// Whether this CPU has AVX512-BF16 (`vdpbf16ps`).
+    public static var hasAVX512BF16: Bool {
+        #if arch(x86_64) && os(Linux)
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        return flagsLine.split(separator: " ").contains("avx512_bf16")
+        #else
+        return false
+        #endif
+    }
+
+    /// The one-line note printed when bf16 is asked for: how bf16 runs here.
+    public static var bf16Note: String {
+        hasAVX512BF16
+            ? "note: bf16 runs emulated in float32 arithmetic (same numbers as bf16, not faster): cnx has no avx512_bf16 kernels yet"
+            : "note: this CPU has no avx512_bf16, so bf16 runs emulated in float32 arithmetic (same numbers as bf16, not faster)"
+    }
+}

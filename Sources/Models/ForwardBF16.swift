@@ -1,0 +1,201 @@
+import Tensors
+
+// The bf16 model's forward pass (docs/bf16.md): Flax with `dtype=bfloat16`
+// as XLA:CPU computes it. Values are float32 tensors holding bf16 values,
+// rounded (`r`) exactly where XLA rounds; the fp32 kernels do the arithmetic
+// (a product of two bf16 values is exact in float32, so a float32 GEMM on
+// bf16 inputs is an f32-accumulating bf16 GEMM up to summation order).
+//
+//   conv / Dense:  r(op(r(x), r(W))), then + r(b): rounded unless the only
+//                  consumer is a LayerNorm (stem, depthwise: float32 sum)
+//   LayerNorm:     float32 statistics and arithmetic, r(output)
+//   GELU, LayerScale, stochastic depth, residual: bf16 ops (BF16Ops.swift,
+//                  BF16Residual.swift)
+//   pool:          float32 mean of the last block's float32 output
+//   logits:        r(dot) + r(b), float32 (the loss casts them to float32)
+
+extension ConvNeXt {
+    /// The rounded-to-bf16 copies of the kernels and conv/Dense biases that
+    /// the bf16 model computes with; LayerNorm parameters stay float32, and
+    /// gamma is used as held (bf16 with the seed's quirk, else float32).
+    func bf16ComputeParams(_ p: ConvNeXtParams) -> ConvNeXtParams {
+        func lin(_ l: LinearLayer<Tensor>) -> LinearLayer<Tensor> {
+            LinearLayer(kernel: l.kernel.roundedToBF16(), bias: l.bias.roundedToBF16())
+        }
+        var q = p
+        q.stem = lin(p.stem)
+        q.head = lin(p.head)
+        for s in q.stages.indices {
+            if let ds = p.stages[s].downsample { q.stages[s].downsample?.conv = lin(ds.conv) }
+            for j in q.stages[s].blocks.indices {
+                q.stages[s].blocks[j].dw = lin(p.stages[s].blocks[j].dw)
+                q.stages[s].blocks[j].fc1 = lin(p.stages[s].blocks[j].fc1)
+                q.stages[s].blocks[j].fc2 = lin(p.stages[s].blocks[j].fc2)
+            }
+        }
+        return q
+    }
+
+    /// The stochastic-depth multiplier of a bf16 block: Flax divides bf16
+    /// values by the Python float keep_prob, which JAX makes a bf16 constant.
+    static func bf16KeepScale(rate: Double) -> Float {
+        1 / roundToBF16(Float(1.0 - rate))
+    }
+
+    func forwardPassBF16(_ x: Tensor, params: TensorTree, train: Bool, rngs: ApplyRNGs?, record: Bool) -> (logits: Tensor, cache: ForwardCache) {
+        precondition(x.rank == 4 && x.shape[3] == 3, "input must be NHWC [B, H, W, 3], got \(x.shape)")
+        let c = config
+        let batch = x.shape[0]
+        let stochastic = train && (c.dropPathRate > 0 || c.headDropout > 0)
+        precondition(!stochastic || rngs != nil, "a train-mode forward with stochastic layers needs ApplyRNGs")
+        let eps = c.layerNormEpsilon
+        let gammaBF16 = c.layerScaleIsBF16
+        let p = bf16ComputeParams(self.params(params))
+        let xr = x.roundedToBF16()
+
+        // Stem: r(conv) + r(b), kept in float32 for LayerNorm_0.
+        var stem = OpProfile.time(.stem) { patchConvForward(xr, weight: p.stem.kernel, bias: zerosLike(p.stem.bias), stride: 4) }
+        stem.roundToBF16()
+        bf16AddBias(&stem, p.stem.bias, round: false)
+        let ln0 = OpProfile.time(.layerNorm) { layerNormForward(stem, scale: p.stemNorm.scale, bias: p.stemNorm.bias, epsilon: eps) }
+        let stemNorm = ForwardCache.Norm(input: stem, mean: ln0.mean, rstd: ln0.rstd)
+        var h = ln0.y.roundedToBF16()
+
+        var stages: [ForwardCache.Stage] = []
+        var records: [BlockRecord] = []
+        let allBlocks = blocks
+        for (s, stageParams) in p.stages.enumerated() {
+            var stage = ForwardCache.Stage(norm: nil, normOutput: nil, blocks: [])
+            if let ds = stageParams.downsample {
+                let n = OpProfile.time(.layerNorm) { layerNormForward(h, scale: ds.norm.scale, bias: ds.norm.bias, epsilon: eps) }
+                let ny = n.y.roundedToBF16()
+                stage.norm = ForwardCache.Norm(input: h, mean: n.mean, rstd: n.rstd)
+                stage.normOutput = ny
+                h = OpProfile.time(.downsample) { patchConvForward(ny, weight: ds.conv.kernel, bias: zerosLike(ds.conv.bias), stride: 2) }
+                h.roundToBF16()
+                bf16AddBias(&h, ds.conv.bias, round: true)
+            }
+            for (j, blockParams) in stageParams.blocks.enumerated() {
+                let info = allBlocks[blockIndex(stage: s, index: j)]
+                var keep: [Bool]? = nil
+                let scale = gammaBF16 ? Self.bf16KeepScale(rate: info.dropPathRate) : Self.keepScale(rate: info.dropPathRate)
+                if train, let rngs {
+                    keep = Self.stochasticDepthMask(rngs.stochasticDepth, block: info.name, rate: info.dropPathRate, batch: batch,
+                                                    shard: rngs.shard)
+                }
+                // The last block of a stage feeds only a LayerNorm (or the pool): its sum stays float32.
+                let last = j == stageParams.blocks.count - 1
+                let (out, blockCache) = blockForwardBF16(h, blockParams, keep: keep, keepScale: scale, epsilon: eps,
+                                                         gammaBF16: gammaBF16, roundOutput: gammaBF16 && !last)
+                if record {
+                    let branch = blockCache.branch.scaledChannels(blockParams.gamma)
+                    let branchStats = OpProfile.time(.statistics) { ActivationStatistics(branch, channelScale: blockParams.gamma) }
+                    let outputStats = OpProfile.time(.statistics) { ActivationStatistics(out) }
+                    records.append(BlockRecord(block: info, output: outputStats, branch: branchStats, kept: keep))
+                }
+                stage.blocks.append(blockCache)
+                h = out
+            }
+            stages.append(stage)
+        }
+
+        // Head: float32 mean -> LayerNorm_0 (r) -> [Dropout_0] -> Head: r(dot) + r(b) in float32.
+        let featureShape = h.shape
+        let pooled = OpProfile.time(.head) { globalAvgPoolForward(h) }
+        let hn = OpProfile.time(.layerNorm) { layerNormForward(pooled, scale: p.norm.scale, bias: p.norm.bias, epsilon: eps) }
+        var headInput = hn.y.roundedToBF16()
+        var headKeep: [Bool]? = nil
+        let headScale = Self.bf16KeepScale(rate: c.headDropout)
+        if train, c.headDropout > 0, let rngs {
+            let perRow = hn.y.count / batch
+            let keep = rngs.shard.map { $0.slice(Self.headDropoutMask(rngs.dropout, rate: c.headDropout, count: $0.global * perRow), perRow: perRow) }
+                ?? Self.headDropoutMask(rngs.dropout, rate: c.headDropout, count: hn.y.count)
+            headInput = dropoutForward(headInput, keep: keep, scale: headScale).roundedToBF16()
+            headKeep = keep
+        }
+        var logits = OpProfile.time(.gemm) { denseForward(headInput, weight: p.head.kernel, bias: nil) }
+        logits.roundToBF16()
+        bf16AddBias(&logits, p.head.bias, round: false)
+        let cache = ForwardCache(inputShape: x.shape, train: train, input: xr, stemNorm: stemNorm, stages: stages,
+                                 featureShape: featureShape,
+                                 headNorm: ForwardCache.Norm(input: pooled, mean: hn.mean, rstd: hn.rstd),
+                                 headInput: headInput, headKeep: headKeep, headKeepScale: headScale,
+                                 blockRecords: records)
+        return (logits, cache)
+    }
+}
+
+/// Zeros of `t`'s shape (a bias for kernels that add theirs later).
+func zerosLike(_ t: Tensor) -> Tensor { Tensor.zeros(t.shape) }
+
+extension Tensor {
+    /// Every element times its channel's (last axis) factor in `scale`.
+    func scaledChannels(_ scale: Tensor) -> Tensor {
+        let c = scale.count
+        var out = scalars
+        for k in out.indices { out[k] *= scale.scalars[k % c] }
+        return Tensor(shape: shape, scalars: out)
+    }
+}
+
+/// One bf16 block forward (see the file comment of ForwardBF16.swift). The
+/// cache holds the block input, the depthwise output with its bias (float32,
+/// LayerNorm's input), Conv_1's output with its bias (bf16, GELU's input) and
+/// LayerScale's input `s`.
+func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: Float, epsilon: Float,
+                      gammaBF16: Bool, roundOutput: Bool) -> (out: Tensor, cache: BlockCache) {
+    let xr = x.roundedToBF16()
+    var dw = OpProfile.time(.depthwise) { depthwiseConvForward(xr, weight: p.dw.kernel, bias: zerosLike(p.dw.bias)) }
+    dw.roundToBF16()
+    bf16AddBias(&dw, p.dw.bias, round: false)
+    let n = OpProfile.time(.layerNorm) { layerNormForward(dw, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
+    var hidden = OpProfile.time(.gemm) { denseForward(n.y.roundedToBF16(), weight: p.fc1.kernel, bias: nil) }
+    hidden.roundToBF16()
+    bf16AddBias(&hidden, p.fc1.bias, round: true)
+    let g = OpProfile.time(.gelu) { bf16GELUForward(hidden) }
+    var dot = OpProfile.time(.gemm) { denseForward(g, weight: p.fc2.kernel, bias: nil) }
+    dot.roundToBF16()
+    let (out, s) = OpProfile.time(.elementwise) {
+        bf16ResidualForward(x, dot: dot, bias: p.fc2.bias, gamma: p.gamma, gammaBF16: gammaBF16,
+                            keep: keep, keepScale: keepScale, roundOutput: roundOutput)
+    }
+    return (out, BlockCache(input: x, depthwise: dw, hidden: hidden, branch: s, keep: keep, keepScale: keepScale))
+}
+
+/// One bf16 block backward: JAX's bf16 cotangents, rounded where its
+/// transposed ops round; weight gradients are bf16 values, bias gradients
+/// float32 sums of bf16 cotangents, LayerNorm's gradients float32.
+/// `inputIsBF16`: the block input is a bf16 value (always with a bf16 gamma;
+/// with a float32 gamma only the first block of a stage, whose input is a
+/// LayerNorm's or downsample's bf16 output), so its cotangent is rounded.
+func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCache, epsilon: Float,
+                       gammaBF16: Bool, inputIsBF16: Bool) -> (dx: Tensor, grads: BlockParams) {
+    let b = cache
+    let rb = OpProfile.time(.elementwise) {
+        bf16ResidualBackward(d, s: b.branch, gamma: p.gamma, gammaBF16: gammaBF16, keep: b.keep, keepScale: b.keepScale)
+    }
+    let g = OpProfile.time(.gelu) { bf16GELUForward(b.hidden) }
+    var dG = OpProfile.time(.gemm) { denseInputGradient(rb.dDot, weight: p.fc2.kernel, inputShape: b.hidden.shape) }
+    dG.roundToBF16()
+    var fc2 = OpProfile.time(.gemm) { denseWeightGradient(rb.dDot, x: g, weight: p.fc2.kernel) }
+    fc2.dWeight.roundToBF16()
+    let dHidden = OpProfile.time(.gelu) { bf16GELUBackward(dG, x: b.hidden) }
+    let n = OpProfile.time(.layerNorm) { layerNormForward(b.depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
+    var fc1 = OpProfile.time(.gemm) { denseBackward(dHidden, x: n.y.roundedToBF16(), weight: p.fc1.kernel) }
+    fc1.dWeight.roundToBF16()
+    fc1.dx.roundToBF16()
+    var lnb = OpProfile.time(.layerNorm) { layerNormBackward(fc1.dx, x: b.depthwise, scale: p.norm.scale, mean: n.mean, rstd: n.rstd) }
+    lnb.dx.roundToBF16()
+    var dwb = OpProfile.time(.depthwise) { depthwiseConvBackward(lnb.dx, x: b.input.roundedToBF16(), weight: p.dw.kernel) }
+    dwb.dWeight.roundToBF16()
+    dwb.dx.roundToBF16()
+    // The residual's cotangent joins the branch's: a bf16 add for a bf16 input, else float32.
+    var dx = add(inputIsBF16 ? d.roundedToBF16() : d, dwb.dx)
+    if inputIsBF16 { dx.roundToBF16() }
+    let grads = BlockParams(dw: LinearLayer(kernel: dwb.dWeight, bias: dwb.dBias),
+                            norm: NormLayer(scale: lnb.dScale, bias: lnb.dBias),
+                            fc1: LinearLayer(kernel: fc1.dWeight, bias: fc1.dBias),
+                            fc2: LinearLayer(kernel: fc2.dWeight, bias: rb.dBias),
+                            gamma: rb.dGamma)
+    return (dx, grads)
+}

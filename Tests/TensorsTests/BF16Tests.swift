@@ -1,0 +1,55 @@
+import XCTest
+@testable import Tensors
+
+/// bfloat16 rounding and the bf16 elementwise passes (docs/bf16.md).
+final class BF16Tests: XCTestCase {
+    func testRoundToBF16IsNearestTiesToEven() {
+        // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: ties to the even mantissa (1).
+        XCTAssertEqual(roundToBF16(1 + 0x1p-8), 1)
+        // 1 + 3 * 2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6: ties to even (1 + 2^-6).
+        XCTAssertEqual(roundToBF16(1 + 3 * 0x1p-8), 1 + 0x1p-6)
+        XCTAssertEqual(roundToBF16(1 + 0x1p-8 + 0x1p-20), 1 + 0x1p-7, "above halfway rounds up")
+        XCTAssertEqual(roundToBF16(-1.0009765625), -1)
+        XCTAssertEqual(roundToBF16(0.70710678), 0.70703125, "bf16(sqrt(0.5)), the constant jax.nn.gelu uses")
+        XCTAssertEqual(roundToBF16(-1.1283791), -1.125, "bf16(-2/sqrt(pi))")
+        XCTAssertEqual(roundToBF16(.infinity), .infinity)
+        XCTAssertEqual(roundToBF16(-.infinity), -.infinity)
+        XCTAssertTrue(roundToBF16(.nan).isNaN)
+        XCTAssertEqual(roundToBF16(.greatestFiniteMagnitude), .infinity, "past bf16's largest finite value")
+        XCTAssertEqual(roundToBF16(-0.0).sign, .minus)
+        XCTAssertEqual(roundToBF16(0x1p-140), 0x1p-140, "subnormals keep their top bits")
+        // Every bf16 value is a fixed point.
+        for bits in stride(from: UInt32(0), to: 0x7F80_0000, by: 0x0001_2345 << 8) {
+            let v = Float(bitPattern: bits & 0xFFFF_0000)
+            XCTAssertEqual(roundToBF16(v), v)
+        }
+    }
+
+    func testTensorRoundingMatchesScalarAndIsThreadInvariant() {
+        var rng = TestRNG(16)
+        let t = rng.tensor([3, 1001])
+        let r = t.roundedToBF16()
+        XCTAssertTrue(r.isBF16)
+        XCTAssertFalse(t.isBF16)
+        for i in 0..<t.count { XCTAssertEqual(r.scalars[i], roundToBF16(t.scalars[i])) }
+        let one = ComputeContext(threads: 1).run { t.roundedToBF16() }
+        XCTAssertEqual(one, r)
+    }
+
+    /// GELU on bf16 values gives bf16 values close to the float32 GELU, and its
+    /// gradient matches the float32 gradient to bf16 precision.
+    func testBF16GELUIsGELUInBF16() {
+        var rng = TestRNG(17)
+        let x = rng.tensor([4, 37]).roundedToBF16()
+        let dy = rng.tensor([4, 37]).roundedToBF16()
+        let y = bf16GELUForward(x)
+        XCTAssertTrue(y.isBF16)
+        let (y32, dx32) = geluForwardAndBackward(dy, x: x)
+        let dx = bf16GELUBackward(dy, x: x)
+        XCTAssertTrue(dx.isBF16)
+        for i in 0..<x.count {
+            XCTAssertEqual(y.scalars[i], y32.scalars[i], accuracy: 0x1p-6 * max(abs(y32.scalars[i]), 1e-3), "y at \(i)")
+            XCTAssertEqual(dx.scalars[i], dx32.scalars[i], accuracy: 0x1p-5 * max(abs(dx32.scalars[i]), abs(dy.scalars[i])), "dx at \(i)")
+        }
+    }
+}
