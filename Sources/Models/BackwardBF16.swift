@@ -4,7 +4,7 @@ extension ConvNeXt {
     /// The bf16 model's backward pass (docs/bf16.md): `backwardPass` with
     /// JAX's bf16 cotangents. The logits' float32 cotangent is rounded to bf16
     /// (the transpose of the cast), weight gradients are bf16 values, bias
-    /// gradients float32 sums of bf16 cotangents, LayerNorm gradients float32,
+    /// gradients bf16 column sums of bf16 cotangents (`bf16ColumnSums`), LayerNorm gradients float32,
     /// gamma's gradient bf16 when gamma is held in bf16.
     func backwardPassBF16(dLogits: Tensor, params: TensorTree, cache: inout ForwardCache) -> TensorTree {
         let eps = config.layerNormEpsilon
@@ -45,7 +45,7 @@ extension ConvNeXt {
                 var nb = OpProfile.time(.layerNorm) { layerNormBackward(conv.dx, x: norm.input, scale: ds.norm.scale, mean: norm.mean, rstd: norm.rstd) }
                 if gammaBF16 { nb.dx.roundToBF16() }
                 downsampleGrads = DownsampleLayers(norm: NormLayer(scale: nb.dScale, bias: nb.dBias),
-                                                   conv: LinearLayer(kernel: conv.dWeight, bias: conv.dBias))
+                                                   conv: LinearLayer(kernel: conv.dWeight, bias: bf16ColumnSums(d)))
                 d = nb.dx
             }
             stageGrads.append(StageLayers(downsample: downsampleGrads, blocks: blockGrads.reversed()))
@@ -57,11 +57,11 @@ extension ConvNeXt {
         var stem = OpProfile.time(.stem) { patchConvWeightGradients(sn.dx, x: cache.input, weight: p.stem.kernel, stride: 4) }
         stem.dWeight.roundToBF16()
 
-        let grads = ConvNeXtParams(stem: LinearLayer(kernel: stem.dWeight, bias: stem.dBias),
+        let grads = ConvNeXtParams(stem: LinearLayer(kernel: stem.dWeight, bias: bf16ColumnSums(sn.dx)),
                                    stemNorm: NormLayer(scale: sn.dScale, bias: sn.dBias),
                                    stages: stageGrads.reversed(),
                                    norm: NormLayer(scale: hn.dScale, bias: hn.dBias),
-                                   head: LinearLayer(kernel: head.dWeight, bias: head.dBias))
+                                   head: LinearLayer(kernel: head.dWeight, bias: bf16ColumnSums(dl)))
         return tree(grads)
     }
 }

@@ -88,8 +88,8 @@ extension ConvNeXt {
                 let (out, blockCache) = blockForwardBF16(h, blockParams, keep: keep, keepScale: scale, epsilon: eps,
                                                          gammaBF16: gammaBF16, roundOutput: gammaBF16 && !last)
                 if record {
-                    let branch = blockCache.branch.scaledChannels(blockParams.gamma)
-                    let branchStats = OpProfile.time(.statistics) { ActivationStatistics(branch, channelScale: blockParams.gamma) }
+                    // The branch after LayerScale, before stochastic depth (as the float32 pass records it).
+                    let branchStats = OpProfile.time(.statistics) { ActivationStatistics(blockCache.branch, channelScale: blockParams.gamma) }
                     let outputStats = OpProfile.time(.statistics) { ActivationStatistics(out) }
                     records.append(BlockRecord(block: info, output: outputStats, branch: branchStats, kept: keep))
                 }
@@ -128,15 +128,6 @@ extension ConvNeXt {
 /// Zeros of `t`'s shape (a bias for kernels that add theirs later).
 func zerosLike(_ t: Tensor) -> Tensor { Tensor.zeros(t.shape) }
 
-extension Tensor {
-    /// Every element times its channel's (last axis) factor in `scale`.
-    func scaledChannels(_ scale: Tensor) -> Tensor {
-        let c = scale.count
-        var out = scalars
-        for k in out.indices { out[k] *= scale.scalars[k % c] }
-        return Tensor(shape: shape, scalars: out)
-    }
-}
 
 /// One bf16 block forward (see the file comment of ForwardBF16.swift). The
 /// cache holds the block input, the depthwise output with its bias (float32,
@@ -164,7 +155,7 @@ func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: F
 
 /// One bf16 block backward: JAX's bf16 cotangents, rounded where its
 /// transposed ops round; weight gradients are bf16 values, bias gradients
-/// float32 sums of bf16 cotangents, LayerNorm's gradients float32.
+/// bf16 column sums of bf16 cotangents, LayerNorm's gradients float32.
 /// `inputIsBF16`: the block input is a bf16 value (always with a bf16 gamma;
 /// with a float32 gamma only the first block of a stage, whose input is a
 /// LayerNorm's or downsample's bf16 output), so its cotangent is rounded.
@@ -192,9 +183,9 @@ func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCa
     // The residual's cotangent joins the branch's: a bf16 add for a bf16 input, else float32.
     var dx = add(inputIsBF16 ? d.roundedToBF16() : d, dwb.dx)
     if inputIsBF16 { dx.roundToBF16() }
-    let grads = BlockParams(dw: LinearLayer(kernel: dwb.dWeight, bias: dwb.dBias),
+    let grads = BlockParams(dw: LinearLayer(kernel: dwb.dWeight, bias: bf16ColumnSums(lnb.dx)),
                             norm: NormLayer(scale: lnb.dScale, bias: lnb.dBias),
-                            fc1: LinearLayer(kernel: fc1.dWeight, bias: fc1.dBias),
+                            fc1: LinearLayer(kernel: fc1.dWeight, bias: bf16ColumnSums(dHidden)),
                             fc2: LinearLayer(kernel: fc2.dWeight, bias: rb.dBias),
                             gamma: rb.dGamma)
     return (dx, grads)

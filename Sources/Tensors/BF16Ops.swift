@@ -101,3 +101,19 @@ func zipLanes(_ a: Tensor, _ b: Tensor, _ f: (V16, V16) -> V16) -> Tensor {
         }
     }
 }
+
+/// The sum over all rows of `t` per channel (last axis) as XLA:CPU reduces a
+/// bf16 tensor: rows in order, the running sum rounded to bf16 after every
+/// add (its reducer computes each add in float32 and converts back to bf16).
+/// A bf16 model's bias gradients and γ's gradient are such sums.
+public func bf16ColumnSums(_ t: Tensor) -> Tensor {
+    let c = t.lastDim, rows = t.leadingCount
+    var acc = [Float](repeating: 0, count: c)
+    t.withPointer { p in
+        for row in 0..<rows {
+            let r = p + row &* c
+            for i in 0..<c { acc[i] = roundToBF16(acc[i] + r[i]) }
+        }
+    }
+    return Tensor(shape: [c], scalars: acc)
+}

@@ -38,8 +38,9 @@ public func bf16ResidualForward(_ h: Tensor, dot: Tensor, bias: Tensor, gamma: T
 
 /// The branch end's backward from the output's cotangent `dy` (bf16 values
 /// with a bf16 gamma): the cotangent of the Conv_2 dot's output (rounded to
-/// bf16), Conv_2's bias gradient (a float32 sum of it) and gamma's gradient
-/// (rounded to bf16 when gamma is bf16).
+/// bf16), Conv_2's bias gradient (its bf16 column sum, `bf16ColumnSums`) and
+/// gamma's gradient (with a bf16 gamma the bf16 column sum of `r(dy * s)`,
+/// else a float32 sum).
 public func bf16ResidualBackward(_ dy: Tensor, s: Tensor, gamma: Tensor, gammaBF16: Bool, keep: [Bool]?, keepScale: Float)
     -> (dDot: Tensor, dBias: Tensor, dGamma: Tensor) {
     precondition(dy.shape == s.shape, "bf16ResidualBackward: dy \(dy.shape) is not \(s.shape)")
@@ -55,12 +56,11 @@ public func bf16ResidualBackward(_ dy: Tensor, s: Tensor, gamma: Tensor, gammaBF
             let k = row &* c &+ i
             var d = pd[k]
             if let kept { d = kept ? round(d * keepScale) : 0 }
-            dGamma[i] += round(d * ps[k])
+            dGamma[i] = round(dGamma[i] + round(d * ps[k]))
             let ds = roundToBF16(d * pg[i])
             dDot[k] = ds
-            dBias[i] += ds
+            dBias[i] = roundToBF16(dBias[i] + ds)
         }
     }
-    if gammaBF16 { for i in 0..<c { dGamma[i] = roundToBF16(dGamma[i]) } }
     return (Tensor(shape: s.shape, scalars: dDot), Tensor(shape: [c], scalars: dBias), Tensor(shape: [c], scalars: dGamma))
 }

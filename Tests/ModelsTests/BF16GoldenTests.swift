@@ -17,15 +17,15 @@ import XCTest
 final class BF16GoldenTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-    /// Tolerances for cnx bf16 against JAX bf16, from the measured figures in
-    /// docs/bf16.md: both compute the same bf16 program, but float32
-    /// summation order differs (GEMMs, LayerNorm statistics, pooling, bias
-    /// sums), and one flipped bf16 rounding (a relative step of 2^-8 = 0.4%)
-    /// propagates. Logits: relative to max |logit|; grads: per tensor,
-    /// relative to the tensor's max |g|.
+    /// Tolerances for cnx bf16 against JAX bf16, about 3x the worst measured
+    /// (docs/bf16.md: logits 0.0028 relative, loss 0.0014, grads 0.038): both
+    /// compute the same bf16 program, but float32 summation order differs
+    /// (GEMMs, convs, LayerNorm statistics, pooling), and a bf16 rounding
+    /// that flips (a relative step of 2^-8 = 0.4%) propagates. Logits:
+    /// relative to max |logit|; grads: per tensor, relative to its max |g|.
     enum Tolerance {
-        static let logits: Float = 0.02
-        static let loss: Float = 0.01
+        static let logits: Float = 0.01
+        static let loss: Float = 0.005
         static let grads: Float = 0.1
     }
 
@@ -34,8 +34,9 @@ final class BF16GoldenTests: XCTestCase {
     /// be almost exact). Two implementations of the same bf16 program land on
     /// different but equally likely roundings, so their errors are of the
     /// same size, not the same; the measured ratio is in docs/bf16.md.
-    static let errorFactor: Float = 2
-    static let errorFloor: Float = 0.01
+    /// Measured: median ratio 1.0, worst 2.22 over all 5 cases x 66 tensors.
+    static let errorFactor: Float = 3
+    static let errorFloor: Float = 0.002
 
     struct Case {
         var name: String

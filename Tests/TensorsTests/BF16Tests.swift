@@ -17,7 +17,8 @@ final class BF16Tests: XCTestCase {
         XCTAssertTrue(roundToBF16(.nan).isNaN)
         XCTAssertEqual(roundToBF16(.greatestFiniteMagnitude), .infinity, "past bf16's largest finite value")
         XCTAssertEqual(roundToBF16(-0.0).sign, .minus)
-        XCTAssertEqual(roundToBF16(0x1p-140), 0x1p-140, "subnormals keep their top bits")
+        XCTAssertEqual(roundToBF16(0x1p-130), 0x1p-130, "a subnormal with only top bits set is a bf16 value")
+        XCTAssertEqual(roundToBF16(0x1p-140), 0, "one whose bits are all below bf16's is flushed to zero by rounding")
         // Every bf16 value is a fixed point.
         for bits in stride(from: UInt32(0), to: 0x7F80_0000, by: 0x0001_2345 << 8) {
             let v = Float(bitPattern: bits & 0xFFFF_0000)

@@ -13,28 +13,30 @@ final class BF16TrainingTests: XCTestCase {
     func trained(_ dtype: ModelDType, steps: Int) throws -> (state: WorkbenchState, eval: EvalMetrics) {
         var s = WorkbenchState()
         s.keys.seed(42)
-        var config = ConvNeXtConfig(depths: [1, 1, 2, 1], dims: [16, 32, 48, 64], classes: 10, imageSize: 32, dropPathRate: 0.1)
+        var config = ConvNeXtConfig(depths: [1, 1, 1, 1], dims: [8, 16, 24, 32], classes: 10, imageSize: 32, dropPathRate: 0.1)
         config.dtype = dtype
         s.modelConfig = config
         s.params = try s.requireModel().initialize(paramsKey: try s.keys.key(KeyTree.params))
         var o = OptimizerConfig()
-        o.peakLearningRate = 0.006
+        o.peakLearningRate = 0.01
         o.initLearningRate = 1e-4
-        o.warmupSteps = 10
+        o.warmupSteps = 20
         o.decaySteps = steps
         s.optimizer = o
-        s.data = try DataSetup(source: .synthetic(classes: 10, size: 32, trainCount: 2000, valCount: 200),
-                               augment: .light, batchSize: 32)
+        var augment = AugmentConfig.light
+        augment.crop.scaleMin = 0.9
+        s.data = try DataSetup(source: .synthetic(classes: 10, size: 32, trainCount: 4000, valCount: 200),
+                               augment: augment, batchSize: 16)
         for _ in 0..<steps { try TrainEngine.trainStep(&s) }
         return (s, try TrainEngine.evaluate(s, ema: false))
     }
 
     func testSmallModelTrainsInBF16ToTheFloat32Accuracy() throws {
-        let steps = 150
+        let steps = 400
         let f32 = try trained(.f32, steps: steps)
         let bf16 = try trained(.bf16, steps: steps)
         print("bf16 training: \(steps) steps, val top-1 f32 \(f32.eval.top1), bf16 \(bf16.eval.top1); loss f32 \(f32.state.history.last!.loss), bf16 \(bf16.state.history.last!.loss)")
-        XCTAssertGreaterThanOrEqual(f32.eval.top1, 0.5, "the float32 run must learn for the comparison to mean anything")
+        XCTAssertGreaterThanOrEqual(f32.eval.top1, 0.4, "the float32 run must learn (chance is 0.1) for the comparison to mean anything")
         XCTAssertGreaterThanOrEqual(bf16.eval.top1, f32.eval.top1 - 0.05, "bf16 top-1 \(bf16.eval.top1) vs float32 \(f32.eval.top1)")
         // The runs really differ (bf16 rounding), and γ stayed a bf16 value through every update.
         XCTAssertNotEqual(f32.state.history.last!.loss, bf16.state.history.last!.loss)
