@@ -35,7 +35,7 @@ extension CPUCheck {
     /// The one-line note printed when bf16 is asked for: how bf16 runs here.
     public static var bf16Note: String {
         hasAVX512BF16
-            ? "note: bf16 runs emulated in float32 arithmetic (same numbers as bf16, not faster): cnx has no avx512_bf16 kernels yet"
-            : "note: this CPU has no avx512_bf16, so bf16 runs emulated in float32 arithmetic (same numbers as bf16, not faster)"
+            ? "bf16 runs emulated in float32 arithmetic (same numbers as bf16, not faster): cnx has no avx512_bf16 kernels yet"
+            : "this CPU has no avx512_bf16, so bf16 runs emulated in float32 arithmetic (same numbers as bf16, not faster)"
     }
 }
