@@ -13,3 +13,4 @@ static inline MPI_Op cnx_mpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op cnx_mpi_min(void) { return MPI_MIN; }
 static inline MPI_Errhandler cnx_mpi_errors_are_fatal(void) { return MPI_ERRORS_ARE_FATAL; }
 static inline void *cnx_mpi_in_place(void) { return MPI_IN_PLACE; }
+static inline MPI_Request cnx_mpi_request_null(void) { return MPI_REQUEST_NULL; }

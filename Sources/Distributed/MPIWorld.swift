@@ -19,6 +19,14 @@ public final class MPIWorld: ReplicaGroup, @unchecked Sendable {
     /// start: Open MPI's `mpirun`, PMIx (Slurm `srun --mpi=pmix`), PMI.
     public static let launcherVariables = ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"]
 
+    /// The Open MPI parameter choosing `MPI_Iallreduce`'s algorithm (libnbc):
+    /// cnx sets it to 3, Rabenseifner's (recursive-halving reduce-scatter,
+    /// then all-gather): `2(N−1)/N · S` bytes per rank like a ring, and each
+    /// element summed along the same tree of ranks whatever the buffer's
+    /// length, so the bucket size changes no bit (`BucketOrderTests`). A
+    /// ring would change the order with the element's place in its bucket.
+    public static let iallreduceAlgorithmVariable = "OMPI_MCA_coll_libnbc_iallreduce_algorithm"
+
     /// Whether this process was started by an MPI launcher.
     public static func launched(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
         launcherVariables.contains { environment[$0] != nil }
@@ -27,6 +35,9 @@ public final class MPIWorld: ReplicaGroup, @unchecked Sendable {
     /// Initialises MPI (once per process) and joins the world.
     /// - Throws: `DistributedError` when MPI cannot start or lacks thread support.
     public init() throws {
+        // Gradient sums (`startSum`): Rabenseifner's reduce-scatter and
+        // all-gather, unless the person chose another algorithm.
+        setenv(Self.iallreduceAlgorithmVariable, "3", 0)
         var provided: Int32 = 0
         let status = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_SERIALIZED), &provided)
         guard status == MPI_SUCCESS else { throw DistributedError("MPI_Init_thread failed (error \(status))") }
@@ -96,6 +107,24 @@ public final class MPIWorld: ReplicaGroup, @unchecked Sendable {
         return out
     }
 
+    /// `MPI_Iallreduce` in place (float32 sum), in pieces of at most 2^30
+    /// elements, with the algorithm `iallreduceAlgorithmVariable` names.
+    public func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> any PendingSum {
+        var requests: [MPI_Request?] = []
+        if let base = buffer.baseAddress {
+            var offset = 0
+            while offset < buffer.count {
+                let n = min(buffer.count - offset, 1 << 30)
+                var request: MPI_Request? = cnx_mpi_request_null()
+                MPI_Iallreduce(cnx_mpi_in_place(), base + offset, Int32(n), cnx_mpi_float(), cnx_mpi_sum(),
+                               cnx_mpi_comm_world(), &request)
+                requests.append(request)
+                offset += n
+            }
+        }
+        return MPIPendingSum(requests)
+    }
+
     /// In-place sum over the world, in pieces of at most 2^30 elements (MPI counts are Int32).
     private func allreduce<T>(_ buffer: UnsafeMutableBufferPointer<T>, type: MPI_Datatype) {
         guard let base = buffer.baseAddress else { return }
@@ -105,6 +134,28 @@ public final class MPIWorld: ReplicaGroup, @unchecked Sendable {
             MPI_Allreduce(cnx_mpi_in_place(), base + offset, Int32(n), type, cnx_mpi_sum(), cnx_mpi_comm_world())
             offset += n
         }
+    }
+}
+
+/// An `MPI_Iallreduce` in flight.
+final class MPIPendingSum: PendingSum {
+    private var requests: [MPI_Request?]
+    private var done = false
+
+    init(_ requests: [MPI_Request?]) { self.requests = requests }
+
+    func test() -> Bool {
+        guard !done else { return true }
+        var flag: Int32 = 0
+        MPI_Testall(Int32(requests.count), &requests, &flag, nil)
+        done = flag != 0
+        return done
+    }
+
+    func wait() {
+        guard !done else { return }
+        MPI_Waitall(Int32(requests.count), &requests, nil)
+        done = true
     }
 }
 

@@ -46,13 +46,20 @@ public struct MultiSteps: GradientTransformation {
         try checkSameLeaves(grads, acc, "gradients", "accumulated gradients")
         // acc + (g - acc) / (n + 1): a true division by the (non-constant) count.
         let divisor = Float(mini) + 1
-        let newAcc = acc.map { path, a in zipMap(a, grads[path]!) { a, g in a + (g - a) / divisor } }
+        let newAcc = acc.map { path, a in Self.fold(a, grads[path]!, divisor: divisor) }
         if Int(mini) < everyK - 1 {
             return (grads.zerosLike(),
                     .multiSteps(miniStep: safeIncrement(mini), gradientStep: gradStep, acc: newAcc, inner: innerState))
         }
         let (u, s) = try inner.update(newAcc, state: innerState, params: params)
         return (u, .multiSteps(miniStep: 0, gradientStep: safeIncrement(gradStep), acc: acc.zerosLike(), inner: s))
+    }
+
+    /// The running mean's step, `acc + (g - acc) / divisor` element-wise
+    /// (`divisor` = the mini-step + 1). Data-parallel training folds each
+    /// rank's gradient with it before averaging across ranks.
+    public static func fold(_ acc: Tensor, _ g: Tensor, divisor: Float) -> Tensor {
+        zipMap(acc, g) { a, g in a + (g - a) / divisor }
     }
 
     public var description: String { "multi_steps(every \(everyK), \(inner))" }

@@ -21,6 +21,34 @@ public protocol ReplicaGroup: AnyObject, Sendable {
     func minimum(_ value: Int64) -> Int64
     /// `bytes` of replica `root`, on every replica (the others' argument is ignored).
     func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8]
+    /// Starts replacing `buffer` by the element-wise sum of every replica's
+    /// `buffer` without waiting (MPI's `MPI_Iallreduce`): the buffer must stay
+    /// allocated and untouched until the returned sum is `wait`ed for.
+    /// Every replica starts its sums in the same order.
+    func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> any PendingSum
+}
+
+/// A sum across replicas in flight (`ReplicaGroup.startSum`).
+public protocol PendingSum: AnyObject {
+    /// Lets the sum progress; true once it is complete.
+    func test() -> Bool
+    /// Waits until the sum is complete.
+    func wait()
+}
+
+/// A sum already complete when it was started (a blocking group's).
+public final class CompletedSum: PendingSum {
+    public init() {}
+    public func test() -> Bool { true }
+    public func wait() {}
+}
+
+extension ReplicaGroup {
+    /// A blocking sum, complete on return: for groups without non-blocking collectives.
+    public func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> any PendingSum {
+        sumInPlace(buffer)
+        return CompletedSum()
+    }
 }
 
 extension ComputeContext {

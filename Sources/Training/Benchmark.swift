@@ -109,6 +109,15 @@ public enum Benchmark {
         /// floored at what the process held when it started).
         public var peakResidentBytes: Int?
         public var peakWasReset: Bool
+        /// Under mpirun: the processes, each running the step on its own batch.
+        public var processes = 1
+        /// Under mpirun: seconds each timed step's backward waited, after its
+        /// last layer, for the gradient sums still in flight (the exposed communication).
+        public var communicationExposed: [Double] = []
+        /// Under mpirun: the median seconds of one blocking sum of every
+        /// gradient across the processes, alone (what the step would wait
+        /// with no overlap).
+        public var communicationAlone: Double?
 
         /// Seconds of each timed step: the sum of its in-step phases.
         public var stepSeconds: [Double] {
@@ -155,6 +164,7 @@ public enum Benchmark {
             var phases = ["data", "forward", "loss", "backward", "update"].map { Phase(name: $0, seconds: [], inStep: $0 != "data") }
             var ops = [Phase].forOps()
             var cpu: [Double] = []
+            var exposedSeconds: [Double] = []
             let total = settings.warmup + settings.steps
             for i in 0..<total {
                 var t = [now()]
@@ -166,8 +176,9 @@ public enum Benchmark {
                 t.append(now())
                 try TrainEngine.loss(&state)
                 t.append(now())
-                try TrainEngine.backward(&state)
+                try TrainEngine.backward(&state, reduction: .everyMiniStep)
                 t.append(now())
+                let exposed = state.pending?.communicationWait ?? 0
                 let opSeconds = context.profiler?.secondsByKind() ?? [:]
                 try TrainEngine.update(&state)
                 t.append(now())
@@ -176,11 +187,17 @@ public enum Benchmark {
                     for p in phases.indices { phases[p].seconds.append(t[p + 1] - t[p]) }
                     cpu.append(c1 - c0)
                     ops.record(opSeconds)
+                    exposedSeconds.append(exposed)
                 }
                 if !progress(i + 1, total, t[5] - t[0]) { throw stopped(i + 1, total) }
             }
             var r = report("train", settings, model, images: settings.batch, phases: phases, cpu: cpu, reset: reset)
             r.ops = ops
+            if let replicas = context.dataParallel {
+                r.processes = replicas.count
+                r.communicationExposed = exposedSeconds
+                r.communicationAlone = allreduceSeconds(params.scalarCount, replicas, times: max(settings.steps, 3))
+            }
             return r
         }
     }
@@ -254,6 +271,19 @@ public enum Benchmark {
     }
 
     /// The median of `values` (the mean of the middle two for an even count).
+    /// The median seconds of `times` blocking in-place sums of `count`
+    /// floats across the replicas (one bucket-free allreduce of every gradient).
+    static func allreduceSeconds(_ count: Int, _ replicas: ReplicaGroup, times: Int) -> Double {
+        var buffer = [Float](repeating: 1, count: count)
+        var seconds: [Double] = []
+        for _ in 0..<times {
+            let t0 = now()
+            buffer.withUnsafeMutableBufferPointer { replicas.sumInPlace($0) }
+            seconds.append(now() - t0)
+        }
+        return median(seconds)
+    }
+
     public static func median(_ values: [Double]) -> Double {
         precondition(!values.isEmpty, "median of nothing")
         let s = values.sorted(), n = s.count

@@ -1,4 +1,5 @@
 import Datasets
+import Optimizers
 import Tensors
 
 /// What a data-parallel train step and evaluation share across replicas
@@ -10,8 +11,49 @@ import Tensors
 /// batch `G = N·B` is the mean of the replicas' means: summed across
 /// replicas, then scaled by `1/N` (exact for a power-of-two `N`). The result
 /// equals a single process's at batch `G` up to float32 summation order.
-/// Gradients are reduced on every mini-step, also inside MultiSteps.
+/// The train step sums gradients in buckets while backward runs
+/// (`GradientBuckets`); under MultiSteps, `train` reduces only on the
+/// applying mini-step (`GradientReduction.onApply`).
 public enum DataParallel {
+    /// Averages a MultiSteps accumulator holding each replica's own
+    /// gradients across replicas, so every replica holds the global one
+    /// (what `train` leaves behind when it stops mid-window). One allreduce.
+    public static func averageAccumulator(_ state: inout WorkbenchState, _ replicas: ReplicaGroup) {
+        guard case let .multiSteps(mini, step, acc, inner) = state.optimizerState else { return }
+        state.optimizerState = .multiSteps(miniStep: mini, gradientStep: step, acc: mean(acc, replicas), inner: inner)
+    }
+
+    /// Replaces every replica's parameters (and EMA) by rank 0's bits, after
+    /// `params import` or `session load`: the replicas start from exactly
+    /// the same numbers even if a file differed behind the same path.
+    /// - Returns: an error when the replicas' parameters differ in size (nothing changes then).
+    public static func broadcastParameters(_ state: inout WorkbenchState, _ replicas: ReplicaGroup) -> String? {
+        let size = Int64(state.params?.scalarCount ?? -1)
+        guard replicas.minimum(size) == -replicas.minimum(-size) else {
+            return "the processes loaded parameters of different sizes (this rank: \(size) numbers): every rank must read the same file; check the paths on each machine"
+        }
+        if let params = state.params { state.params = broadcast(params, replicas) }
+        return nil
+    }
+
+    /// Rank 0's tree on every replica (same paths and shapes everywhere).
+    static func broadcast(_ tree: TensorTree, _ replicas: ReplicaGroup) -> TensorTree {
+        var bytes = [UInt8]()
+        if replicas.rank == 0 {
+            bytes.reserveCapacity(tree.scalarCount * 4)
+            for (_, t) in tree { t.scalars.withUnsafeBytes { bytes.append(contentsOf: $0) } }
+        }
+        let received = replicas.broadcast(bytes, from: 0)
+        precondition(received.count == tree.scalarCount * 4, "rank 0's parameters have \(received.count / 4) numbers, this rank's \(tree.scalarCount)")
+        var offset = 0
+        return tree.map { _, t in
+            defer { offset += t.count * 4 }
+            var scalars = [Float](repeating: 0, count: t.count)
+            scalars.withUnsafeMutableBytes { $0.copyBytes(from: received[offset..<(offset + t.count * 4)]) }
+            return Tensor(shape: t.shape, scalars: scalars)
+        }
+    }
+
     /// The mean across replicas of each replica's gradient tree, as one
     /// allreduce over the leaves laid end to end (in the tree's order).
     static func mean(_ grads: TensorTree, _ replicas: ReplicaGroup) -> TensorTree {

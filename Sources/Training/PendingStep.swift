@@ -33,6 +33,11 @@ public struct PendingStep: Sendable {
     public internal(set) var loss: Float?
     var dLogits: Tensor?
     public internal(set) var grads: TensorTree?
+    /// Data-parallel: the gradients are this replica's own (a MultiSteps
+    /// mini-step that does not apply), not yet summed across replicas.
+    public internal(set) var gradsAreLocal = false
+    /// Data-parallel: seconds backward waited for gradient sums to finish.
+    public internal(set) var communicationWait = 0.0
     /// Compute time spent so far (not the time the person spent looking).
     var seconds: Double
 

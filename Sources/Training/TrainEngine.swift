@@ -92,7 +92,14 @@ public enum TrainEngine {
     }
 
     /// Stage 3: the gradient of every parameter.
-    public static func backward(_ state: inout WorkbenchState) throws {
+    ///
+    /// Data-parallel, the gradients are summed across replicas in buckets
+    /// while backward runs (`GradientBuckets`). With `.onApply` under
+    /// MultiSteps, a mini-step that does not apply keeps its rank's own
+    /// gradient (no communication); the applying one folds its gradient into
+    /// the rank's accumulator as each layer finishes and averages that, so
+    /// gradients cross the network once per window.
+    public static func backward(_ state: inout WorkbenchState, reduction: GradientReduction = .everyMiniStep) throws {
         guard var p = state.pending, p.stage == .loss, let cache = p.cache, let d = p.dLogits else {
             throw stageError(state, want: "backward")
         }
@@ -103,9 +110,39 @@ public enum TrainEngine {
         // them block by block): drop the pending step's copies first.
         p.cache = nil
         state.pending = nil
-        let grads = model.backward(dLogits: d, params: params, cache: consume cache)
+        var buckets: GradientBuckets? = nil
+        var folded: (mini: Int32, step: Int32, inner: OptimizerState)? = nil
+        if let replicas = ComputeContext.current.dataParallel {
+            var local = false
+            var fold: ((String, Tensor) -> Tensor)? = nil
+            if case let .onApply(localAccumulator) = reduction, let config = state.optimizer, config.accumulate > 1,
+               let multi = try? config.transformation() as? MultiSteps {
+                let optState = state.optimizerState ?? multi.initialize(params)
+                if !multi.emitsNext(optState) {
+                    local = true
+                } else if localAccumulator, case let .multiSteps(mini, step, acc, inner) = optState {
+                    // Fold this gradient into the rank's accumulator (MultiSteps'
+                    // own arithmetic) and send the result: one sum per window.
+                    let divisor = Float(mini) + 1
+                    fold = { path, g in MultiSteps.fold(acc[path]!, g, divisor: divisor) }
+                    folded = (mini, step, inner)
+                }
+            }
+            if !local {
+                buckets = GradientBuckets(shapes: params.tensors.map { (path: $0.key, shape: $0.value.shape) },
+                                          replicas: replicas, transform: fold)
+            }
+            p.gradsAreLocal = local
+        }
+        let grads = model.backward(dLogits: d, params: params, cache: consume cache, ready: buckets.map { b in { b.add($0) } })
         // Data-parallel: every replica gets the global batch's mean gradient.
-        p.grads = ComputeContext.current.dataParallel.map { DataParallel.mean(grads, $0) } ?? grads
+        p.grads = buckets?.finish() ?? grads
+        if let buckets { p.communicationWait = Double(buckets.waitNanoseconds) / 1e9 }
+        if let f = folded, let mean = p.grads {
+            // The averaged accumulator is the accumulator and the gradient: MultiSteps
+            // folds it into itself (a + (a − a)/k = a) and applies it.
+            state.optimizerState = .multiSteps(miniStep: f.mini, gradientStep: f.step, acc: mean, inner: f.inner)
+        }
         p.dLogits = nil
         p.stage = .backward
         p.seconds += elapsed(since: start)
@@ -125,6 +162,15 @@ public enum TrainEngine {
             state.pending = nil
             throw WorkbenchError("step \(p.step): the loss is \(loss); stopped and kept the parameters from before this step (lower the learning rate, or check the data)")
         }
+        // Collectives first (every replica reaches them), then what may fail on one replica alone.
+        var accuracy = accuracy(p.logits, p.batch.labels)
+        var images = p.batch.x.shape[0]
+        if let replicas = ComputeContext.current.dataParallel {
+            // Counts are exact: the global batch's accuracy, as one process would compute it.
+            let counts = replicas.sum([Int64(correct(p.logits, p.batch.labels)), Int64(images)])
+            accuracy = Float(counts[0]) / Float(max(counts[1], 1))
+            images = Int(counts[1])
+        }
         var next = state
         let applied: Applied
         do {
@@ -139,14 +185,6 @@ public enum TrainEngine {
         next.counters.miniSteps += 1
         next.pending = nil
         let seconds = p.seconds + elapsed(since: start)
-        var accuracy = accuracy(p.logits, p.batch.labels)
-        var images = p.batch.x.shape[0]
-        if let replicas = ComputeContext.current.dataParallel {
-            // Counts are exact: the global batch's accuracy, as one process would compute it.
-            let counts = replicas.sum([Int64(correct(p.logits, p.batch.labels)), Int64(images)])
-            accuracy = Float(counts[0]) / Float(max(counts[1], 1))
-            images = Int(counts[1])
-        }
         let metrics = StepMetrics(step: p.step, epoch: p.cursor.epoch, loss: loss,
                                   accuracy: accuracy, learningRate: applied.learningRate,
                                   gradNorm: applied.gradNorm, updateRatio: applied.updateRatio,
@@ -226,10 +264,10 @@ public enum TrainEngine {
     /// One whole train step (the four stages); finishes a pending stepped step instead if there is one.
     @discardableResult
     public static func trainStep(_ state: inout WorkbenchState, batchSize: Int? = nil, batch: Batch? = nil,
-                                 loader: DataLoader? = nil) throws -> StepMetrics {
+                                 loader: DataLoader? = nil, reduction: GradientReduction = .everyMiniStep) throws -> StepMetrics {
         if state.pending == nil { try forward(&state, batchSize: batchSize, batch: batch, loader: loader) }
         if state.pending?.stage == .forward { try loss(&state) }
-        if state.pending?.stage == .loss { try backward(&state) }
+        if state.pending?.stage == .loss { try backward(&state, reduction: reduction) }
         return try update(&state)
     }
 
@@ -342,6 +380,15 @@ public enum TrainEngine {
         }
         return correct
     }
+}
+
+/// When a data-parallel step sums gradients across replicas.
+public enum GradientReduction: Sendable, Equatable {
+    /// Every mini-step (stepped `step …` commands: `show grads` shows the global gradient).
+    case everyMiniStep
+    /// Under MultiSteps, only on the applying mini-step (`train`); `localAccumulator`:
+    /// the accumulator holds this replica's own gradients since the last reduction.
+    case onApply(localAccumulator: Bool)
 }
 
 /// Available memory, for refusing batches that won't fit.

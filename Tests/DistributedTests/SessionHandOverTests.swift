@@ -3,9 +3,10 @@ import XCTest
 import SafeTensors
 import Tensors
 
-/// MultiSteps accumulation under mpirun (gradients reduced on every
-/// mini-step), and a session saved by 2 ranks that continues in one process:
-/// `--batch` is per rank, so one process continues with the global batch.
+/// MultiSteps accumulation under mpirun (gradients reduced only on the
+/// applying mini-step; `train` stopping mid-window averages the
+/// accumulator), and a session saved by 2 ranks that continues in one
+/// process: `--batch` is per rank, so one process continues with the global batch.
 final class SessionHandOverTests: XCTestCase {
     static func setup(batch: Int) -> String {
         """
@@ -22,11 +23,12 @@ final class SessionHandOverTests: XCTestCase {
     func testASessionSavedByTwoRanksContinuesInOneProcess() throws {
         let mpirun = try MPIRunTests.mpirun(), cnx = try MPIRunTests.binary()
         let one = try MPIRunTests.directory(), two = try MPIRunTests.directory()
-        try (Self.setup(batch: 8) + "train steps 6\nsession save handover\n")
+        // 5 steps: the session is saved in the middle of an accumulation window.
+        try (Self.setup(batch: 8) + "train steps 3\ntrain steps 2\nsession save handover\n")
             .write(to: two.appendingPathComponent("first.cnx"), atomically: true, encoding: .utf8)
         let first = try MPIRunTests.run(mpirun, MPIRunTests.mpirunFlags + [cnx.path, "run", "first.cnx", "--threads", "1"], in: two)
         XCTAssertEqual(first.status, 0, first.stderr)
-        let resumed = try MPIRunTests.run(cnx, ["-c", "session load handover; train steps 4 --batch 16; params export q.safetensors",
+        let resumed = try MPIRunTests.run(cnx, ["-c", "session load handover; train steps 5 --batch 16; params export q.safetensors",
                                                 "--threads", "1"], in: two)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
 

@@ -33,7 +33,7 @@ final class ExamplesTests: XCTestCase {
     func testEveryExampleIsTested() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: Golden.repoRoot.appendingPathComponent("examples").path)
             .filter { $0.hasSuffix(".cnx") }.sorted()
-        XCTAssertEqual(names, ["augmentations.cnx", "layerscale.cnx", "parity.cnx", "rng.cnx", "schedule.cnx",
+        XCTAssertEqual(names, ["augmentations.cnx", "distributed.cnx", "layerscale.cnx", "parity.cnx", "rng.cnx", "schedule.cnx",
                                "stochastic-depth.cnx", "tour.cnx"], "add a test for each new example")
     }
 
@@ -71,6 +71,19 @@ final class ExamplesTests: XCTestCase {
         }
         XCTAssertGreaterThan(figures.count, 20)
         for line in figures { XCTAssertTrue(printed.contains(line), "README shows a line cnx does not print: \(line)") }
+    }
+
+    /// The MPI lesson also runs in one process (at its per-process batch):
+    /// 120 mini-steps, 60 updates (accumulate 2), it learns, and it saves.
+    /// (`ExampleUnderMPITests` runs it under mpirun.)
+    func testDistributedExampleRunsInOneProcess() throws {
+        let r = try run("distributed.cnx")
+        XCTAssertEqual(r.status, 0, r.errors.joined(separator: "\n"))
+        let s = r.workbench.snapshot
+        XCTAssertEqual(s.counters.miniSteps, 120)
+        XCTAssertEqual(s.counters.optimizerSteps, 60)
+        XCTAssertGreaterThan(try XCTUnwrap(s.evaluations.last).top1, 0.5)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("sessions/distributed-demo/CURRENT").path))
     }
 
     /// The lesson shows a dropped sample's share of its block's gradient is

@@ -50,3 +50,84 @@ final class DataParallelTests: XCTestCase {
         XCTAssertNotEqual(DataParallel.fingerprint(nil), f)
     }
 }
+
+/// Identical replicas that record each non-blocking sum they start (its length).
+final class RecordingReplicas: ReplicaGroup, @unchecked Sendable {
+    let rank = 0
+    let count: Int
+    private(set) var started: [Int] = []
+    init(count: Int) { self.count = count }
+    func sumInPlace(_ buffer: UnsafeMutableBufferPointer<Float>) { for i in buffer.indices { buffer[i] *= Float(count) } }
+    func sumInPlace(_ buffer: UnsafeMutableBufferPointer<Double>) { for i in buffer.indices { buffer[i] *= Double(count) } }
+    func sum(_ values: [Int64]) -> [Int64] { values.map { $0 * Int64(count) } }
+    func minimum(_ value: Int64) -> Int64 { value }
+    func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8] { bytes }
+    func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> any PendingSum {
+        started.append(buffer.count)
+        sumInPlace(buffer)
+        return CompletedSum()
+    }
+}
+
+final class GradientBucketsTests: XCTestCase {
+    func tree() -> TensorTree {
+        var t = TensorTree()
+        for (i, n) in [6, 3, 5, 2, 4].enumerated() {
+            t["layer\(i)/kernel"] = Tensor(shape: [n], scalars: (0..<n).map { Float($0 * 7 + i) * 0.37 - 1.1 })
+        }
+        return t
+    }
+
+    /// Buckets are cut in backward's order (the tree reversed), start only in
+    /// order and once complete, and give the mean bit for bit, in tree order.
+    func testBucketsStartInOrderAndGiveTheMean() {
+        let grads = tree()
+        let replicas = RecordingReplicas(count: 4)
+        // 7 floats a bucket: [layer4, layer3] [layer2] [layer1] [layer0].
+        let buckets = GradientBuckets(shapes: grads.tensors.map { (path: $0.key, shape: $0.value.shape) },
+                                      replicas: replicas, bucketBytes: 28)
+        XCTAssertEqual(buckets.bucketCount, 4)
+        // The stem-side layers first: nothing may start before the head's bucket.
+        buckets.add([(path: "layer0/kernel", gradient: grads["layer0/kernel"]!), (path: "layer2/kernel", gradient: grads["layer2/kernel"]!)])
+        XCTAssertEqual(replicas.started, [])
+        buckets.add([(path: "layer4/kernel", gradient: grads["layer4/kernel"]!)])
+        XCTAssertEqual(replicas.started, [])
+        buckets.add([(path: "layer3/kernel", gradient: grads["layer3/kernel"]!)])
+        XCTAssertEqual(replicas.started, [6, 5])
+        buckets.add([(path: "layer1/kernel", gradient: grads["layer1/kernel"]!)])
+        XCTAssertEqual(replicas.started, [6, 5, 3, 6])
+        let mean = buckets.finish()
+        XCTAssertEqual(mean.map(\.key), grads.map(\.key))
+        XCTAssertEqual(mean, DataParallel.mean(grads, IdenticalReplicas(count: 4)))
+        XCTAssertEqual(mean, grads)
+    }
+
+    /// Under MultiSteps, `.onApply` sends nothing on the mini-steps that do not
+    /// apply, and on the applying one the accumulator with the gradient
+    /// folded in (once the parameters' size); with identical replicas it
+    /// trains exactly as `.everyMiniStep`.
+    func testAccumulationReducesOnlyOnTheApplyingMiniStep() throws {
+        var deferred = try smallState(accumulate: 3, batch: 4)
+        var eager = deferred
+        let lazy = RecordingReplicas(count: 2), busy = RecordingReplicas(count: 2)
+        var lazyContext = ComputeContext(), busyContext = ComputeContext()
+        lazyContext.replicas = lazy
+        busyContext.replicas = busy
+        var local = false
+        var sentPerStep: [Int] = []
+        for _ in 0..<6 {
+            let before = lazy.started.count
+            let m = try lazyContext.run { try TrainEngine.trainStep(&deferred, reduction: .onApply(localAccumulator: local)) }
+            local = !m.applied
+            sentPerStep.append(lazy.started.count - before)
+            _ = try busyContext.run { try TrainEngine.trainStep(&eager) }
+        }
+        XCTAssertEqual(sentPerStep.map { $0 > 0 }, [false, false, true, false, false, true])
+        // Two windows: the parameters' size twice, against six times every mini-step.
+        let parameters = deferred.params!.scalarCount
+        XCTAssertEqual(lazy.started.reduce(0, +), 2 * parameters)
+        XCTAssertEqual(busy.started.reduce(0, +), 6 * parameters)
+        XCTAssertEqual(deferred.params, eager.params)
+        XCTAssertEqual(deferred.optimizerState, eager.optimizerState)
+    }
+}

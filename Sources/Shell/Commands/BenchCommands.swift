@@ -36,7 +36,7 @@ enum BenchCommands {
     static let all: [CommandSpec] = [
         CommandSpec(["bench", "train"],
                     summary: "Time whole train steps (AdamW) of a fresh model on synthetic data: img/s, phases, per-op times, peak RSS",
-                    help: "Builds its own model, optimizer and data from --seed (the session is untouched), runs --warmup untimed steps, then --steps timed ones. img_s counts forward+loss+backward+update; img_s_with_data adds the batch's augmentation. op_s breaks a step down by kind of kernel (stem, downsample, depthwise, layernorm, gemm, gelu, elementwise, head, statistics), then optimizer (the update phase) and data (the batch, outside the step); other is the rest of the step (glue). All figures are medians over the timed steps.",
+                    help: "Builds its own model, optimizer and data from --seed (the session is untouched), runs --warmup untimed steps, then --steps timed ones. Under mpirun every process runs the step on its own batch with the gradients summed across processes (in buckets, during backward) and the record adds processes, global_img_s (img_s times the processes), compute_s (the step less the exposed communication), comm_s (one blocking sum of every gradient alone), comm_exposed_s (what the step still waited after backward) and comm_hidden (the share of comm_s hidden behind backward). img_s counts forward+loss+backward+update; img_s_with_data adds the batch's augmentation. op_s breaks a step down by kind of kernel (stem, downsample, depthwise, layernorm, gemm, gelu, elementwise, head, statistics), then optimizer (the update phase) and data (the batch, outside the step); other is the rest of the step (glue). All figures are medians over the timed steps.",
                     flags: flags) { invocation, context in
             let settings = try settings(invocation)
             startBench(context, "train", settings) { try Benchmark.train(settings, progress: $0) }
@@ -126,6 +126,16 @@ enum BenchCommands {
                        ("img_s_max", round(ips.max()!, 100)), ("img_s_with_data", round(Benchmark.median(ipsData), 100))]
         }
         let step = r.stepSeconds
+        if r.processes > 1, let alone = r.communicationAlone {
+            // Under mpirun: every process ran the step on its own batch; the
+            // steps are in lockstep (each waits for the gradient sums).
+            let exposed = Benchmark.median(r.communicationExposed)
+            fields += [("processes", .int(r.processes)),
+                       ("global_img_s", round(Benchmark.median(r.imagesPerSecond) * Double(r.processes), 100)),
+                       ("compute_s", round(Benchmark.median(step) - exposed, 1e4)),
+                       ("comm_s", round(alone, 1e4)), ("comm_exposed_s", round(exposed, 1e4)),
+                       ("comm_hidden", round(alone > 0 ? max(0, alone - exposed) / alone : 1, 1000))]
+        }
         fields += [("step_s", round(Benchmark.median(step), 1e4)), ("step_s_min", round(step.min()!, 1e4)),
                    ("step_s_max", round(step.max()!, 1e4))]
         let cpu = r.cpuSeconds

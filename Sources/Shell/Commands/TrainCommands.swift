@@ -284,17 +284,44 @@ enum TrainCommands {
             let loader = ComputeContext.current.dataParallel == nil
                 ? try? DataLoader(builder: builder, batchSize: size, start: state.counters.cursor, prefetch: 2) : nil
             defer { loader?.cancel() }
-            while done < steps && !control.isCancelled {
+            // Under mpirun: gradients reduced only on MultiSteps' applying mini-step,
+            // and every rank agrees after each step on failures and Ctrl-C (`MPIStepAgreement`).
+            let replicas = ComputeContext.current.dataParallel
+            var localAccumulator = false
+            var stopped = false
+            defer {
+                // Stopping mid-window: leave the global accumulator, as one process would hold it.
+                if let replicas, localAccumulator { DataParallel.averageAccumulator(&state, replicas) }
+            }
+            while done < steps && !stopped && (replicas != nil || !control.isCancelled) {
+                var failure: String? = nil
+                var metrics: StepMetrics? = nil
                 do {
-                    let m = try TrainEngine.trainStep(&state, batchSize: size, loader: loader)
-                    done += 1
-                    lastGood = state
-                    control.publish(state)
-                    control.report(completed: done, line: "loss=\(TextRenderer.float(m.loss)) lr=\(TextRenderer.float(m.learningRate)) \(String(format: "%.1f", m.imagesPerSecond)) img/s")
+                    metrics = try TrainEngine.trainStep(&state, batchSize: size, loader: loader,
+                                                        reduction: .onApply(localAccumulator: localAccumulator))
                 } catch {
-                    state = lastGood
-                    throw ShellError("\(error) (\(done) of \(steps) steps done)")
+                    failure = "\(error)"
                 }
+                if let replicas {
+                    let agreed = MPIStepAgreement.afterStep(failure: failure, cancelled: control.isCancelled,
+                                                           state: state, step: done + 1, replicas)
+                    failure = agreed.failure
+                    stopped = agreed.stop
+                } else {
+                    stopped = control.isCancelled
+                }
+                if let failure {
+                    state = lastGood
+                    if let replicas, localAccumulator { DataParallel.averageAccumulator(&state, replicas) }
+                    localAccumulator = false
+                    throw ShellError("\(failure) (\(done) of \(steps) steps done)")
+                }
+                guard let m = metrics else { break }
+                if replicas != nil { localAccumulator = !m.applied && (state.optimizer?.accumulate ?? 1) > 1 }
+                done += 1
+                lastGood = state
+                control.publish(state)
+                control.report(completed: done, line: "loss=\(TextRenderer.float(m.loss)) lr=\(TextRenderer.float(m.learningRate)) \(String(format: "%.1f", m.imagesPerSecond)) img/s")
             }
             let seconds = Date().timeIntervalSince(start)
             let recent = state.history.suffix(done)
@@ -308,10 +335,10 @@ enum TrainCommands {
             if let ended = TrainingNotes.scheduleEnded(state) { fields.append(("note", .string(ended))) }
             if let long { fields.append(("warning", .string(long))) }
             if let zero = TrainingNotes.zeroLearningRate(recent, state.optimizer) { fields.append(("lr_0", .string(zero))) }
-            if control.isCancelled && done < steps {
+            if stopped && done < steps {
                 fields.insert(("stopped", .string("stopped by request after step \(state.counters.miniSteps) (\(done) of \(steps)); the state is consistent — continue with `train steps N`")), at: 0)
             }
-            return .record(Record(title: control.isCancelled && done < steps ? "\(title): stopped" : "\(title): done", fields))
+            return .record(Record(title: stopped && done < steps ? "\(title): stopped" : "\(title): done", fields))
         }
     }
 }

@@ -81,8 +81,7 @@ public struct ScriptRunner {
                 }
                 var cell = workbench.execute(tokens, text: commandText)
                 if let replicas = workbench.compute.dataParallel {
-                    cell.error = Self.agreedError(cell.error, replicas)
-                        ?? Self.divergence(workbench.snapshot, replicas)
+                    cell.error = Self.agree(cell.error, tokens, workbench, replicas)
                 }
                 if options.json {
                     output.out(cell.json.jsonText)
@@ -98,6 +97,20 @@ public struct ScriptRunner {
             }
         }
         return failed ? 1 : 0
+    }
+
+    /// Under mpirun, after each command on every rank: the agreed outcome
+    /// (`agreedError`); after a load, rank 0's parameters on every rank;
+    /// then the sessions' fingerprints compared (`divergence`). Nil when
+    /// the command succeeded everywhere and the sessions agree.
+    static func agree(_ error: String?, _ tokens: [Token], _ workbench: Workbench, _ replicas: ReplicaGroup) -> String? {
+        if let agreed = agreedError(error, replicas) { return agreed }
+        let words = tokens.prefix(2).map(\.text)
+        if words == ["params", "import"] || words == ["session", "load"],
+           let problem = workbench.update({ DataParallel.broadcastParameters(&$0, replicas) }) {
+            return problem
+        }
+        return divergence(workbench.snapshot, replicas)
     }
 
     /// Under mpirun: the error of the lowest rank the command failed on, on

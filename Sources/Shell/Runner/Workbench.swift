@@ -152,8 +152,8 @@ public final class Workbench: @unchecked Sendable {
             if background {
                 throw ShellError("background jobs are not available under mpirun: drop the '&'")
             }
-            if invocation.spec.words.first == "bench" {
-                throw ShellError("'\(invocation.spec.name)' is not available under mpirun yet: run it in one process (cnx without mpirun)")
+            if invocation.spec.words.first == "bench" && invocation.spec.words != ["bench", "train"] {
+                throw ShellError("'\(invocation.spec.name)' times one process: run it without mpirun (under mpirun, bench train measures the data-parallel step)")
             }
             // A command that changes nothing has no effect but its output and
             // the files it writes: only rank 0 runs it.
@@ -237,6 +237,16 @@ public final class Workbench: @unchecked Sendable {
         live = state
         lock.withLock { published = state }
         job.finish(outcome)
+    }
+
+    /// Changes the live state outside a command (under mpirun: rank 0's
+    /// parameters broadcast after a load), on the compute queue; publishes it.
+    public func update(_ body: (inout SessionState) -> String?) -> String? {
+        computeQueue.sync {
+            let problem = body(&live)
+            lock.withLock { published = live }
+            return problem
+        }
     }
 
     /// Asks the running job, if any, to stop at its next step boundary.
