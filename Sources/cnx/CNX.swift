@@ -50,18 +50,27 @@ extension CNX {
         func run() throws {
             var compute = try Launch.configure(output)
             if let world = try Launch.joinWorld(output) {
-                // Under mpirun: rank 0's commands (-c or its stdin) on every rank; no interactive shell yet.
+                // Under mpirun: rank 0's commands (-c or its stdin) on every rank, or
+                // the interactive shell on rank 0 when mpirun reads a terminal.
                 defer { world.finalize() }
                 compute.replicas = world
+                var terminal: TerminalTakeover? = nil
+                defer { terminal?.restore() }
                 let text = try Launch.fromRankZero(world) { () throws -> String in
-                    if let commands { return commands }
-                    guard isatty(0) == 0 else {
-                        throw ValidationError("the interactive shell is not available under mpirun yet: run a script (mpirun -np N cnx run FILE)")
+                    if let commands { return "S" + commands }
+                    if isatty(0) != 0 { return "I" }
+                    if let taken = try TerminalTakeover.ifLauncherReadsOne() {
+                        terminal = taken
+                        return "I"
                     }
-                    return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                    return "S" + String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
                 }
                 let workbench = Workbench(compute: compute)
-                throw ExitCode(Launch.runner(workbench, output).run(text, source: commands != nil ? "-c" : "stdin"))
+                if text == "I" {
+                    if world.rank == 0 { throw ExitCode(Launch.interactive(workbench)) }
+                    throw ExitCode(ReplicaFollower.run(workbench))
+                }
+                throw ExitCode(Launch.runner(workbench, output).run(String(text.dropFirst()), source: commands != nil ? "-c" : "stdin"))
             }
             let workbench = Workbench(compute: compute)
             if let commands {
@@ -95,7 +104,7 @@ extension CNX {
             defer { world?.finalize() }
             compute.replicas = world
             if world != nil && interactive {
-                throw ValidationError("--interactive is not available under mpirun yet: drop it")
+                throw ValidationError("--interactive is not available under mpirun: run the script, then start `mpirun -np N cnx` and `session load` what it saved")
             }
             let text = try world.map { world in try Launch.fromRankZero(world) { try readScript() } } ?? readScript()
             let workbench = Workbench(compute: compute)

@@ -51,8 +51,10 @@ final class PseudoTerminal {
     /// Starts `cnx` in `directory` with a clean environment (HOME and the
     /// history file in `directory`, a UTF-8 locale, TERM=xterm, PAGER=cat) changed by
     /// `environment` (an empty value removes a variable).
-    init(arguments: [String] = [], directory: URL, environment: [String: String] = [:], columns: UInt16 = 100, rows: UInt16 = 40) throws {
-        let binary = try Self.binary()
+    /// `executable` runs instead of `cnx` when given (`mpirun … cnx`).
+    init(executable: URL? = nil, arguments: [String] = [], directory: URL, environment: [String: String] = [:],
+         columns: UInt16 = 100, rows: UInt16 = 40) throws {
+        let binary = try executable ?? Self.binary()
         guard let openpt = C.openpt, let grantpt = C.grantpt, let unlockpt = C.unlockpt, let ptsname = C.ptsname else {
             throw XCTSkip("this C library lacks posix_openpt/grantpt/unlockpt/ptsname_r: no pseudo-terminal tests")
         }

@@ -5,14 +5,20 @@ import Training
 /// data one line each (useful after `cnx run FILE --interactive`), and where
 /// to start. Reads only the snapshot, so it costs nothing at launch.
 enum Banner {
-    static func lines(_ state: SessionState) -> [String] {
-        [
+    /// - Parameter processes: the processes running the session (under mpirun), 1 otherwise.
+    static func lines(_ state: SessionState, processes: Int = 1) -> [String] {
+        var lines = [
             "cnx \(CNXVersion.string) — ConvNeXt workbench. Type 'help' for commands; Tab completes, Ctrl-R searches history, Ctrl-C stops a job, Ctrl-D leaves.",
             "  model      " + model(state),
             "  optimizer  " + optimizer(state),
             "  data       " + data(state),
-            "Magics: %time CMD, %timeit CMD, %run FILE, %history, %reset (%lsmagic lists them; CMD? is help CMD; _ and Out[N] reuse an output: help _). Lessons: `examples` lists them, `%run tour` runs one.",
         ]
+        if processes > 1 {
+            lines.append("  processes  \(processes) (mpirun): every line runs on each; --batch is per process; only this one prints and writes files")
+        } else {
+            lines.append("Magics: %time CMD, %timeit CMD, %run FILE, %history, %reset (%lsmagic lists them; CMD? is help CMD; _ and Out[N] reuse an output: help _). Lessons: `examples` lists them, `%run tour` runs one.")
+        }
+        return lines
     }
 
     static func model(_ state: SessionState) -> String {

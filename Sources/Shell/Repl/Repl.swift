@@ -62,7 +62,7 @@ public final class Repl {
         }
         editor.holdTypeAhead()
         defer { editor.restoreTerminal() }
-        out(Banner.lines(workbench.snapshot).flatMap { Width.wrap($0, renderer.width) }.joined(separator: "\n"))
+        out(Banner.lines(workbench.snapshot, processes: workbench.compute.dataParallel?.count ?? 1).flatMap { Width.wrap($0, renderer.width) }.joined(separator: "\n"))
         while true {
             switch editor.readLine(prompt: prompt(workbench.nextCellNumber)) {
             case .interrupted:
@@ -82,7 +82,11 @@ public final class Repl {
                 if let words = Self.helpShortcut(trimmed) {
                     runLine(words.isEmpty ? "help" : "help " + words)
                 } else if trimmed.hasPrefix("%") {
-                    magic(trimmed)
+                    if workbench.compute.dataParallel != nil {
+                        err(paint("error: magics are not available under mpirun (they time or replay on one process): type the commands themselves", "31"))
+                    } else {
+                        magic(trimmed)
+                    }
                 } else {
                     runLine(line)
                 }
@@ -95,6 +99,8 @@ public final class Repl {
             err("stopping job \(job.id) (\(job.progressText)) before leaving")
             _ = job.wait(seconds: 5)
         }
+        // Under mpirun: an empty line tells the other ranks to leave too (`ReplicaFollower`).
+        if let replicas = workbench.compute.dataParallel { _ = replicas.broadcast([], from: 0) }
         saveHistory()
         return 0
     }
@@ -114,11 +120,18 @@ public final class Repl {
     // MARK: - Cells
 
     private func runLine(_ line: String) {
+        // Under mpirun every rank runs the line (`ReplicaFollower`), and the
+        // ranks agree on each command's outcome before it is shown.
+        let replicas = workbench.compute.dataParallel
+        if let replicas { _ = replicas.broadcast(Array(line.utf8), from: 0) }
         let commands: [[Token]]
         do { commands = try Tokenizer.commands(line) } catch { return err(paint("error: \(error.message)", "31")) }
         for tokens in commands {
-            if Self.isUnforcedLoad(tokens), !confirmLoad() { continue }
-            show(runCell(tokens))
+            // (Under mpirun the other ranks load regardless: no question there.)
+            if replicas == nil, Self.isUnforcedLoad(tokens), !confirmLoad() { continue }
+            var cell = runCell(tokens)
+            if let replicas { cell.error = ScriptRunner.agree(cell.error, tokens, workbench, replicas) }
+            show(cell)
         }
     }
 
@@ -126,6 +139,14 @@ public final class Repl {
     public static func isUnforcedLoad(_ tokens: [Token]) -> Bool {
         tokens.count >= 2 && tokens[0].text == "session" && tokens[1].text == "load"
             && !tokens.contains { $0.text == "--force" && !$0.quoted }
+    }
+
+    /// A cell's text: its tokens re-quoted so it replays; a trailing `&` stays bare.
+    static func cellText(_ tokens: [Token]) -> String {
+        let background = tokens.last.map { $0.text == "&" && !$0.quoted } ?? false
+        return tokens.enumerated().map { i, token in
+            background && i == tokens.count - 1 ? "&" : Tokenizer.quote(token.text)
+        }.joined(separator: " ")
     }
 
     /// Whether `session load` may replace the live session: asked, as exit
@@ -143,10 +164,7 @@ public final class Repl {
     /// thread draws the progress bar of a job it starts and handles Ctrl-C.
     private func runCell(_ tokens: [Token]) -> Cell {
         let background = tokens.last.map { $0.text == "&" && !$0.quoted } ?? false
-        // The cell's text, re-quoted so it replays; a trailing `&` stays bare.
-        let text = tokens.enumerated().map { i, token in
-            background && i == tokens.count - 1 ? "&" : Tokenizer.quote(token.text)
-        }.joined(separator: " ")
+        let text = Self.cellText(tokens)
         let workbench = workbench
         let previousJob = workbench.lastJob?.id
         let box = CellBox()
