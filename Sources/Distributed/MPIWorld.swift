@@ -7,7 +7,8 @@ import Tensors
 /// `cnx` starts one only when a launcher started it (`launched`): a
 /// single-process `cnx` never initialises MPI. Errors on the world are
 /// fatal (`MPI_ERRORS_ARE_FATAL`): a failed collective, or a peer that
-/// died, ends every process instead of leaving it waiting. Collectives are
+/// died, ends every process instead of leaving it waiting; when `mpirun`
+/// ends the job with SIGTERM, each rank says so in one line. Collectives are
 /// called from one thread at a time (`MPI_THREAD_SERIALIZED`).
 public final class MPIWorld: ReplicaGroup, @unchecked Sendable {
     public let rank: Int
@@ -47,6 +48,8 @@ public final class MPIWorld: ReplicaGroup, @unchecked Sendable {
         }
         let world = cnx_mpi_comm_world()
         MPI_Comm_set_errhandler(world, cnx_mpi_errors_are_fatal())
+        // When mpirun ends the job (a rank died), one line says why on each rank left.
+        _ = cnx_mpi_announce_termination()
         var r: Int32 = 0, n: Int32 = 0
         MPI_Comm_rank(world, &r)
         MPI_Comm_size(world, &n)

@@ -2,8 +2,9 @@ import Foundation
 import XCTest
 
 /// A rank killed mid-training ends the job within seconds (Open MPI's
-/// launcher aborts the others; no rank waits forever in a collective), and
-/// the session saved before it loads in a single process.
+/// launcher aborts the others; no rank waits forever in a collective) with
+/// one line from the rank left, and the session saved before it loads in a
+/// single process.
 final class KilledRankTests: XCTestCase {
     func testKillingRankOneEndsTheJobAndKeepsTheLastSave() throws {
         let mpirun = try MPIRunTests.mpirun(), cnx = try MPIRunTests.binary()
@@ -27,7 +28,9 @@ final class KilledRankTests: XCTestCase {
         process.environment = env
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let stderrURL = dir.appendingPathComponent("stderr.txt")
+        try Data().write(to: stderrURL)
+        process.standardError = try FileHandle(forWritingTo: stderrURL)
         try process.run()
         defer { if process.isRunning { process.terminate() } }
 
@@ -45,6 +48,9 @@ final class KilledRankTests: XCTestCase {
         XCTAssertFalse(process.isRunning, "rank 0 still runs 15 s after rank 1 was killed")
         process.waitUntilExit()
         XCTAssertNotEqual(process.terminationStatus, 0)
+        // Rank 0 says in one line why it stopped (mpirun adds its own, naming rank 1).
+        let stderr = try String(contentsOf: stderrURL, encoding: .utf8)
+        XCTAssertEqual(stderr.components(separatedBy: "cnx: this process was stopped by mpirun").count - 1, 1, stderr)
 
         let loaded = try MPIRunTests.run(cnx, ["-c", "session load before; train steps 1", "--threads", "1"], in: dir)
         XCTAssertEqual(loaded.status, 0, loaded.stderr)
