@@ -115,8 +115,8 @@ public enum TrainEngine {
         if let replicas = ComputeContext.current.dataParallel {
             var local = false
             var fold: ((String, Tensor) -> Tensor)? = nil
-            if case let .onApply(localAccumulator) = reduction, let config = state.optimizer, config.accumulate > 1,
-               let multi = try? config.transformation() as? MultiSteps {
+            if case let .onApply(localAccumulator) = reduction,
+               let multi = (try? state.requireDeclaredOptimizer())?.transformation as? MultiSteps, multi.everyK > 1 {
                 let optState = state.optimizerState ?? multi.initialize(params)
                 if !multi.emitsNext(optState) {
                     local = true
