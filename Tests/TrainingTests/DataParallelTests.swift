@@ -3,16 +3,23 @@ import Tensors
 @testable import Training
 
 /// A replica group of `count` identical replicas, in one process: every
-/// collective sees `count` copies of this process's values.
+/// collective sees `count` copies of this process's values. It records the
+/// length of each non-blocking sum it starts.
 final class IdenticalReplicas: ReplicaGroup, @unchecked Sendable {
     let rank = 0
     let count: Int
+    private(set) var started: [Int] = []
     init(count: Int) { self.count = count }
     func sumInPlace(_ buffer: UnsafeMutableBufferPointer<Float>) { for i in buffer.indices { buffer[i] *= Float(count) } }
     func sumInPlace(_ buffer: UnsafeMutableBufferPointer<Double>) { for i in buffer.indices { buffer[i] *= Double(count) } }
     func sum(_ values: [Int64]) -> [Int64] { values.map { $0 * Int64(count) } }
     func minimum(_ value: Int64) -> Int64 { value }
     func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8] { bytes }
+    func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> any PendingSum {
+        started.append(buffer.count)
+        sumInPlace(buffer)
+        return CompletedSum()
+    }
 }
 
 final class DataParallelTests: XCTestCase {
@@ -51,24 +58,6 @@ final class DataParallelTests: XCTestCase {
     }
 }
 
-/// Identical replicas that record each non-blocking sum they start (its length).
-final class RecordingReplicas: ReplicaGroup, @unchecked Sendable {
-    let rank = 0
-    let count: Int
-    private(set) var started: [Int] = []
-    init(count: Int) { self.count = count }
-    func sumInPlace(_ buffer: UnsafeMutableBufferPointer<Float>) { for i in buffer.indices { buffer[i] *= Float(count) } }
-    func sumInPlace(_ buffer: UnsafeMutableBufferPointer<Double>) { for i in buffer.indices { buffer[i] *= Double(count) } }
-    func sum(_ values: [Int64]) -> [Int64] { values.map { $0 * Int64(count) } }
-    func minimum(_ value: Int64) -> Int64 { value }
-    func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8] { bytes }
-    func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> any PendingSum {
-        started.append(buffer.count)
-        sumInPlace(buffer)
-        return CompletedSum()
-    }
-}
-
 final class GradientBucketsTests: XCTestCase {
     func tree() -> TensorTree {
         var t = TensorTree()
@@ -82,7 +71,7 @@ final class GradientBucketsTests: XCTestCase {
     /// order and once complete, and give the mean bit for bit, in tree order.
     func testBucketsStartInOrderAndGiveTheMean() {
         let grads = tree()
-        let replicas = RecordingReplicas(count: 4)
+        let replicas = IdenticalReplicas(count: 4)
         // 7 floats a bucket: [layer4, layer3] [layer2] [layer1] [layer0].
         let buckets = GradientBuckets(shapes: grads.tensors.map { (path: $0.key, shape: $0.value.shape) },
                                       replicas: replicas, bucketBytes: 28)
@@ -109,7 +98,7 @@ final class GradientBucketsTests: XCTestCase {
     func testAccumulationReducesOnlyOnTheApplyingMiniStep() throws {
         var deferred = try smallState(accumulate: 3, batch: 4)
         var eager = deferred
-        let lazy = RecordingReplicas(count: 2), busy = RecordingReplicas(count: 2)
+        let lazy = IdenticalReplicas(count: 2), busy = IdenticalReplicas(count: 2)
         var lazyContext = ComputeContext(), busyContext = ComputeContext()
         lazyContext.replicas = lazy
         busyContext.replicas = busy
