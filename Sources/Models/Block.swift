@@ -14,15 +14,16 @@ import Tensors
 /// output with its bias (GELU's input) and `Conv_2`'s output with its bias
 /// (LayerScale's input). The LayerNorm and GELU outputs are recomputed in
 /// backward (bit-identical, and it saves 5 of 12 C-sized tensors per pixel).
+/// A bf16 model keeps them as bf16 values (`CachedActivation`), half the bytes.
 struct BlockCache: Sendable {
     /// [B, H, W, C]
-    var input: Tensor
+    var input: CachedActivation
     /// [B, H, W, C]
-    var depthwise: Tensor
+    var depthwise: CachedActivation
     /// [B, H, W, 4C]
-    var hidden: Tensor
+    var hidden: CachedActivation
     /// [B, H, W, C]
-    var branch: Tensor
+    var branch: CachedActivation
     /// [B], nil without stochastic depth.
     var keep: [Bool]?
     /// float32(1 / keep_prob).
@@ -48,7 +49,8 @@ func blockForward(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: Float
     let out = OpProfile.time(.elementwise) {
         residualBranchForward(x, branch: &branch, bias: p.fc2.bias, gamma: p.gamma, keep: keep, keepScale: keepScale)
     }
-    return (out, BlockCache(input: x, depthwise: dw, hidden: hidden, branch: branch, keep: keep, keepScale: keepScale))
+    return (out, BlockCache(input: .float(x), depthwise: .float(dw), hidden: .float(hidden), branch: .float(branch),
+                            keep: keep, keepScale: keepScale))
 }
 
 /// A block's forward pass for inference (no stochastic depth, nothing
@@ -74,23 +76,24 @@ func blockForwardInPlace(_ x: inout Tensor, _ p: BlockParams, epsilon: Float) {
 ///   the parameters' gradients.
 func blockBackward(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCache, epsilon: Float) -> (dx: Tensor, grads: BlockParams) {
     let b = cache
+    let hidden = b.hidden.tensor, depthwise = b.depthwise.tensor
     // out = x + dropPath(gamma * branch): the residual passes d through unchanged.
     let rb = OpProfile.time(.elementwise) {
-        residualBranchBackward(d, branch: b.branch, gamma: p.gamma, keep: b.keep, keepScale: b.keepScale)
+        residualBranchBackward(d, branch: b.branch.tensor, gamma: p.gamma, keep: b.keep, keepScale: b.keepScale)
     }
     // Conv_2's input gradient first, so GELU's forward (recomputed,
     // bit-identical) and its gradient come from one pass; then Conv_2's
     // weight gradient from that GELU output.
-    let dG = OpProfile.time(.gemm) { denseInputGradient(rb.dBranch, weight: p.fc2.kernel, inputShape: b.hidden.shape) } // [B,H,W,4C]
-    let (g, dHidden) = OpProfile.time(.gelu) { geluForwardAndBackward(dG, x: b.hidden) }
+    let dG = OpProfile.time(.gemm) { denseInputGradient(rb.dBranch, weight: p.fc2.kernel, inputShape: hidden.shape) } // [B,H,W,4C]
+    let (g, dHidden) = OpProfile.time(.gelu) { geluForwardAndBackward(dG, x: hidden) }
     let fc2 = OpProfile.time(.gemm) { denseWeightGradient(rb.dBranch, x: g, weight: p.fc2.kernel) }
     // The LayerNorm output, recomputed, is Conv_1's input.
-    let n = OpProfile.time(.layerNorm) { layerNormForward(b.depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
+    let n = OpProfile.time(.layerNorm) { layerNormForward(depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     let fc1 = OpProfile.time(.gemm) { denseBackward(dHidden, x: n.y, weight: p.fc1.kernel) }           // dx [B,H,W,C]
-    let lnb = OpProfile.time(.layerNorm) { layerNormBackward(fc1.dx, x: b.depthwise, scale: p.norm.scale, mean: n.mean, rstd: n.rstd) }
+    let lnb = OpProfile.time(.layerNorm) { layerNormBackward(fc1.dx, x: depthwise, scale: p.norm.scale, mean: n.mean, rstd: n.rstd) }
     // The residual's gradient d joins the branch's in the depthwise pass: d + dx.
     let dwb = OpProfile.time(.depthwise) {
-        depthwiseConvBackward(lnb.dx, x: b.input, weight: p.dw.kernel, addingTo: d)
+        depthwiseConvBackward(lnb.dx, x: b.input.tensor, weight: p.dw.kernel, addingTo: d)
     }
     let grads = BlockParams(dw: LinearLayer(kernel: dwb.dWeight, bias: dwb.dBias),
                             norm: NormLayer(scale: lnb.dScale, bias: lnb.dBias),

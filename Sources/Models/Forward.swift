@@ -82,7 +82,7 @@ extension ConvNeXt {
                     let (out, blockCache) = blockForward(h, blockParams, keep: keep, keepScale: scale, epsilon: eps)
                     if record {
                         // The branch after LayerScale, before stochastic depth.
-                        let branchStats = OpProfile.time(.statistics) { ActivationStatistics(blockCache.branch, channelScale: blockParams.gamma) }
+                        let branchStats = OpProfile.time(.statistics) { ActivationStatistics(blockCache.branch.tensor, channelScale: blockParams.gamma) }
                         let outputStats = OpProfile.time(.statistics) { ActivationStatistics(out) }
                         records.append(BlockRecord(block: info, output: outputStats, branch: branchStats, kept: keep))
                         stage.blocks.append(blockCache)

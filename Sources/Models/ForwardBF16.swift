@@ -86,10 +86,11 @@ extension ConvNeXt {
                 // The last block of a stage feeds only a LayerNorm (or the pool): its sum stays float32.
                 let last = j == stageParams.blocks.count - 1
                 let (out, blockCache) = blockForwardBF16(h, blockParams, keep: keep, keepScale: scale, epsilon: eps,
-                                                         gammaBF16: gammaBF16, roundOutput: gammaBF16 && !last)
+                                                         gammaBF16: gammaBF16, inputIsBF16: gammaBF16 || j == 0,
+                                                         roundOutput: gammaBF16 && !last)
                 if record {
                     // The branch after LayerScale, before stochastic depth (as the float32 pass records it).
-                    let branchStats = OpProfile.time(.statistics) { ActivationStatistics(blockCache.branch, channelScale: blockParams.gamma) }
+                    let branchStats = OpProfile.time(.statistics) { ActivationStatistics(blockCache.branch.tensor, channelScale: blockParams.gamma) }
                     let outputStats = OpProfile.time(.statistics) { ActivationStatistics(out) }
                     records.append(BlockRecord(block: info, output: outputStats, branch: branchStats, kept: keep))
                 }
@@ -130,14 +131,17 @@ func zerosLike(_ t: Tensor) -> Tensor { Tensor.zeros(t.shape) }
 
 
 /// One bf16 block forward (see the file comment of ForwardBF16.swift). The
-/// cache holds the block input, the depthwise output with its bias (float32,
-/// LayerNorm's input), Conv_1's output with its bias (bf16, GELU's input) and
-/// LayerScale's input `s`.
+/// cache holds, as bf16 values in half the bytes where they are bf16: the
+/// block input (bf16 when `inputIsBF16`), the depthwise output with its bias
+/// (float32, LayerNorm's input: kept as the bf16 conv output and bias),
+/// Conv_1's output with its bias (bf16, GELU's input) and LayerScale's input
+/// `s` (bf16 with a bf16 gamma).
 func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: Float, epsilon: Float,
-                      gammaBF16: Bool, roundOutput: Bool) -> (out: Tensor, cache: BlockCache) {
+                      gammaBF16: Bool, inputIsBF16: Bool, roundOutput: Bool) -> (out: Tensor, cache: BlockCache) {
     let xr = x.roundedToBF16()
     var dw = OpProfile.time(.depthwise) { depthwiseConvForward(xr, weight: p.dw.kernel, bias: zerosLike(p.dw.bias)) }
     dw.roundToBF16()
+    let cachedDW = CachedActivation.bf16PlusBias(BF16Tensor(packing: dw), bias: p.dw.bias)
     bf16AddBias(&dw, p.dw.bias, round: false)
     let n = OpProfile.time(.layerNorm) { layerNormForward(dw, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     var hidden = OpProfile.time(.gemm) { denseForward(n.y.roundedToBF16(), weight: p.fc1.kernel, bias: nil) }
@@ -150,7 +154,10 @@ func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: F
         bf16ResidualForward(x, dot: dot, bias: p.fc2.bias, gamma: p.gamma, gammaBF16: gammaBF16,
                             keep: keep, keepScale: keepScale, roundOutput: roundOutput)
     }
-    return (out, BlockCache(input: x, depthwise: dw, hidden: hidden, branch: s, keep: keep, keepScale: keepScale))
+    let cache = BlockCache(input: CachedActivation(x, bf16: inputIsBF16), depthwise: cachedDW,
+                           hidden: CachedActivation(hidden, bf16: true), branch: CachedActivation(s, bf16: gammaBF16),
+                           keep: keep, keepScale: keepScale)
+    return (out, cache)
 }
 
 /// One bf16 block backward: JAX's bf16 cotangents, rounded where its
@@ -162,22 +169,23 @@ func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: F
 func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCache, epsilon: Float,
                        gammaBF16: Bool, inputIsBF16: Bool) -> (dx: Tensor, grads: BlockParams) {
     let b = cache
+    let hidden = b.hidden.tensor, depthwise = b.depthwise.tensor
     let rb = OpProfile.time(.elementwise) {
-        bf16ResidualBackward(d, s: b.branch, gamma: p.gamma, gammaBF16: gammaBF16, keep: b.keep, keepScale: b.keepScale)
+        bf16ResidualBackward(d, s: b.branch.tensor, gamma: p.gamma, gammaBF16: gammaBF16, keep: b.keep, keepScale: b.keepScale)
     }
-    let g = OpProfile.time(.gelu) { bf16GELUForward(b.hidden) }
-    var dG = OpProfile.time(.gemm) { denseInputGradient(rb.dDot, weight: p.fc2.kernel, inputShape: b.hidden.shape) }
+    let g = OpProfile.time(.gelu) { bf16GELUForward(hidden) }
+    var dG = OpProfile.time(.gemm) { denseInputGradient(rb.dDot, weight: p.fc2.kernel, inputShape: hidden.shape) }
     dG.roundToBF16()
     var fc2 = OpProfile.time(.gemm) { denseWeightGradient(rb.dDot, x: g, weight: p.fc2.kernel) }
     fc2.dWeight.roundToBF16()
-    let dHidden = OpProfile.time(.gelu) { bf16GELUBackward(dG, x: b.hidden) }
-    let n = OpProfile.time(.layerNorm) { layerNormForward(b.depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
+    let dHidden = OpProfile.time(.gelu) { bf16GELUBackward(dG, x: hidden) }
+    let n = OpProfile.time(.layerNorm) { layerNormForward(depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     var fc1 = OpProfile.time(.gemm) { denseBackward(dHidden, x: n.y.roundedToBF16(), weight: p.fc1.kernel) }
     fc1.dWeight.roundToBF16()
     fc1.dx.roundToBF16()
-    var lnb = OpProfile.time(.layerNorm) { layerNormBackward(fc1.dx, x: b.depthwise, scale: p.norm.scale, mean: n.mean, rstd: n.rstd) }
+    var lnb = OpProfile.time(.layerNorm) { layerNormBackward(fc1.dx, x: depthwise, scale: p.norm.scale, mean: n.mean, rstd: n.rstd) }
     lnb.dx.roundToBF16()
-    var dwb = OpProfile.time(.depthwise) { depthwiseConvBackward(lnb.dx, x: b.input.roundedToBF16(), weight: p.dw.kernel) }
+    var dwb = OpProfile.time(.depthwise) { depthwiseConvBackward(lnb.dx, x: b.input.tensor.roundedToBF16(), weight: p.dw.kernel) }
     dwb.dWeight.roundToBF16()
     dwb.dx.roundToBF16()
     // The residual's cotangent joins the branch's: a bf16 add for a bf16 input, else float32.

@@ -2,7 +2,8 @@ import Tensors
 
 /// What a forward pass keeps for its backward pass, plus per-block statistics.
 ///
-/// Kept per block: a `BlockCache` (see `Block.swift`). Outside blocks: the
+/// Kept per block: a `BlockCache` (see `Block.swift`; bf16 values packed in
+/// a bf16 model). Outside blocks: the
 /// input, the stem conv output, each downsample's norm input and output,
 /// LayerNorm statistics, the pooled features and the head's Dense input.
 public struct ForwardCache: Sendable {
@@ -50,15 +51,16 @@ public struct ForwardCache: Sendable {
         func norm(_ n: Norm) -> Int { n.input.count + n.mean.count + n.rstd.count }
         floats += norm(stemNorm) + norm(headNorm)
         var bools = headKeep?.count ?? 0
+        var blockBytes = 0
         for s in stages {
             if let n = s.norm { floats += norm(n) }
             floats += s.normOutput?.count ?? 0
             for b in s.blocks {
-                floats += b.input.count + b.depthwise.count + b.hidden.count + b.branch.count
+                blockBytes += b.input.byteCount + b.depthwise.byteCount + b.hidden.byteCount + b.branch.byteCount
                 bools += b.keep?.count ?? 0
             }
         }
-        return floats * MemoryLayout<Float>.stride + bools
+        return floats * MemoryLayout<Float>.stride + blockBytes + bools
     }
 
     /// The output of block `global` (stage-major index): the next block's
@@ -69,7 +71,7 @@ public struct ForwardCache: Sendable {
         for (s, st) in stages.enumerated() { for j in st.blocks.indices { flat.append((s, j)) } }
         guard global >= 0 && global + 1 < flat.count else { return nil }
         let (s, j) = flat[global]
-        if j + 1 < stages[s].blocks.count { return stages[s].blocks[j + 1].input }
+        if j + 1 < stages[s].blocks.count { return stages[s].blocks[j + 1].input.tensor }
         return stages[s + 1].norm?.input
     }
 
@@ -91,14 +93,14 @@ public struct ForwardCache: Sendable {
                 names.append(name)
                 if j == 0 {
                     if s == 0 {
-                        out.append(("backbone/\(ConvNeXt.stageNormName(stage: 0))", b.input))
+                        out.append(("backbone/\(ConvNeXt.stageNormName(stage: 0))", b.input.tensor))
                     } else {
-                        out.append(("backbone/\(ConvNeXt.downsampleName(stage: s))", b.input))
+                        out.append(("backbone/\(ConvNeXt.downsampleName(stage: s))", b.input.tensor))
                     }
                 }
-                out.append(("backbone/\(name)/\(ConvNeXt.Module.depthwise)", b.depthwise))
-                out.append(("backbone/\(name)/\(ConvNeXt.Module.fc1)", b.hidden))
-                out.append(("backbone/\(name)/\(ConvNeXt.Module.fc2)", b.branch))
+                out.append(("backbone/\(name)/\(ConvNeXt.Module.depthwise)", b.depthwise.tensor))
+                out.append(("backbone/\(name)/\(ConvNeXt.Module.fc1)", b.hidden.tensor))
+                out.append(("backbone/\(name)/\(ConvNeXt.Module.fc2)", b.branch.tensor))
             }
         }
         for (g, name) in names.enumerated() {

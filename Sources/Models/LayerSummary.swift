@@ -92,6 +92,7 @@ extension ConvNeXt {
         let (h0, w0) = sizes[0]
         floats += batch * h0 * w0 * (c.dims[0] + 2)              // stem conv output + LN mean/rstd
         var bools = 0
+        var blockBytes = 0
         for info in blocks {
             let s = info.stage, ch = info.channels
             let (h, w) = sizes[s]
@@ -101,13 +102,24 @@ extension ConvNeXt {
                 let ppx = batch * ph * pw
                 floats += ppx * (c.dims[s - 1] + 2) + ppx * c.dims[s - 1]   // norm input + stats, norm output
             }
-            floats += px * (ch + ch + 4 * ch + ch)                 // input, depthwise, hidden, branch
+            blockBytes += px * ch * blockCacheBytesPerChannel(firstInStage: info.index == 0)
             if train && info.dropPathRate > 0 { bools += batch }
         }
         let last = c.dims[c.dims.count - 1]
         floats += batch * (last + 2) + batch * last               // pooled + stats, head input
         if train && c.headDropout > 0 { bools += batch * last }
-        return floats * MemoryLayout<Float>.stride + bools
+        return floats * MemoryLayout<Float>.stride + blockBytes + bools
+    }
+
+    /// Bytes a block's cache holds per pixel and channel: input, depthwise,
+    /// hidden (4C) and branch, 4 bytes each in float32; a bf16 model packs
+    /// those that are bf16 values (all but the input of a block after the
+    /// first and the branch when gamma is float32) into 2.
+    func blockCacheBytesPerChannel(firstInStage: Bool) -> Int {
+        guard config.dtype == .bf16 else { return 4 * (1 + 1 + 4 + 1) }
+        let gammaBF16 = config.layerScaleIsBF16
+        let input = gammaBF16 || firstInStage ? 2 : 4
+        return input + 2 + 2 * 4 + (gammaBF16 ? 2 : 4)
     }
 
     /// An upper bound on the extra bytes a backward pass allocates on top of

@@ -50,13 +50,13 @@ final class GoldenForwardTests: XCTestCase {
             seen += 1
         }
         XCTAssertEqual(seen, 15)
-        let n = layerNormForward(r.cache.stages[0].blocks[0].depthwise,
+        let n = layerNormForward(r.cache.stages[0].blocks[0].depthwise.tensor,
                                  scale: s.params["ConvNeXtBackbone_0/BottleneckConvNeXtBlock_01_01/LayerNorm_0/scale"]!,
                                  bias: s.params["ConvNeXtBackbone_0/BottleneckConvNeXtBlock_01_01/LayerNorm_0/bias"]!, epsilon: 1e-6).y
         G.assertClose(n, golden["intermediates/backbone/BottleneckConvNeXtBlock_01_01/LayerNorm_0"]!, atol: 1e-5, "block LayerNorm_0")
         // LayerScale output of the first block, the backbone output and the head LayerNorm.
         let b1 = r.cache.stages[0].blocks[0]
-        let ls = layerScaleForward(b1.branch, gamma: s.params["ConvNeXtBackbone_0/BottleneckConvNeXtBlock_01_01/LayerScale_0/scale"]!)
+        let ls = layerScaleForward(b1.branch.tensor, gamma: s.params["ConvNeXtBackbone_0/BottleneckConvNeXtBlock_01_01/LayerScale_0/scale"]!)
         G.assertClose(ls, golden["intermediates/backbone/BottleneckConvNeXtBlock_01_01/LayerScale_0"]!, atol: 1e-9, "LayerScale_0")
         let out = golden["intermediates/backbone_output"]!
         G.assertClose(r.cache.pooledFeatures, out.reshaped([4, 64]), atol: 1e-5 * max(1, G.maxAbs(out)), "backbone output (1x1)")
