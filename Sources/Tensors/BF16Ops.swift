@@ -106,14 +106,23 @@ func zipLanes(_ a: Tensor, _ b: Tensor, _ f: (V16, V16) -> V16) -> Tensor {
 /// bf16 tensor: rows in order, the running sum rounded to bf16 after every
 /// add (its reducer computes each add in float32 and converts back to bf16).
 /// A bf16 model's bias gradients and γ's gradient are such sums.
+/// Channels go 16 at a time, groups of 16 in parallel; each channel's sum
+/// runs over the rows in order whatever the split, so the same bits on any
+/// thread count.
 public func bf16ColumnSums(_ t: Tensor) -> Tensor {
     let c = t.lastDim, rows = t.leadingCount
-    var acc = [Float](repeating: 0, count: c)
-    t.withPointer { p in
-        for row in 0..<rows {
-            let r = p + row &* c
-            for i in 0..<c { acc[i] = roundToBF16(acc[i] + r[i]) }
+    return t.withPointer { p in
+        let src = UncheckedSendable(p)
+        return Tensor.build([c], zeroed: true) { out in
+            let dst = UncheckedSendable(out)
+            parallelFor((c + 15) / 16) { group in
+                let first = group &* 16, valid = min(16, c &- first)
+                var acc = V16()
+                for row in 0..<rows {
+                    acc = roundToBF16(acc + load16(src.value + (row &* c &+ first), valid: valid))
+                }
+                store16(acc, dst.value + first, valid: valid)
+            }
         }
     }
-    return Tensor(shape: [c], scalars: acc)
 }

@@ -21,12 +21,16 @@ public func roundToBF16(_ x: Float) -> Float {
     return Float(bitPattern: rounded & 0xFFFF_0000)
 }
 
-/// Rounds every element of a float32 vector to bfloat16 (see `roundToBF16`).
+/// Rounds every element of a float32 vector to bfloat16: the scalar
+/// `roundToBF16` on whole vectors (integer adds on the bits, NaN lanes
+/// selected by a mask; a loop over lanes would compile to scalar code).
 @inline(__always)
 func roundToBF16(_ v: V16) -> V16 {
-    var out = V16()
-    for l in 0..<16 { out[l] = roundToBF16(v[l]) }
-    return out
+    let bits = unsafeBitCast(v, to: SIMD16<UInt32>.self)
+    let lsb = (bits &>> 16) & 1
+    let rounded = (bits &+ 0x7FFF &+ lsb) & 0xFFFF_0000
+    let quietNaN = (bits | 0x0040_0000) & 0xFFFF_0000
+    return unsafeBitCast(rounded.replacing(with: quietNaN, where: v .!= v), to: V16.self)
 }
 
 /// Rounds `count` floats at `p` to bfloat16 in place.

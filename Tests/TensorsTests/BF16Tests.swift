@@ -28,13 +28,18 @@ final class BF16Tests: XCTestCase {
 
     func testTensorRoundingMatchesScalarAndIsThreadInvariant() {
         var rng = TestRNG(16)
-        let t = rng.tensor([3, 1001])
+        var t = rng.tensor([3, 1001])
+        // Special values go through the vector rounding too (lanes 0..<16 of the first block).
+        let specials: [Float] = [.nan, -.nan, .infinity, -.infinity, .greatestFiniteMagnitude, -0.0, 0x1p-130, 0x1p-140,
+                                 1 + 0x1p-8, 1 + 3 * 0x1p-8, -(1 + 0x1p-8), Float(bitPattern: 0x7F7F_FFFF),
+                                 Float(bitPattern: 0x7FFF_FFFF), Float(bitPattern: 0xFF80_0001), 3.0e38, -3.4e38]
+        for (i, v) in specials.enumerated() { t.scalars[i] = v }
         let r = t.roundedToBF16()
         XCTAssertTrue(r.isBF16)
         XCTAssertFalse(t.isBF16)
-        for i in 0..<t.count { XCTAssertEqual(r.scalars[i], roundToBF16(t.scalars[i])) }
+        for i in 0..<t.count { XCTAssertEqual(r.scalars[i].bitPattern, roundToBF16(t.scalars[i]).bitPattern, "at \(i)") }
         let one = ComputeContext(threads: 1).run { t.roundedToBF16() }
-        XCTAssertEqual(one, r)
+        XCTAssertEqual(one.scalars.map(\.bitPattern), r.scalars.map(\.bitPattern))
     }
 
     /// GELU on bf16 values gives bf16 values close to the float32 GELU, and its
@@ -52,5 +57,25 @@ final class BF16Tests: XCTestCase {
             XCTAssertEqual(y.scalars[i], y32.scalars[i], accuracy: 0x1p-6 * max(abs(y32.scalars[i]), 1e-3), "y at \(i)")
             XCTAssertEqual(dx.scalars[i], dx32.scalars[i], accuracy: 0x1p-5 * max(abs(dx32.scalars[i]), abs(dy.scalars[i])), "dx at \(i)")
         }
+    }
+
+    /// The column sums are XLA's bf16 reduce: per channel, rows in order, the
+    /// running sum rounded after every add; the same bits on 1 and 2 threads,
+    /// with a channel count that leaves a partial group of 16.
+    func testBF16ColumnSumsRoundAfterEveryAdd() {
+        var rng = TestRNG(23)
+        let t = rng.tensor([300, 37]).roundedToBF16()
+        var expected = [Float](repeating: 0, count: 37)
+        for row in 0..<300 {
+            for c in 0..<37 { expected[c] = roundToBF16(expected[c] + t.scalars[row * 37 + c]) }
+        }
+        let sums = bf16ColumnSums(t)
+        XCTAssertEqual(sums.shape, [37])
+        XCTAssertEqual(sums.scalars.map(\.bitPattern), expected.map(\.bitPattern))
+        XCTAssertEqual(ComputeContext(threads: 1).run { bf16ColumnSums(t) }, sums)
+        // Not the float32 sum rounded once: the running rounding loses bits.
+        var once = [Float](repeating: 0, count: 37)
+        for row in 0..<300 { for c in 0..<37 { once[c] += t.scalars[row * 37 + c] } }
+        XCTAssertNotEqual(sums.scalars, once.map(roundToBF16))
     }
 }
