@@ -173,12 +173,13 @@ func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCa
     let rb = OpProfile.time(.elementwise) {
         bf16ResidualBackward(d, s: b.branch.tensor, gamma: p.gamma, gammaBF16: gammaBF16, keep: b.keep, keepScale: b.keepScale)
     }
-    let g = OpProfile.time(.gelu) { bf16GELUForward(hidden) }
+    // Conv_2's input gradient first, so GELU's output (recomputed) and its
+    // gradient come from one pass; then Conv_2's weight gradient.
     var dG = OpProfile.time(.gemm) { denseInputGradient(rb.dDot, weight: p.fc2.kernel, inputShape: hidden.shape) }
     dG.roundToBF16()
+    let (g, dHidden) = OpProfile.time(.gelu) { bf16GELUForwardAndBackward(dG, x: hidden) }
     var fc2 = OpProfile.time(.gemm) { denseWeightGradient(rb.dDot, x: g, weight: p.fc2.kernel) }
     fc2.dWeight.roundToBF16()
-    let dHidden = OpProfile.time(.gelu) { bf16GELUBackward(dG, x: hidden) }
     let n = OpProfile.time(.layerNorm) { layerNormForward(depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     var fc1 = OpProfile.time(.gemm) { denseBackward(dHidden, x: n.y.roundedToBF16(), weight: p.fc1.kernel) }
     fc1.dWeight.roundToBF16()

@@ -53,21 +53,54 @@ public func bf16GELUForward(_ x: Tensor) -> Tensor {
 /// the bf16 cotangent `dy`, as JAX differentiates `jax.nn.gelu` in bf16.
 public func bf16GELUBackward(_ dy: Tensor, x: Tensor) -> Tensor {
     precondition(dy.shape == x.shape, "bf16GELUBackward: dy \(dy.shape) is not \(x.shape)")
-    return zipLanes(dy, x) { g, v in
-        let s = V16(repeating: bf16SqrtHalf)
-        let half = roundToBF16(V16(repeating: 0.5) * v)
-        let e = roundToBF16(erfcV16(-v * s))
-        let dE = roundToBF16(half * g)
-        let t = roundToBF16(dE * V16(repeating: bf16MinusTwoOverSqrtPi))
-        let mr = roundToBF16(-v * s)
-        let q = roundToBF16(mr * mr)
-        let ex = roundToBF16(expV16(-q))
-        let dM = roundToBF16(t * ex)
-        let dA1 = -roundToBF16(dM * s)
-        let dH = roundToBF16(g * e)
-        let dA2 = roundToBF16(dH * V16(repeating: 0.5))
-        return roundToBF16(dA1 + dA2)
+    return zipLanes(dy, x) { g, v in bf16GELUAndGradient(g, v).dx }
+}
+
+/// bf16 GELU's output and its gradient from one pass (one erfc per element):
+/// `(bf16GELUForward(x), bf16GELUBackward(dy, x))`, the same bits. The
+/// backward pass recomputes the output for Conv_2's weight gradient.
+public func bf16GELUForwardAndBackward(_ dy: Tensor, x: Tensor) -> (y: Tensor, dx: Tensor) {
+    precondition(dy.shape == x.shape, "bf16GELUForwardAndBackward: dy \(dy.shape) is not \(x.shape)")
+    let n = x.count
+    var y = Tensor.zeros([0])
+    let dx = dy.withPointer { pd in
+        x.withPointer { px in
+            Tensor.build(x.shape) { pdx in
+                y = Tensor.build(x.shape) { py in
+                    let io = UncheckedSendable((pd, px, pdx, py))
+                    parallelChunks((n + 15) / 16, minChunk: 1024) { range in
+                        let (pd, px, pdx, py) = io.value
+                        for blk in range {
+                            let i = blk &* 16, valid = min(16, n &- i)
+                            let r = bf16GELUAndGradient(load16(pd + i, valid: valid), load16(px + i, valid: valid))
+                            store16(r.y, py + i, valid: valid)
+                            store16(r.dx, pdx + i, valid: valid)
+                        }
+                    }
+                }
+            }
+        }
     }
+    return (y, dx)
+}
+
+/// GELU's bf16 output and gradient on 16 lanes (see the file comment).
+@inline(__always)
+private func bf16GELUAndGradient(_ g: V16, _ v: V16) -> (y: V16, dx: V16) {
+    let s = V16(repeating: bf16SqrtHalf)
+    let half = roundToBF16(V16(repeating: 0.5) * v)
+    let e = roundToBF16(erfcV16(-v * s))
+    let y = roundToBF16(half * e)
+    let dE = roundToBF16(half * g)
+    let t = roundToBF16(dE * V16(repeating: bf16MinusTwoOverSqrtPi))
+    let mr = roundToBF16(-v * s)
+    let q = roundToBF16(mr * mr)
+    let ex = roundToBF16(expV16(-q))
+    let dM = roundToBF16(t * ex)
+    let dA1 = -roundToBF16(dM * s)
+    let dH = roundToBF16(g * e)
+    let dA2 = roundToBF16(dH * V16(repeating: 0.5))
+    return (y, roundToBF16(dA1 + dA2))
 }
 
 /// `f` on every 16 lanes of `x` (a zero-padded tail), in parallel.

@@ -53,6 +53,10 @@ final class BF16Tests: XCTestCase {
         let (y32, dx32) = geluForwardAndBackward(dy, x: x)
         let dx = bf16GELUBackward(dy, x: x)
         XCTAssertTrue(dx.isBF16)
+        // The backward pass's fused form gives both, the same bits.
+        let fused = bf16GELUForwardAndBackward(dy, x: x)
+        XCTAssertEqual(fused.y, y)
+        XCTAssertEqual(fused.dx, dx)
         for i in 0..<x.count {
             XCTAssertEqual(y.scalars[i], y32.scalars[i], accuracy: 0x1p-6 * max(abs(y32.scalars[i]), 1e-3), "y at \(i)")
             XCTAssertEqual(dx.scalars[i], dx32.scalars[i], accuracy: 0x1p-5 * max(abs(dx32.scalars[i]), abs(dy.scalars[i])), "dx at \(i)")
@@ -77,5 +81,59 @@ final class BF16Tests: XCTestCase {
         var once = [Float](repeating: 0, count: 37)
         for row in 0..<300 { for c in 0..<37 { once[c] += t.scalars[row * 37 + c] } }
         XCTAssertNotEqual(sums.scalars, once.map(roundToBF16))
+    }
+
+    /// The vectorised branch end equals the op-by-op scalar definition (the
+    /// file comment of BF16Residual.swift) bit for bit, with a bf16 and a
+    /// float32 gamma, with and without stochastic depth, on 1 and 2 threads,
+    /// for a channel count that leaves a partial group of 16.
+    func testBF16ResidualMatchesScalarDefinition() {
+        var rng = TestRNG(31)
+        let b = 3, hw = 20, c = 37
+        let h = rng.tensor([b, hw, 1, c]).roundedToBF16(), dot = rng.tensor([b, hw, 1, c]).roundedToBF16()
+        let bias = rng.tensor([c]).roundedToBF16(), dy = rng.tensor([b, hw, 1, c]).roundedToBF16()
+        let keepScale = 1 / roundToBF16(0.8)
+        for gammaBF16 in [true, false] {
+            let gamma = gammaBF16 ? rng.tensor([c]).roundedToBF16() : rng.tensor([c])
+            let r: (Float) -> Float = gammaBF16 ? roundToBF16 : { $0 }
+            for keep in [nil, [true, false, true]] as [[Bool]?] {
+                for roundOutput in [true, false] {
+                    var s = dot.scalars, out = h.scalars
+                    var dDot = [Float](repeating: 0, count: dot.count)
+                    var dGamma = [Float](repeating: 0, count: c), dBias = [Float](repeating: 0, count: c)
+                    for row in 0..<(b * hw) {
+                        let kept = keep.map { $0[row / hw] }
+                        for i in 0..<c {
+                            let k = row * c + i
+                            let v = r(s[k] + bias.scalars[i])
+                            s[k] = v
+                            var y = r(v * gamma.scalars[i])
+                            if let kept { y = kept ? r(y * keepScale) : 0 }
+                            out[k] = roundOutput ? roundToBF16(out[k] + y) : out[k] + y
+                            var d = dy.scalars[k]
+                            if let kept { d = kept ? r(d * keepScale) : 0 }
+                            dGamma[i] = r(dGamma[i] + r(d * v))
+                            dDot[k] = roundToBF16(d * gamma.scalars[i])
+                            dBias[i] = roundToBF16(dBias[i] + dDot[k])
+                        }
+                    }
+                    for threads in [1, 2] {
+                        let label = "gamma bf16 \(gammaBF16), keep \(keep != nil), round \(roundOutput), \(threads) threads"
+                        let (fo, fs) = ComputeContext(threads: threads).run {
+                            bf16ResidualForward(h, dot: dot, bias: bias, gamma: gamma, gammaBF16: gammaBF16,
+                                                keep: keep, keepScale: keepScale, roundOutput: roundOutput)
+                        }
+                        XCTAssertEqual(fo.scalars.map(\.bitPattern), out.map(\.bitPattern), "out, " + label)
+                        XCTAssertEqual(fs.scalars.map(\.bitPattern), s.map(\.bitPattern), "s, " + label)
+                        let back = ComputeContext(threads: threads).run {
+                            bf16ResidualBackward(dy, s: fs, gamma: gamma, gammaBF16: gammaBF16, keep: keep, keepScale: keepScale)
+                        }
+                        XCTAssertEqual(back.dDot.scalars.map(\.bitPattern), dDot.map(\.bitPattern), "dDot, " + label)
+                        XCTAssertEqual(back.dBias.scalars.map(\.bitPattern), dBias.map(\.bitPattern), "dBias, " + label)
+                        XCTAssertEqual(back.dGamma.scalars.map(\.bitPattern), dGamma.map(\.bitPattern), "dGamma, " + label)
+                    }
+                }
+            }
+        }
     }
 }
