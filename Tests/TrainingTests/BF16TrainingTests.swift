@@ -13,31 +13,33 @@ final class BF16TrainingTests: XCTestCase {
     func trained(_ dtype: ModelDType, steps: Int) throws -> (state: WorkbenchState, eval: EvalMetrics) {
         var s = WorkbenchState()
         s.keys.seed(42)
-        var config = ConvNeXtConfig(depths: [1, 1, 1, 1], dims: [8, 16, 24, 32], classes: 10, imageSize: 32, dropPathRate: 0.1)
+        var config = ConvNeXtConfig(depths: [1, 1, 1, 1], dims: [16, 32, 48, 64], classes: 4, imageSize: 32, dropPathRate: 0.1)
         config.dtype = dtype
         s.modelConfig = config
         s.params = try s.requireModel().initialize(paramsKey: try s.keys.key(KeyTree.params))
         var o = OptimizerConfig()
-        o.peakLearningRate = 0.01
+        o.peakLearningRate = 0.002
         o.initLearningRate = 1e-4
         o.warmupSteps = 20
         o.decaySteps = steps
         s.optimizer = o
-        var augment = AugmentConfig.light
-        augment.crop.scaleMin = 0.9
-        s.data = try DataSetup(source: .synthetic(classes: 10, size: 32, trainCount: 4000, valCount: 200),
-                               augment: augment, batchSize: 16)
+        s.data = try DataSetup(source: .synthetic(classes: 4, size: 32, trainCount: 2000, valCount: 200),
+                               augment: .light, batchSize: 32)
         for _ in 0..<steps { try TrainEngine.trainStep(&s) }
         return (s, try TrainEngine.evaluate(s, ema: false))
     }
 
+    /// 600 steps of batch 32 (about 10 epochs of 4 classes): float32 reaches
+    /// ~0.85 top-1 (chance 0.25) and bf16 must reach the same. The learning
+    /// rate is one at which this tiny model trains steadily in both dtypes;
+    /// at 2-4x it, whether a run leaves the chance plateau within 600 steps
+    /// varies from seed to seed in float32 and bf16 alike (docs/bf16.md).
     func testSmallModelTrainsInBF16ToTheFloat32Accuracy() throws {
-        let steps = 400
+        let steps = 600
         let f32 = try trained(.f32, steps: steps)
         let bf16 = try trained(.bf16, steps: steps)
         print("bf16 training: \(steps) steps, val top-1 f32 \(f32.eval.top1), bf16 \(bf16.eval.top1); loss f32 \(f32.state.history.last!.loss), bf16 \(bf16.state.history.last!.loss)")
-        // Measured: f32 0.23, bf16 0.34 (deterministic: the same bits on any thread count).
-        XCTAssertGreaterThanOrEqual(f32.eval.top1, 0.2, "the float32 run must learn (chance is 0.1) for the comparison to mean anything")
+        XCTAssertGreaterThanOrEqual(f32.eval.top1, 0.7, "the float32 run must learn (chance is 0.25) for the comparison to mean anything")
         XCTAssertGreaterThanOrEqual(bf16.eval.top1, f32.eval.top1 - 0.05, "bf16 top-1 \(bf16.eval.top1) vs float32 \(f32.eval.top1)")
         // The runs really differ (bf16 rounding), and γ stayed a bf16 value through every update.
         XCTAssertNotEqual(f32.state.history.last!.loss, bf16.state.history.last!.loss)
