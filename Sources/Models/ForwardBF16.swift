@@ -69,8 +69,10 @@ extension ConvNeXt {
             if let ds = stageParams.downsample {
                 let n = OpProfile.time(.layerNorm) { layerNormForward(h, scale: ds.norm.scale, bias: ds.norm.bias, epsilon: eps) }
                 let ny = n.y.roundedToBF16()
-                stage.norm = ForwardCache.Norm(input: h, mean: n.mean, rstd: n.rstd)
-                stage.normOutput = ny
+                if record {
+                    stage.norm = ForwardCache.Norm(input: h, mean: n.mean, rstd: n.rstd)
+                    stage.normOutput = ny
+                }
                 h = OpProfile.time(.downsample) { patchConvForward(ny, weight: ds.conv.kernel, bias: zerosLike(ds.conv.bias), stride: 2) }
                 h.roundToBF16()
                 bf16AddBias(&h, ds.conv.bias, round: true)
@@ -87,14 +89,14 @@ extension ConvNeXt {
                 let last = j == stageParams.blocks.count - 1
                 let (out, blockCache) = blockForwardBF16(h, blockParams, keep: keep, keepScale: scale, epsilon: eps,
                                                          gammaBF16: gammaBF16, inputIsBF16: gammaBF16 || j == 0,
-                                                         roundOutput: gammaBF16 && !last)
-                if record {
+                                                         roundOutput: gammaBF16 && !last, cached: record)
+                if let blockCache {
                     // The branch after LayerScale, before stochastic depth (as the float32 pass records it).
                     let branchStats = OpProfile.time(.statistics) { ActivationStatistics(blockCache.branch.tensor, channelScale: blockParams.gamma) }
                     let outputStats = OpProfile.time(.statistics) { ActivationStatistics(out) }
                     records.append(BlockRecord(block: info, output: outputStats, branch: branchStats, kept: keep))
+                    stage.blocks.append(blockCache)
                 }
-                stage.blocks.append(blockCache)
                 h = out
             }
             stages.append(stage)
@@ -135,13 +137,14 @@ func zerosLike(_ t: Tensor) -> Tensor { Tensor.zeros(t.shape) }
 /// block input (bf16 when `inputIsBF16`), the depthwise output with its bias
 /// (float32, LayerNorm's input: kept as the bf16 conv output and bias),
 /// Conv_1's output with its bias (bf16, GELU's input) and LayerScale's input
-/// `s` (bf16 with a bf16 gamma).
+/// `s` (bf16 with a bf16 gamma). Without `cached` (inference) it keeps
+/// nothing, and each temporary is freed when the block returns.
 func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: Float, epsilon: Float,
-                      gammaBF16: Bool, inputIsBF16: Bool, roundOutput: Bool) -> (out: Tensor, cache: BlockCache) {
+                      gammaBF16: Bool, inputIsBF16: Bool, roundOutput: Bool, cached: Bool) -> (out: Tensor, cache: BlockCache?) {
     let xr = x.roundedToBF16()
     var dw = OpProfile.time(.depthwise) { depthwiseConvForward(xr, weight: p.dw.kernel, bias: zerosLike(p.dw.bias)) }
     dw.roundToBF16()
-    let cachedDW = CachedActivation.bf16PlusBias(BF16Tensor(packing: dw), bias: p.dw.bias)
+    let cachedDW = cached ? CachedActivation.bf16PlusBias(BF16Tensor(packing: dw), bias: p.dw.bias) : nil
     bf16AddBias(&dw, p.dw.bias, round: false)
     let n = OpProfile.time(.layerNorm) { layerNormForward(dw, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     var hidden = OpProfile.time(.gemm) { denseForward(n.y.roundedToBF16(), weight: p.fc1.kernel, bias: nil) }
@@ -154,6 +157,7 @@ func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: F
         bf16ResidualForward(x, dot: dot, bias: p.fc2.bias, gamma: p.gamma, gammaBF16: gammaBF16,
                             keep: keep, keepScale: keepScale, roundOutput: roundOutput)
     }
+    guard let cachedDW else { return (out, nil) }
     let cache = BlockCache(input: CachedActivation(x, bf16: inputIsBF16), depthwise: cachedDW,
                            hidden: CachedActivation(hidden, bf16: true), branch: CachedActivation(s, bf16: gammaBF16),
                            keep: keep, keepScale: keepScale)

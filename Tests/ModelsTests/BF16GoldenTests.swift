@@ -154,4 +154,21 @@ final class BF16GoldenTests: XCTestCase {
         let off = try ConvNeXt(config: config)
         XCTAssertEqual(off.initialize(paramsKey: PRNGKey(seed: 42))[gammaPath]!.scalars[0], 1e-6)
     }
+
+    /// Inference (`logits`, which keeps no activations) gives the bits of an
+    /// eval-mode `forward` that keeps them, in bf16 with both gamma dtypes.
+    func testBF16InferenceEqualsForward() throws {
+        let input = try G.tensors("small_input.safetensors")
+        for gammaBF16 in [true, false] {
+            var config = try G.smallConfig()
+            config.dtype = .bf16
+            config.bf16LayerScale = gammaBF16
+            let model = try ConvNeXt(config: config)
+            let params = model.heldParameters(try G.params(model, file: "optax_adamw.safetensors", prefix: "params_step10/"))
+            let full = model.forward(input["x"]!, params: params, train: false, rngs: nil)
+            XCTAssertGreaterThan(full.cache.byteCount, 0)
+            let inferred = model.logits(input["x"]!, params: params)
+            XCTAssertEqual(inferred.scalars.map(\.bitPattern), full.logits.scalars.map(\.bitPattern), "gamma bf16 \(gammaBF16)")
+        }
+    }
 }
