@@ -9,8 +9,9 @@ extension ConvNeXt {
     }
 
     /// The parameters as the model holds them: γ rounded to bfloat16 where
-    /// `isHeldInBF16`, everything else unchanged. Applied after init, import
-    /// and every optimizer update (JAX's update of a bf16 leaf gives a bf16 leaf).
+    /// `isHeldInBF16`, everything else unchanged. Applied after init and
+    /// import; the optimizer keeps γ bf16 itself (Training's
+    /// `DeclaredOptimizer` gives it these paths as its bf16 leaves).
     public func heldParameters(_ params: TensorTree) -> TensorTree {
         guard config.layerScaleIsBF16 else { return params }
         return params.map { path, t in isHeldInBF16(path) ? t.roundedToBF16() : t }

@@ -5,8 +5,8 @@ import Tensors
 /// `ScaleByAdam`).
 public func adamw(_ schedule: Schedule, b1: Double = 0.9, b2: Double = 0.999, eps: Double = 1e-8,
                   epsRoot: Double = 0, weightDecay: Double = 1e-4, mask: ParameterMask = .all,
-                  contraction: ScaleByAdam.MomentContraction = .gradient) -> AdamW {
-    AdamW(adam: ScaleByAdam(b1: b1, b2: b2, eps: eps, epsRoot: epsRoot, contraction: contraction),
+                  contraction: ScaleByAdam.MomentContraction = .gradient, bf16Leaves: Set<String> = []) -> AdamW {
+    AdamW(adam: ScaleByAdam(b1: b1, b2: b2, eps: eps, epsRoot: epsRoot, contraction: contraction, bf16Leaves: bf16Leaves),
           weightDecay: weightDecay, mask: mask, schedule: schedule)
 }
 
@@ -23,6 +23,9 @@ public func adamw(_ schedule: Schedule, b1: Double = 0.9, b2: Double = 0.999, ep
 /// u  = fma(wd, p, u)     if decayed     // add_decayed_weights
 /// p' = fma(-lr(count), u, p)            // scale_by_learning_rate + apply_updates
 /// ```
+/// The leaves in `adam.bf16Leaves` (a bf16 model's γ) go through the chain's
+/// bf16 operations instead, one scalar loop per leaf (`bf16Step`).
+///
 /// The seed uses `adamw(warmupCosineDecay(0, 0.004, ...), weightDecay: 0.05, mask: .seedDecay)`.
 public struct AdamW: GradientTransformation {
     public var adam: ScaleByAdam
@@ -39,9 +42,13 @@ public struct AdamW: GradientTransformation {
 
     /// The optax chain this transformation is.
     public var chain: Chain {
-        let decay = AddDecayedWeights(weightDecay: weightDecay)
-        return Chain([adam, mask == .all ? decay : Masked(decay, mask: mask), ScaleByLearningRate(schedule)])
+        let decay = AddDecayedWeights(weightDecay: weightDecay, bf16Leaves: adam.bf16Leaves)
+        return Chain([adam, mask == .all ? decay : Masked(decay, mask: mask),
+                      ScaleByLearningRate(schedule, bf16Leaves: adam.bf16Leaves)])
     }
+
+    /// The paths of the leaves held in bfloat16 (`adam.bf16Leaves`).
+    public var bf16Leaves: Set<String> { adam.bf16Leaves }
 
     public func initialize(_ params: TensorTree) -> OptimizerState { chain.initialize(params) }
 
@@ -80,8 +87,17 @@ public struct AdamW: GradientTransformation {
         if let averaging { try checkSameLeaves(params, averaging.averages, "parameters", "EMA parameters") }
         var newMu = mu, newNu = nu
         var newAverages = averaging?.averages
+        let kb = adam.bf16Constants(countAfter: t)
         let newParams = params.map { path, p in
             let g = grads[path]!, m = mu[path]!, v = nu[path]!
+            if adam.bf16Leaves.contains(path) {
+                let r = bf16Step(g, m, v, p, kb, decayed: mask.contains(path), step: step,
+                                 average: averaging.map { ($0.averages[path]!, $0.decay, $0.oneMinusDecay) })
+                newMu[path] = r.mu
+                newNu[path] = r.nu
+                if let average = r.average { newAverages?[path] = average }
+                return r.params
+            }
             let ema = averaging.map { (average: $0.averages[path]!.scalars, decay: $0.decay, oneMinusDecay: $0.oneMinusDecay) }
             let (outMu, outNu, outP, outEMA) = adamLeaf(g.scalars, m.scalars, v.scalars, params: p.scalars,
                                                         weightDecay: mask.contains(path) ? wd : nil, step: step, k, ema: ema)
@@ -92,5 +108,30 @@ public struct AdamW: GradientTransformation {
         }
         let decayState: OptimizerState = mask == .all ? .empty : .masked(.empty)
         return (newParams, .chain([.adam(count: t, mu: newMu, nu: newNu), decayState, .count(safeIncrement(lrCount))]), newAverages)
+    }
+
+    /// The step on a leaf held in bfloat16: the chain's bf16 ops element by
+    /// element (`ScaleByAdam.bf16Element`, then `AddDecayedWeights`,
+    /// `ScaleByLearningRate` and `applyUpdates` on a bf16 leaf, then the
+    /// EMA's bf16 update of the new value when `average` is given):
+    /// ```
+    /// u  = r(u + r(p * bf16(wd)))          if decayed
+    /// p' = r(p + r(bf16(-lr) * u))
+    /// ```
+    func bf16Step(_ g: Tensor, _ mu: Tensor, _ nu: Tensor, _ p: Tensor, _ k: ScaleByAdam.BF16Constants,
+                  decayed: Bool, step: Float, average: (Tensor, Float, Float)?)
+        -> (params: Tensor, mu: Tensor, nu: Tensor, average: Tensor?) {
+        let wd = roundToBF16(Float(weightDecay)), stepBF16 = roundToBF16(step)
+        var m = mu.scalars, v = nu.scalars, out = p.scalars
+        var e = average?.0.scalars ?? []
+        for i in 0..<out.count {
+            let pi = roundToBF16(out[i])
+            var u = ScaleByAdam.bf16Element(g.scalars[i], &m[i], &v[i], k)
+            if decayed { u = roundToBF16(u + roundToBF16(pi * wd)) }
+            out[i] = roundToBF16(pi + roundToBF16(stepBF16 * u))
+            if let (_, d, oneMinusD) = average { e[i] = EMA.bf16Element(out[i], e[i], d: d, oneMinusD: oneMinusD) }
+        }
+        return (Tensor(shape: p.shape, scalars: out), Tensor(shape: p.shape, scalars: m), Tensor(shape: p.shape, scalars: v),
+                average == nil ? nil : Tensor(shape: p.shape, scalars: e))
     }
 }

@@ -13,17 +13,31 @@ import Tensors
 /// `ema / (1 - d^count')` when `debias` is on (`count' = count + 1`; `.v2`
 /// uses the current `d`, as the seed does; `.plain` is optax's bias
 /// correction). The seed evaluates with the stored average, not the output.
+///
+/// A leaf in `bf16Leaves` (a bf16 model's γ) keeps a bf16 average, as in
+/// JAX: its state starts as `zeros_like(params)` (bf16), and both `d`
+/// (ema_v2's is a weakly typed float32, optax.ema's a Python float) and
+/// `1 - d` become bf16 constants, so the update is bf16 ops:
+/// `ema = r(r(bf16(1 - d) * r(p)) + r(bf16(d) * ema))` (checked bit for bit
+/// against the seed's `ema_v2`, plain and inside `MultiSteps`, whose
+/// float32 window mean is cast to bf16 first). Once `d > 0.998046875`
+/// (ema_v2's warm-up passes it after 4,598 updates), `bf16(d) = 1`: γ's
+/// average stops decaying, and each update adds `r(bf16(1 - d) * p)`, which
+/// is lost whenever it is below half an ulp of the average.
 public struct EMA: GradientTransformation {
     public enum Kind: String, Sendable, Codable { case plain, v2 }
 
     public var decay: Double
     public var kind: Kind
     public var debias: Bool
+    /// The paths of the leaves held in bfloat16.
+    public var bf16Leaves: Set<String>
 
-    public init(decay: Double, kind: Kind = .v2, debias: Bool = true) {
+    public init(decay: Double, kind: Kind = .v2, debias: Bool = true, bf16Leaves: Set<String> = []) {
         self.decay = decay
         self.kind = kind
         self.debias = debias
+        self.bf16Leaves = bf16Leaves
     }
 
     public func initialize(_ params: TensorTree) -> OptimizerState { .ema(count: 0, ema: params.zerosLike()) }
@@ -52,7 +66,11 @@ public struct EMA: GradientTransformation {
         }
         guard debias else { return (newEMA, nextState) }
         let correction = 1 - xlaPow(step(count: count).decay, Float(next))
-        let out = newEMA.map { _, m in mapScalars(m) { $0 / correction } }
+        // A bf16 average divides by the bf16 correction, as a multiply by its reciprocal (as XLA does in Adam).
+        let inverseBF16 = 1 / roundToBF16(correction)
+        let out = newEMA.map { path, m in
+            bf16Leaves.contains(path) ? mapScalars(m) { roundToBF16($0 * inverseBF16) } : mapScalars(m) { $0 / correction }
+        }
         return (out, nextState)
     }
 
@@ -72,8 +90,17 @@ public struct EMA: GradientTransformation {
         }
         try checkSameLeaves(params, ema, "parameters", "EMA parameters")
         let (d, oneMinusD) = step(count: count)
-        let newEMA = ema.map { path, m in zipMap(params[path]!, m) { p, m in (d * m).addingProduct(oneMinusD, p) } }
+        let newEMA = ema.map { path, m in
+            bf16Leaves.contains(path) ? zipMap(params[path]!, m) { p, m in EMA.bf16Element(p, m, d: d, oneMinusD: oneMinusD) }
+                                      : zipMap(params[path]!, m) { p, m in (d * m).addingProduct(oneMinusD, p) }
+        }
         return .ema(count: safeIncrement(count), ema: newEMA)
+    }
+
+    /// One element of a bf16 average: `r(r(bf16(1 - d) * r(p)) + r(bf16(d) * r(m)))`.
+    @inline(__always)
+    static func bf16Element(_ p: Float, _ m: Float, d: Float, oneMinusD: Float) -> Float {
+        roundToBF16(roundToBF16(roundToBF16(oneMinusD) * roundToBF16(p)) + roundToBF16(roundToBF16(d) * roundToBF16(m)))
     }
 
     /// Feeds new parameters; returns the debiased output and the next state.
@@ -83,6 +110,6 @@ public struct EMA: GradientTransformation {
     }
 
     public var description: String {
-        "\(kind == .v2 ? "ema_v2" : "ema")(decay \(decay), debias \(debias))"
+        "\(kind == .v2 ? "ema_v2" : "ema")(decay \(decay), debias \(debias)\(bf16Description(bf16Leaves)))"
     }
 }

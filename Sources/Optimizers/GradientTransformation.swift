@@ -15,20 +15,28 @@ public protocol GradientTransformation: Sendable, CustomStringConvertible {
     func update(_ grads: TensorTree, state: OptimizerState, params: TensorTree) throws -> (updates: TensorTree, state: OptimizerState)
     /// The new parameters after one step, and the next state.
     func apply(_ grads: TensorTree, state: OptimizerState, params: TensorTree) throws -> (params: TensorTree, state: OptimizerState)
+    /// The paths of the parameters held in bfloat16, which this
+    /// transformation computes on with bf16 operations as optax does
+    /// (`BF16Leaves.swift`); empty by default.
+    var bf16Leaves: Set<String> { get }
 }
 
 extension GradientTransformation {
     public func apply(_ grads: TensorTree, state: OptimizerState, params: TensorTree) throws -> (params: TensorTree, state: OptimizerState) {
         let (updates, next) = try update(grads, state: state, params: params)
-        return (try applyUpdates(params, updates), next)
+        return (try applyUpdates(params, updates, bf16Leaves: bf16Leaves), next)
     }
+
+    public var bf16Leaves: Set<String> { [] }
 }
 
-/// `optax.apply_updates`: `p + u` for every leaf.
-public func applyUpdates(_ params: TensorTree, _ updates: TensorTree) throws -> TensorTree {
+/// `optax.apply_updates`: `p + u` for every leaf; `r(p + u)` (a bf16 add) for
+/// the leaves at `bf16Leaves`.
+public func applyUpdates(_ params: TensorTree, _ updates: TensorTree, bf16Leaves: Set<String> = []) throws -> TensorTree {
     try checkSameLeaves(updates, params, "updates", "parameters")
     return params.map { path, p in
         let u = updates[path]!
+        if bf16Leaves.contains(path) { return zipMap(p, u) { a, b in roundToBF16(roundToBF16(a) + roundToBF16(b)) } }
         return zipMap(p, u) { a, b in a + b }
     }
 }
@@ -59,6 +67,8 @@ public struct Chain: GradientTransformation {
         }
         return (u, .chain(states))
     }
+
+    public var bf16Leaves: Set<String> { transformations.reduce(into: []) { $0.formUnion($1.bf16Leaves) } }
 
     public func apply(_ grads: TensorTree, state: OptimizerState, params: TensorTree) throws -> (params: TensorTree, state: OptimizerState) {
         var states = try states(state)

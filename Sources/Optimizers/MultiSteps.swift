@@ -19,6 +19,12 @@ import Tensors
 /// computed apart from `apply_updates`: `apply` returns `p + u` with `u`
 /// already rounded (no fused multiply-add across the branch), and `p + 0` on
 /// the other calls.
+///
+/// The accumulator is float32 for every leaf (optax's `accumulator_dtype`
+/// defaults to float32), also for a bf16 parameter, whose bf16 gradient is
+/// folded in float32; the inner transformation gets the accumulator cast
+/// to the gradients' dtype (`tree.cast_like`): rounded to bf16 for the
+/// inner transformation's `bf16Leaves`.
 public struct MultiSteps: GradientTransformation {
     public var inner: any GradientTransformation
     public var everyK: Int
@@ -28,6 +34,9 @@ public struct MultiSteps: GradientTransformation {
         self.inner = inner
         self.everyK = everyK
     }
+
+    /// The inner transformation's bf16 leaves.
+    public var bf16Leaves: Set<String> { inner.bf16Leaves }
 
     public func initialize(_ params: TensorTree) -> OptimizerState {
         .multiSteps(miniStep: 0, gradientStep: 0, acc: params.zerosLike(), inner: inner.initialize(params))
@@ -51,7 +60,7 @@ public struct MultiSteps: GradientTransformation {
             return (grads.zerosLike(),
                     .multiSteps(miniStep: safeIncrement(mini), gradientStep: gradStep, acc: newAcc, inner: innerState))
         }
-        let (u, s) = try inner.update(newAcc, state: innerState, params: params)
+        let (u, s) = try inner.update(roundingLeaves(newAcc, inner.bf16Leaves), state: innerState, params: params)
         return (u, .multiSteps(miniStep: 0, gradientStep: safeIncrement(gradStep), acc: acc.zerosLike(), inner: s))
     }
 

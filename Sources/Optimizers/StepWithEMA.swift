@@ -16,18 +16,33 @@ import Tensors
 /// sets. The parameters move only on the window's last mini-step, so that
 /// mean is optax's `acc + (p' - acc) / k` with `acc = p` (the k-1 earlier
 /// inputs, exactly): `p + (p' - p) / k`, a true float32 division as XLA
-/// computes it. Call this on the emitting mini-step only.
+/// computes it; the EMA casts it to bf16 on its `bf16Leaves`, as optax's
+/// `MultiSteps` casts its float32 accumulator to the parameters' dtype. Call
+/// this on the emitting mini-step only.
 /// - Returns: the new parameters, optimizer state and EMA state.
 public func applyWithEMA(_ transformation: any GradientTransformation, _ grads: TensorTree, state: OptimizerState,
                          params: TensorTree, ema: EMA, emaState: OptimizerState, window: Int = 1) throws
     -> (params: TensorTree, state: OptimizerState, emaState: OptimizerState) {
     if window > 1 {
-        let (newParams, newState) = try transformation.apply(grads, state: state, params: params)
+        let bf16 = transformation.bf16Leaves
+        let newParams: TensorTree, newState: OptimizerState
+        // The new parameters as the EMA's float32 window mean reads them.
+        var read: TensorTree
+        if let multi = transformation as? MultiSteps, !bf16.isEmpty {
+            let (u, s) = try multi.update(grads, state: state, params: params)
+            (newParams, newState) = (try applyUpdates(params, u, bf16Leaves: bf16), s)
+            // Excess precision: the window mean upcasts a bf16 leaf's new value
+            // to float32 explicitly, so XLA drops the rounding of `p + u` there.
+            read = newParams.map { path, q in bf16.contains(path) ? zipMap(params[path]!, u[path]!) { $0 + $1 } : q }
+        } else {
+            (newParams, newState) = try transformation.apply(grads, state: state, params: params)
+            read = newParams
+        }
         let k = Float(window)
-        let windowMean = newParams.map { path, new in zipMap(params[path]!, new) { p, q in p + (q - p) / k } }
+        let windowMean = read.map { path, new in zipMap(params[path]!, new) { p, q in p + (q - p) / k } }
         return (newParams, newState, try ema.advance(with: windowMean, state: emaState))
     }
-    if let adamw = transformation as? AdamW, case let .ema(count, averages) = emaState {
+    if let adamw = transformation as? AdamW, adamw.bf16Leaves == ema.bf16Leaves, case let .ema(count, averages) = emaState {
         let (d, oneMinusD) = ema.step(count: count)
         let r = try adamw.apply(grads, state: state, params: params,
                                 averaging: .init(averages: averages, decay: d, oneMinusDecay: oneMinusD))

@@ -62,16 +62,24 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
 
     /// `[clip_by_global_norm] → adamw(schedule, mask)`, wrapped in `MultiSteps` when accumulating.
     /// `decayMask` replaces the rule by its flags for a model's parameters
-    /// (`DeclaredOptimizer`); the rule itself when nil.
-    public func transformation(decayMask: ParameterMask? = nil) throws -> any GradientTransformation {
+    /// (`DeclaredOptimizer`); the rule itself when nil. `bf16Leaves`: the
+    /// parameters the model holds in bfloat16, which every step computes on
+    /// with optax's bf16 operations.
+    public func transformation(decayMask: ParameterMask? = nil, bf16Leaves: Set<String> = []) throws -> any GradientTransformation {
         var steps: [any GradientTransformation] = []
-        if let clipNorm { steps.append(ClipByGlobalNorm(maxNorm: clipNorm)) }
+        if let clipNorm { steps.append(ClipByGlobalNorm(maxNorm: clipNorm, bf16Leaves: bf16Leaves)) }
         let adam = adamw(try schedule(), b1: b1, b2: b2, eps: eps, weightDecay: weightDecay,
-                         mask: decayMask ?? self.decayMask, contraction: accumulate > 1 ? .moment : .gradient)
+                         mask: decayMask ?? self.decayMask, contraction: accumulate > 1 ? .moment : .gradient,
+                         bf16Leaves: bf16Leaves)
         let inner: any GradientTransformation = steps.isEmpty ? adam : Chain(steps + [adam])
         return accumulate > 1 ? try MultiSteps(inner, everyK: accumulate) : inner
     }
 
-    /// The model EMA, if configured.
-    public var ema: EMA? { emaDecay.map { EMA(decay: $0, kind: .v2) } }
+    /// The model EMA, if configured (`bf16Leaves`: the parameters held in bfloat16).
+    public func ema(bf16Leaves: Set<String> = []) -> EMA? {
+        emaDecay.map { EMA(decay: $0, kind: .v2, bf16Leaves: bf16Leaves) }
+    }
+
+    /// The model EMA for a float32 model, if configured.
+    public var ema: EMA? { ema() }
 }

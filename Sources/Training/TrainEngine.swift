@@ -227,18 +227,15 @@ public enum TrainEngine {
         let applies = (transformation as? MultiSteps)?.emitsNext(optState) ?? true
         let lr = applies ? try config.schedule()(state.counters.optimizerSteps) : 0
         // The optimizer step, and the EMA of its result in the same pass when it applies.
+        // A bf16 model's γ is a bf16 leaf of the declared chain and EMA: its update is bf16 ops.
         var newParams: TensorTree, newOptState: OptimizerState
         var emaState = state.emaState
-        if applies, let ema = config.ema {
+        if applies, let ema = declared.ema {
             (newParams, newOptState, emaState) = try applyWithEMA(transformation, grads, state: optState, params: params,
                                                                   ema: ema, emaState: emaState ?? ema.initialize(params),
                                                                   window: config.accumulate)
         } else {
             (newParams, newOptState) = try transformation.apply(grads, state: optState, params: params)
-        }
-        // A bf16 model holds γ in bf16 (the seed's quirk): the updated γ is rounded back.
-        if let modelConfig = state.modelConfig, modelConfig.layerScaleIsBF16 {
-            newParams = try ConvNeXt(config: modelConfig).heldParameters(newParams)
         }
         let mask = declared.decayMask
         var details: [StepDetail.Parameter] = []

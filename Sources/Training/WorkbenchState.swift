@@ -75,8 +75,7 @@ public struct WorkbenchState: Sendable {
     public func requireDeclaredOptimizer() throws -> DeclaredOptimizer {
         let config = try requireOptimizer()
         if let declaredOptimizer, declaredOptimizer.config == config { return declaredOptimizer }
-        let paths = try requireModel().parameterSpecs().map(\.path)
-        return try DeclaredOptimizer(config: config, parameterPaths: paths)
+        return try DeclaredOptimizer(config: config, model: try requireModel())
     }
 
     /// Re-declares the optimizer after the model or its settings changed
@@ -86,7 +85,7 @@ public struct WorkbenchState: Sendable {
             declaredOptimizer = nil
             return
         }
-        declaredOptimizer = try? DeclaredOptimizer(config: optimizer, parameterPaths: model.parameterSpecs().map(\.path))
+        declaredOptimizer = try? DeclaredOptimizer(config: optimizer, model: model)
     }
 
     /// The data, or an error saying how to add it.

@@ -47,4 +47,33 @@ final class BF16TrainingTests: XCTestCase {
         XCTAssertTrue(gamma.isBF16, "γ is held in bf16 after training")
         XCTAssertGreaterThan(gamma.scalars.map(abs).max()!, 1e-4, "γ grew from 1e-6")
     }
+
+    /// A bf16 model's γ is a bf16 leaf of the declared optimizer: after a
+    /// train step its parameters, Adam moments and EMA hold bf16 values
+    /// (optax keeps them in bf16), the MultiSteps accumulator stays float32.
+    func testTrainStepKeepsGammaStateInBF16() throws {
+        for accumulate in [1, 2] {
+            var s = try smallState(accumulate: accumulate, ema: 0.9999)
+            s.modelConfig!.dtype = .bf16
+            s.params = try s.requireModel().heldParameters(s.params!)
+            let model = try s.requireModel()
+            let gammas = Set(model.parameterSpecs().map(\.path).filter(model.isHeldInBF16))
+            XCTAssertEqual(gammas.count, 5)
+            XCTAssertEqual(try s.requireDeclaredOptimizer().bf16Leaves, gammas)
+            for _ in 0..<(2 * accumulate) { try TrainEngine.trainStep(&s) }
+            let moments = try XCTUnwrap(s.optimizerState?.adamMoments)
+            XCTAssertEqual(Int(moments.count), 2)
+            let average = try XCTUnwrap(s.emaState.flatMap(EMA.average))
+            for path in gammas {
+                XCTAssertTrue(s.params![path]!.isBF16, path)
+                XCTAssertTrue(moments.mu[path]!.isBF16 && moments.nu[path]!.isBF16, path)
+                XCTAssertTrue(average[path]!.isBF16, path)
+                XCTAssertNotEqual(moments.nu[path]!.scalars.max(), 0, "γ's second moment moved")
+            }
+            // A float32 leaf's moments are float32 values, not bf16 ones.
+            let kernel = "ConvNeXtBackbone_0/Stem_Conv/kernel"
+            XCTAssertNotNil(moments.nu[kernel])
+            XCTAssertFalse(moments.nu[kernel]!.isBF16)
+        }
+    }
 }
