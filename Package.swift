@@ -44,15 +44,23 @@ let package = Package(
     ],
     targets: [
         // System libraries (Debian packages; scripts/bootstrap installs them).
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CImageCodecs", pkgConfig: "libpng", providers: [.apt(["libturbojpeg0-dev", "libpng-dev"])]),
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
+        // OpenBLAS, loaded at run time with the same kernels on every CPU
+        // (Sources/CBLAS/BLASLoader.c); Debian's libopenblas-dev provides it.
+        .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
+        // bf16 GEMM kernels in C: AVX512-BF16 intrinsics behind a CPU check,
+        // and their emulation for other CPUs (docs/bf16.md, "Kernels").
+        .target(name: "CBF16Kernels", cSettings: [
+            .unsafeFlags(["-march=\(kernelMarch)", "-O3", "-fno-math-errno"]),
+        ]),
+
         // Library modules, lowest first.
         .target(name: "Tensors", dependencies: [
-            "CBLAS",
+            "CBLAS", "CBF16Kernels",
             .product(name: "OrderedCollections", package: "swift-collections"),
         ], swiftSettings: kernelFlags),
         .target(name: "JaxRandom", dependencies: [

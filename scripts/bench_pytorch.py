@@ -85,6 +85,7 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--compile", action="store_true", help="torch.compile the model")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast on CPU")
+    ap.add_argument("--channels-last", action="store_true", help="NHWC memory format for the model and input (the issue's protocol)")
     args = ap.parse_args()
 
     import torch
@@ -95,6 +96,9 @@ def main():
     if args.compile:
         model = torch.compile(model)
     x = torch.randn(args.batch, 3, args.image_size, args.image_size)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.to(memory_format=torch.channels_last)
     labels = torch.softmax(torch.randn(args.batch, args.classes), dim=-1)  # soft labels, as after Mixup
     opt = torch.optim.AdamW(model.parameters(), lr=4e-3, weight_decay=0.05)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16)
@@ -128,7 +132,7 @@ def main():
     ips = [args.batch / t for t in times]
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(json.dumps({
-        "bench": args.mode, "system": f"torch {torch.__version__}" + (" compile" if args.compile else "") + (" bf16" if args.bf16 else ""),
+        "bench": args.mode, "system": f"torch {torch.__version__}" + (" compile" if args.compile else "") + (" bf16" if args.bf16 else "") + (" channels_last" if args.channels_last else ""),
         "model": args.model, "batch": args.batch, "image_size": args.image_size, "steps": args.steps,
         "warmup": args.warmup, "threads": torch.get_num_threads(),
         "img_s": round(statistics.median(ips), 2), "img_s_min": round(min(ips), 2), "img_s_max": round(max(ips), 2),

@@ -7,7 +7,8 @@
 # ROUNDS (default 3) rounds of: cnx train, PyTorch train, cnx infer, PyTorch
 # infer, ConvNeXt-Tiny, batch 16, 224x224, 2 threads, 5 timed steps after 1
 # warm-up. PYTHON (default python3) must import torch. bf16 compares
-# `cnx bench --dtype bf16` with PyTorch's CPU bf16 autocast (`--bf16`). Needs a release build
+# `cnx bench --dtype bf16` with PyTorch's CPU bf16 autocast, channels_last
+# (`--bf16 --channels-last`, issue 16's protocol). Needs a release build
 # of cnx (`swift build -c release --product cnx`). Optional: never part of the tests.
 set -euo pipefail
 rounds=${1:-3}
@@ -15,7 +16,7 @@ python=${2:-python3}
 dtype=${3:-f32}
 case "$dtype" in
   f32) cnx_dtype=""; torch_dtype="" ;;
-  bf16) cnx_dtype="--dtype bf16"; torch_dtype="--bf16" ;;
+  bf16) cnx_dtype="--dtype bf16"; torch_dtype="--bf16 --channels-last" ;;
   *) echo "dtype must be f32 or bf16, got '$dtype'" >&2; exit 2 ;;
 esac
 cd "$(dirname "$0")/.."

@@ -12,9 +12,8 @@ extension ConvNeXt {
         let p = bf16ComputeParams(self.params(params))
 
         let dl = dLogits.roundedToBF16()
-        var head = OpProfile.time(.gemm) { denseBackward(dl, x: cache.headInput, weight: p.head.kernel) }
-        head.dWeight.roundToBF16()
-        var d = head.dx.roundedToBF16()
+        let head = OpProfile.time(.gemm) { denseBackward(dl, x: cache.headInput, weight: p.head.kernel, precision: .bf16) }
+        var d = head.dx
         if let keep = cache.headKeep {
             d = OpProfile.time(.elementwise) { dropoutBackward(d, keep: keep, scale: cache.headKeepScale) }.roundedToBF16()
         }
@@ -39,9 +38,7 @@ extension ConvNeXt {
             if let ds = stageParams.downsample, let norm = cache.stages[s].norm, let normOut = cache.stages[s].normOutput {
                 cache.stages[s].norm = nil
                 cache.stages[s].normOutput = nil
-                var conv = OpProfile.time(.downsample) { patchConvBackward(d, x: normOut, weight: ds.conv.kernel, stride: 2) }
-                conv.dWeight.roundToBF16()
-                conv.dx.roundToBF16()
+                let conv = OpProfile.time(.downsample) { patchConvBackward(d, x: normOut, weight: ds.conv.kernel, stride: 2, precision: .bf16) }
                 var nb = OpProfile.time(.layerNorm) { layerNormBackward(conv.dx, x: norm.input, scale: ds.norm.scale, mean: norm.mean, rstd: norm.rstd) }
                 if gammaBF16 { nb.dx.roundToBF16() }
                 downsampleGrads = DownsampleLayers(norm: NormLayer(scale: nb.dScale, bias: nb.dBias),
@@ -54,8 +51,7 @@ extension ConvNeXt {
             layerNormBackward(d, x: cache.stemNorm.input, scale: p.stemNorm.scale, mean: cache.stemNorm.mean, rstd: cache.stemNorm.rstd)
         }
         sn.dx.roundToBF16()
-        var stem = OpProfile.time(.stem) { patchConvWeightGradients(sn.dx, x: cache.input, weight: p.stem.kernel, stride: 4) }
-        stem.dWeight.roundToBF16()
+        let stem = OpProfile.time(.stem) { patchConvWeightGradients(sn.dx, x: cache.input, weight: p.stem.kernel, stride: 4, precision: .bf16) }
 
         let grads = ConvNeXtParams(stem: LinearLayer(kernel: stem.dWeight, bias: bf16ColumnSums(sn.dx)),
                                    stemNorm: NormLayer(scale: sn.dScale, bias: sn.dBias),

@@ -2,11 +2,12 @@ import Tensors
 
 // The bf16 model's forward pass (docs/bf16.md): Flax with `dtype=bfloat16`
 // as XLA:CPU computes it. Values are float32 tensors holding bf16 values,
-// rounded (`r`) exactly where XLA rounds; the fp32 kernels do the arithmetic
-// (a product of two bf16 values is exact in float32, so a float32 GEMM on
-// bf16 inputs is an f32-accumulating bf16 GEMM up to summation order).
+// rounded (`r`) exactly where XLA rounds. The convs' and Dense layers' GEMMs
+// are bf16 GEMMs with float32 accumulation (`bf16GEMM`: AVX512-BF16, or its
+// emulation with the same bits); the other fp32 kernels do the rest of the
+// arithmetic on bf16 values.
 //
-//   conv / Dense:  r(op(r(x), r(W))), then + r(b): rounded unless the only
+//   conv / Dense:  r(op(r(x), r(W))) (bf16GEMM rounds), then + r(b): rounded unless the only
 //                  consumer is a LayerNorm (stem, depthwise: float32 sum)
 //   LayerNorm:     float32 statistics and arithmetic, r(output)
 //   GELU, LayerScale, stochastic depth, residual: bf16 ops (BF16Ops.swift,
@@ -54,8 +55,7 @@ extension ConvNeXt {
         let xr = x.roundedToBF16()
 
         // Stem: r(conv) + r(b), kept in float32 for LayerNorm_0.
-        var stem = OpProfile.time(.stem) { patchConvForward(xr, weight: p.stem.kernel, bias: zerosLike(p.stem.bias), stride: 4) }
-        stem.roundToBF16()
+        var stem = OpProfile.time(.stem) { patchConvForward(xr, weight: p.stem.kernel, bias: zerosLike(p.stem.bias), stride: 4, precision: .bf16) }
         bf16AddBias(&stem, p.stem.bias, round: false)
         let ln0 = OpProfile.time(.layerNorm) { layerNormForward(stem, scale: p.stemNorm.scale, bias: p.stemNorm.bias, epsilon: eps) }
         let stemNorm = ForwardCache.Norm(input: stem, mean: ln0.mean, rstd: ln0.rstd)
@@ -73,8 +73,7 @@ extension ConvNeXt {
                     stage.norm = ForwardCache.Norm(input: h, mean: n.mean, rstd: n.rstd)
                     stage.normOutput = ny
                 }
-                h = OpProfile.time(.downsample) { patchConvForward(ny, weight: ds.conv.kernel, bias: zerosLike(ds.conv.bias), stride: 2) }
-                h.roundToBF16()
+                h = OpProfile.time(.downsample) { patchConvForward(ny, weight: ds.conv.kernel, bias: zerosLike(ds.conv.bias), stride: 2, precision: .bf16) }
                 bf16AddBias(&h, ds.conv.bias, round: true)
             }
             for (j, blockParams) in stageParams.blocks.enumerated() {
@@ -116,8 +115,7 @@ extension ConvNeXt {
             headInput = dropoutForward(headInput, keep: keep, scale: headScale).roundedToBF16()
             headKeep = keep
         }
-        var logits = OpProfile.time(.gemm) { denseForward(headInput, weight: p.head.kernel, bias: nil) }
-        logits.roundToBF16()
+        var logits = OpProfile.time(.gemm) { denseForward(headInput, weight: p.head.kernel, bias: nil, precision: .bf16) }
         bf16AddBias(&logits, p.head.bias, round: false)
         let cache = ForwardCache(inputShape: x.shape, train: train, input: xr, stemNorm: stemNorm, stages: stages,
                                  featureShape: featureShape,
@@ -141,18 +139,17 @@ func zerosLike(_ t: Tensor) -> Tensor { Tensor.zeros(t.shape) }
 /// nothing, and each temporary is freed when the block returns.
 func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: Float, epsilon: Float,
                       gammaBF16: Bool, inputIsBF16: Bool, roundOutput: Bool, cached: Bool) -> (out: Tensor, cache: BlockCache?) {
-    let xr = x.roundedToBF16()
+    // A bf16 input is already rounded (the previous block's or the downsample's output): no copy.
+    let xr = inputIsBF16 ? x : x.roundedToBF16()
     var dw = OpProfile.time(.depthwise) { depthwiseConvForward(xr, weight: p.dw.kernel, bias: zerosLike(p.dw.bias)) }
     dw.roundToBF16()
     let cachedDW = cached ? CachedActivation.bf16PlusBias(BF16Tensor(packing: dw), bias: p.dw.bias) : nil
     bf16AddBias(&dw, p.dw.bias, round: false)
     let n = OpProfile.time(.layerNorm) { layerNormForward(dw, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
-    var hidden = OpProfile.time(.gemm) { denseForward(n.y.roundedToBF16(), weight: p.fc1.kernel, bias: nil) }
-    hidden.roundToBF16()
+    var hidden = OpProfile.time(.gemm) { denseForward(n.y.roundedToBF16(), weight: p.fc1.kernel, bias: nil, precision: .bf16) }
     bf16AddBias(&hidden, p.fc1.bias, round: true)
     let g = OpProfile.time(.gelu) { bf16GELUForward(hidden) }
-    var dot = OpProfile.time(.gemm) { denseForward(g, weight: p.fc2.kernel, bias: nil) }
-    dot.roundToBF16()
+    let dot = OpProfile.time(.gemm) { denseForward(g, weight: p.fc2.kernel, bias: nil, precision: .bf16) }
     let (out, s) = OpProfile.time(.elementwise) {
         bf16ResidualForward(x, dot: dot, bias: p.fc2.bias, gamma: p.gamma, gammaBF16: gammaBF16,
                             keep: keep, keepScale: keepScale, roundOutput: roundOutput)
@@ -179,18 +176,14 @@ func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCa
     }
     // Conv_2's input gradient first, so GELU's output (recomputed) and its
     // gradient come from one pass; then Conv_2's weight gradient.
-    var dG = OpProfile.time(.gemm) { denseInputGradient(rb.dDot, weight: p.fc2.kernel, inputShape: hidden.shape) }
-    dG.roundToBF16()
+    let dG = OpProfile.time(.gemm) { denseInputGradient(rb.dDot, weight: p.fc2.kernel, inputShape: hidden.shape, precision: .bf16) }
     let (g, dHidden) = OpProfile.time(.gelu) { bf16GELUForwardAndBackward(dG, x: hidden) }
-    var fc2 = OpProfile.time(.gemm) { denseWeightGradient(rb.dDot, x: g, weight: p.fc2.kernel) }
-    fc2.dWeight.roundToBF16()
+    let fc2 = OpProfile.time(.gemm) { denseWeightGradient(rb.dDot, x: g, weight: p.fc2.kernel, precision: .bf16) }
     let n = OpProfile.time(.layerNorm) { layerNormForward(depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
-    var fc1 = OpProfile.time(.gemm) { denseBackward(dHidden, x: n.y.roundedToBF16(), weight: p.fc1.kernel) }
-    fc1.dWeight.roundToBF16()
-    fc1.dx.roundToBF16()
+    let fc1 = OpProfile.time(.gemm) { denseBackward(dHidden, x: n.y.roundedToBF16(), weight: p.fc1.kernel, precision: .bf16) }
     var lnb = OpProfile.time(.layerNorm) { layerNormBackward(fc1.dx, x: depthwise, scale: p.norm.scale, mean: n.mean, rstd: n.rstd) }
     lnb.dx.roundToBF16()
-    var dwb = OpProfile.time(.depthwise) { depthwiseConvBackward(lnb.dx, x: b.input.tensor.roundedToBF16(), weight: p.dw.kernel) }
+    var dwb = OpProfile.time(.depthwise) { depthwiseConvBackward(lnb.dx, x: inputIsBF16 ? b.input.tensor : b.input.tensor.roundedToBF16(), weight: p.dw.kernel) }
     dwb.dWeight.roundToBF16()
     dwb.dx.roundToBF16()
     // The residual's cotangent joins the branch's: a bf16 add for a bf16 input, else float32.

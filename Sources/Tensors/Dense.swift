@@ -6,7 +6,7 @@
 ///
 /// The product is one `cblas_sgemm`; the bias is added afterwards, as XLA
 /// adds it after the dot.
-public func denseForward(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+public func denseForward(_ x: Tensor, weight: Tensor, bias: Tensor?, precision: GEMMPrecision = .float32) -> Tensor {
     precondition(weight.rank == 2, "denseForward: weight must be [in, out], got \(weight.shape)")
     let k = weight.shape[0], n = weight.shape[1]
     precondition(x.lastDim == k, "denseForward: x \(x.shape) does not end in \(k)")
@@ -18,7 +18,7 @@ public func denseForward(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         weight.withPointer { pw in
             Tensor.build(outShape) { py in
                 gemm(transA: false, transB: false, m: m, n: n, k: k,
-                      a: px, lda: k, b: pw, ldb: n, beta: 0, c: py, ldc: n)
+                      a: px, lda: k, b: pw, ldb: n, beta: 0, c: py, ldc: n, precision: precision)
                 if let bias { bias.withPointer { pb in addBiasRows(py, rows: m, cols: n, bias: pb) } }
             }
         }
@@ -26,15 +26,17 @@ public func denseForward(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
 }
 
 /// Dense backward: `dx = dy · Wᵀ` [M, K], `dW = xᵀ · dy` [K, N], `db = sum_m dy` [N].
-public func denseBackward(_ dy: Tensor, x: Tensor, weight: Tensor)
+/// `precision: .bf16` multiplies as a bf16 model does (`bf16GEMM`), here and
+/// in the other Dense functions.
+public func denseBackward(_ dy: Tensor, x: Tensor, weight: Tensor, precision: GEMMPrecision = .float32)
     -> (dx: Tensor, dWeight: Tensor, dBias: Tensor) {
-    let dx = denseInputGradient(dy, weight: weight, inputShape: x.shape)
-    let (dW, db) = denseWeightGradient(dy, x: x, weight: weight)
+    let dx = denseInputGradient(dy, weight: weight, inputShape: x.shape, precision: precision)
+    let (dW, db) = denseWeightGradient(dy, x: x, weight: weight, precision: precision)
     return (dx, dW, db)
 }
 
 /// The input half of Dense's backward: `dx = dy · Wᵀ`, shaped `inputShape`.
-public func denseInputGradient(_ dy: Tensor, weight: Tensor, inputShape: [Int]) -> Tensor {
+public func denseInputGradient(_ dy: Tensor, weight: Tensor, inputShape: [Int], precision: GEMMPrecision = .float32) -> Tensor {
     let k = weight.shape[0], n = weight.shape[1]
     let m = dy.leadingCount
     precondition(dy.lastDim == n && Tensor.count(of: inputShape) == m * k,
@@ -43,14 +45,14 @@ public func denseInputGradient(_ dy: Tensor, weight: Tensor, inputShape: [Int]) 
         weight.withPointer { pw in
             Tensor.build(inputShape) { pdx in
                 gemm(transA: false, transB: true, m: m, n: k, k: n,
-                      a: pdy, lda: n, b: pw, ldb: n, beta: 0, c: pdx, ldc: k)
+                      a: pdy, lda: n, b: pw, ldb: n, beta: 0, c: pdx, ldc: k, precision: precision)
             }
         }
     }
 }
 
 /// The parameter half of Dense's backward: `dW = xᵀ · dy`, `db = sum_m dy`.
-public func denseWeightGradient(_ dy: Tensor, x: Tensor, weight: Tensor) -> (dWeight: Tensor, dBias: Tensor) {
+public func denseWeightGradient(_ dy: Tensor, x: Tensor, weight: Tensor, precision: GEMMPrecision = .float32) -> (dWeight: Tensor, dBias: Tensor) {
     let k = weight.shape[0], n = weight.shape[1]
     let m = x.leadingCount
     precondition(dy.lastDim == n && dy.leadingCount == m && x.lastDim == k,
@@ -59,7 +61,7 @@ public func denseWeightGradient(_ dy: Tensor, x: Tensor, weight: Tensor) -> (dWe
         let dW = x.withPointer { px in
             Tensor.build([k, n]) { pdw in
                 gemm(transA: true, transB: false, m: k, n: n, k: m,
-                      a: px, lda: k, b: pdy, ldb: n, beta: 0, c: pdw, ldc: n)
+                      a: px, lda: k, b: pdy, ldb: n, beta: 0, c: pdw, ldc: n, precision: precision)
             }
         }
         let db = Tensor(shape: [n], scalars: columnSums(pdy, rows: m, cols: n))

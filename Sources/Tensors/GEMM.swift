@@ -33,16 +33,30 @@ public struct GEMMShape: Sendable, Equatable {
 /// `ConvNeXt.tiledGEMMPreferred`); nil sends every GEMM to OpenBLAS.
 public typealias TiledGEMMRule = @Sendable (GEMMShape) -> Bool
 
+/// The arithmetic of a GEMM: float32 throughout, or bf16 products with
+/// float32 accumulation (`bf16GEMM`: a bf16 model's convs and Dense layers).
+public enum GEMMPrecision: Sendable {
+    case float32
+    case bf16
+}
+
 /// Row-major single-precision GEMM:
 /// `C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C`, by `TiledGEMM` or
 /// OpenBLAS as `kernel` says (nil: the bound `ComputeContext`'s `gemmKernel`;
 /// `cnx bench --gemm` and KernelBench set it to compare). Every C element is computed the same way on
 /// any thread count (see `sgemm` and `tiledGEMM`).
+/// With `precision: .bf16` (alpha 1, beta 0 only) it is `bf16GEMM`.
 /// Must not be called from inside a `parallelFor` body.
 public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                  alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                  b: UnsafePointer<Float>, ldb: Int,
-                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, kernel: GEMMKernel? = nil) {
+                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, kernel: GEMMKernel? = nil,
+                 precision: GEMMPrecision = .float32) {
+    if precision == .bf16 {
+        precondition(alpha == 1 && beta == 0, "gemm: a bf16 GEMM has alpha 1 and beta 0")
+        bf16GEMM(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+        return
+    }
     let tiledFits = alpha == 1 && beta == 0 && n % tiledGEMMColumns == 0
     let context = ComputeContext.current
     let useTiled: Bool
@@ -133,20 +147,32 @@ private func sgemmCall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         return
     }
     BLASThreads.configure
-    cblas_sgemm(CblasRowMajor,
-                transA ? CblasTrans : CblasNoTrans,
-                transB ? CblasTrans : CblasNoTrans,
-                blasint(m), blasint(n), blasint(k),
-                alpha, a, blasint(lda), b, blasint(ldb),
-                beta, c, blasint(ldc))
+    cnx_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k),
+              alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
-/// OpenBLAS's own threads: always one (see `sgemm`).
+/// OpenBLAS's own threads: always one (see `sgemm`), and its kernels: always
+/// Haswell's (Sources/CBLAS/BLASLoader.c: the kernels an AVX-512 CPU would
+/// get sum in another order, so the bits would depend on the machine).
 public enum BLASThreads {
     /// The number of threads OpenBLAS uses for one GEMM.
-    public static var count: Int { Int(openblas_get_num_threads()) }
+    public static var count: Int {
+        configure
+        return Int(cnx_blas_threads())
+    }
 
-    /// Sets OpenBLAS to one thread, once, before the first GEMM: `sgemm`
-    /// splits the work itself, by a partition fixed by the shapes.
-    public static let configure: Void = { openblas_set_num_threads(1) }()
+    /// The kernel family OpenBLAS runs ("Haswell").
+    public static var kernels: String {
+        configure
+        return String(cString: cnx_blas_corename())
+    }
+
+    /// Loads OpenBLAS (with Haswell's kernels) and sets it to one thread,
+    /// once, before the first GEMM: `sgemm` splits the work itself, by a
+    /// partition fixed by the shapes. A missing or already-loaded OpenBLAS
+    /// stops the program with one line saying what to do.
+    public static let configure: Void = {
+        if let error = cnx_blas_load() { fatalError(String(cString: error)) }
+        cnx_blas_set_threads(1)
+    }()
 }

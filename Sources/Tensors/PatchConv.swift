@@ -47,7 +47,7 @@ private func im2col(_ px: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Flo
 
 /// Patchify conv forward (kernel == stride, Flax SAME): `[B, H, W, Cin]` ->
 /// `[B, ceil(H/s), ceil(W/s), Cout]`.
-public func patchConvForward(_ x: Tensor, weight: Tensor, bias: Tensor, stride: Int) -> Tensor {
+public func patchConvForward(_ x: Tensor, weight: Tensor, bias: Tensor, stride: Int, precision: GEMMPrecision = .float32) -> Tensor {
     precondition(x.rank == 4, "patchConvForward: x must be NHWC, got \(x.shape)")
     let (b, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let s = stride
@@ -68,7 +68,7 @@ public func patchConvForward(_ x: Tensor, weight: Tensor, bias: Tensor, stride: 
                 bias.withPointer { pb in
                     Tensor.build([b, oh, ow, cout]) { py in
                         gemm(transA: false, transB: false, m: m, n: cout, k: kk,
-                              a: pc.baseAddress!, lda: kk, b: pw, ldb: cout, beta: 0, c: py, ldc: cout)
+                              a: pc.baseAddress!, lda: kk, b: pw, ldb: cout, beta: 0, c: py, ldc: cout, precision: precision)
                         addBiasRows(py, rows: m, cols: cout, bias: pb)
                     }
                 }
@@ -79,21 +79,22 @@ public func patchConvForward(_ x: Tensor, weight: Tensor, bias: Tensor, stride: 
 
 /// Patchify conv backward: `dcols = dy · Wᵀ` scattered back to the unpadded
 /// input positions (dx), `dW = colsᵀ · dy`, `db = sum dy`.
-public func patchConvBackward(_ dy: Tensor, x: Tensor, weight: Tensor, stride: Int)
+public func patchConvBackward(_ dy: Tensor, x: Tensor, weight: Tensor, stride: Int, precision: GEMMPrecision = .float32)
     -> (dx: Tensor, dWeight: Tensor, dBias: Tensor) {
-    let g = patchConvGradients(dy, x: x, weight: weight, stride: stride, inputGradient: true)
+    let g = patchConvGradients(dy, x: x, weight: weight, stride: stride, inputGradient: true, precision: precision)
     return (g.dx!, g.dWeight, g.dBias)
 }
 
 /// Patchify conv parameter gradients only (the stem: nothing needs the
 /// gradient of the input image, so the `dy · Wᵀ` GEMM and col2im are skipped).
-public func patchConvWeightGradients(_ dy: Tensor, x: Tensor, weight: Tensor, stride: Int)
+public func patchConvWeightGradients(_ dy: Tensor, x: Tensor, weight: Tensor, stride: Int, precision: GEMMPrecision = .float32)
     -> (dWeight: Tensor, dBias: Tensor) {
-    let g = patchConvGradients(dy, x: x, weight: weight, stride: stride, inputGradient: false)
+    let g = patchConvGradients(dy, x: x, weight: weight, stride: stride, inputGradient: false, precision: precision)
     return (g.dWeight, g.dBias)
 }
 
-private func patchConvGradients(_ dy: Tensor, x: Tensor, weight: Tensor, stride: Int, inputGradient: Bool)
+private func patchConvGradients(_ dy: Tensor, x: Tensor, weight: Tensor, stride: Int, inputGradient: Bool,
+                                precision: GEMMPrecision)
     -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor) {
     let (b, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let s = stride
@@ -112,7 +113,7 @@ private func patchConvGradients(_ dy: Tensor, x: Tensor, weight: Tensor, stride:
                 im2col(px, pc, b: b, h: h, w: w, c: c, s: s, oh: oh, ow: ow, padTop: padTop, padLeft: padLeft)
                 return Tensor.build(weight.shape) { pdw in
                     gemm(transA: true, transB: false, m: kk, n: cout, k: m,
-                          a: pc, lda: kk, b: pdy, ldb: cout, beta: 0, c: pdw, ldc: cout)
+                          a: pc, lda: kk, b: pdy, ldb: cout, beta: 0, c: pdw, ldc: cout, precision: precision)
                 }
             }
             let db = Tensor(shape: [cout], scalars: columnSums(pdy, rows: m, cols: cout))
@@ -120,7 +121,7 @@ private func patchConvGradients(_ dy: Tensor, x: Tensor, weight: Tensor, stride:
             // dcols = dy · Wᵀ, reusing the cols buffer.
             weight.withPointer { pw in
                 gemm(transA: false, transB: true, m: m, n: kk, k: cout,
-                      a: pdy, lda: cout, b: pw, ldb: cout, beta: 0, c: pc, ldc: kk)
+                      a: pdy, lda: cout, b: pw, ldb: cout, beta: 0, c: pc, ldc: kk, precision: precision)
             }
             // col2im: patches do not overlap, so every input position receives
             // exactly one patch entry (positions in no patch cannot exist with

@@ -41,7 +41,7 @@ public enum Benchmark {
         public var gemm: GEMMMode?
         /// The root key's seed (parameters, dropout, data).
         public var seed: Int64 = 42
-        /// The model's compute dtype (bf16 is emulated in float32 arithmetic: docs/bf16.md).
+        /// The model's compute dtype (docs/bf16.md).
         public var dtype: ModelDType = .f32
 
         public init() {}

@@ -10,9 +10,9 @@ import XCTest
 /// bf16 as well as in float32, with the same seed, data and schedule.
 final class BF16TrainingTests: XCTestCase {
     /// A small session trained `steps` steps in `dtype`, and its validation metrics.
-    func trained(_ dtype: ModelDType, steps: Int) throws -> (state: WorkbenchState, eval: EvalMetrics) {
+    func trained(_ dtype: ModelDType, steps: Int, seed: Int64 = 42) throws -> (state: WorkbenchState, eval: EvalMetrics) {
         var s = WorkbenchState()
-        s.keys.seed(42)
+        s.keys.seed(seed)
         var config = ConvNeXtConfig(depths: [1, 1, 1, 1], dims: [16, 32, 48, 64], classes: 4, imageSize: 32, dropPathRate: 0.1)
         config.dtype = dtype
         s.modelConfig = config
@@ -29,23 +29,32 @@ final class BF16TrainingTests: XCTestCase {
         return (s, try TrainEngine.evaluate(s, ema: false))
     }
 
-    /// 600 steps of batch 32 (about 10 epochs of 4 classes): float32 reaches
-    /// ~0.85 top-1 (chance 0.25) and bf16 must reach the same. The learning
-    /// rate is one at which this tiny model trains steadily in both dtypes;
-    /// at 2-4x it, whether a run leaves the chance plateau within 600 steps
-    /// varies from seed to seed in float32 and bf16 alike (docs/bf16.md).
+    /// 1,200 steps of batch 32 (about 19 epochs of 4 classes), seeds 1-3:
+    /// float32 reaches ~0.93 top-1 (chance 0.25) and bf16 must reach the same
+    /// on average. One seed is not enough: this tiny model's final accuracy
+    /// swings by up to 0.1 with a handful of flipped bf16 roundings (16 of
+    /// 92,740 gradient elements changed with the GEMM's summation order, and
+    /// seed 2 moved from 0.86 to 0.715 at 600 steps), in float32 and bf16
+    /// alike (docs/bf16.md, "Training"). The learning rate is one at which it
+    /// trains steadily in both dtypes.
     func testSmallModelTrainsInBF16ToTheFloat32Accuracy() throws {
-        let steps = 600
-        let f32 = try trained(.f32, steps: steps)
-        let bf16 = try trained(.bf16, steps: steps)
-        print("bf16 training: \(steps) steps, val top-1 f32 \(f32.eval.top1), bf16 \(bf16.eval.top1); loss f32 \(f32.state.history.last!.loss), bf16 \(bf16.state.history.last!.loss)")
-        XCTAssertGreaterThanOrEqual(f32.eval.top1, 0.7, "the float32 run must learn (chance is 0.25) for the comparison to mean anything")
-        XCTAssertGreaterThanOrEqual(bf16.eval.top1, f32.eval.top1 - 0.05, "bf16 top-1 \(bf16.eval.top1) vs float32 \(f32.eval.top1)")
-        // The runs really differ (bf16 rounding), and γ stayed a bf16 value through every update.
-        XCTAssertNotEqual(f32.state.history.last!.loss, bf16.state.history.last!.loss)
-        let gamma = bf16.state.params!["ConvNeXtBackbone_0/BottleneckConvNeXtBlock_04_01/LayerScale_0/scale"]!
-        XCTAssertTrue(gamma.isBF16, "γ is held in bf16 after training")
-        XCTAssertGreaterThan(gamma.scalars.map(abs).max()!, 1e-4, "γ grew from 1e-6")
+        let steps = 1200
+        var f32Top1: [Double] = [], bf16Top1: [Double] = []
+        for seed: Int64 in [1, 2, 3] {
+            let f32 = try trained(.f32, steps: steps, seed: seed)
+            let bf16 = try trained(.bf16, steps: steps, seed: seed)
+            print("bf16 training, seed \(seed): \(steps) steps, val top-1 f32 \(f32.eval.top1), bf16 \(bf16.eval.top1); loss f32 \(f32.state.history.last!.loss), bf16 \(bf16.state.history.last!.loss)")
+            f32Top1.append(Double(f32.eval.top1))
+            bf16Top1.append(Double(bf16.eval.top1))
+            // The runs really differ (bf16 rounding), and γ stayed a bf16 value through every update.
+            XCTAssertNotEqual(f32.state.history.last!.loss, bf16.state.history.last!.loss)
+            let gamma = bf16.state.params!["ConvNeXtBackbone_0/BottleneckConvNeXtBlock_04_01/LayerScale_0/scale"]!
+            XCTAssertTrue(gamma.isBF16, "γ is held in bf16 after training")
+            XCTAssertGreaterThan(gamma.scalars.map(abs).max()!, 1e-4, "γ grew from 1e-6")
+        }
+        let f32Mean = f32Top1.reduce(0, +) / 3, bf16Mean = bf16Top1.reduce(0, +) / 3
+        XCTAssertGreaterThanOrEqual(f32Mean, 0.8, "the float32 runs must learn (chance is 0.25) for the comparison to mean anything")
+        XCTAssertGreaterThanOrEqual(bf16Mean, f32Mean - 0.05, "bf16 mean top-1 \(bf16Top1) vs float32 \(f32Top1)")
     }
 
     /// A bf16 model's γ is a bf16 leaf of the declared optimizer: after a

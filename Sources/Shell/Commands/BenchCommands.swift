@@ -29,7 +29,7 @@ enum BenchCommands {
     static let gemm = FlagKey<GEMMMode>("gemm", default: .auto,
                                      help: "GEMM code: auto (the tiled Swift kernel on the thin shapes where it was measured faster, else OpenBLAS), openblas (OpenBLAS only), tiled (the tiled kernel wherever N is a multiple of 96). OpenBLAS always runs single-threaded on slices of C fixed by the shape, so the numbers never depend on --threads")
     static let dtype = FlagKey<ModelDType>("dtype", default: base.dtype,
-                                           help: "the model's compute dtype; bf16 runs emulated in float32 arithmetic on a CPU without avx512_bf16 (same numbers, not faster)")
+                                           help: "the model's compute dtype; bf16's convs and Dense layers run on AVX512-BF16 (vdpbf16ps) where the CPU has it, else emulated in float32 FMAs (the same bits, slower)")
     /// `bench train` and `bench infer` take them all.
     static let flags: [any FlagDeclaration] = [model, classes, batch, imageSize, steps, warmup, threads, seed, gemm, dtype]
 
@@ -114,11 +114,15 @@ enum BenchCommands {
         var fields: [(String, JSONValue)] = [
             ("bench", .string(r.kind)), ("model", .string(s.model)), ("classes", .int(s.classes)),
         ]
-        if s.dtype != .f32 { fields += [("dtype", .string(s.dtype.rawValue)), ("note", .string(CPUCheck.bf16Note))] }
+        if s.dtype != .f32 {
+            fields += [("dtype", .string(s.dtype.rawValue)), ("bf16_gemm", .string(BF16GEMMEngine.standard.rawValue)),
+                       ("note", .string(CPUCheck.bf16Note))]
+        }
         if r.images > 0 { fields += [("batch", .int(s.batch))] }
         fields += [("image_size", .int(s.imageSize)), ("steps", .int(s.steps)), ("warmup", .int(s.warmup)),
                    ("threads", .int(r.threads)), ("blas_threads", .int(r.blasThreads)),
-                   ("gemm", .string(r.gemm.rawValue)), ("kernels", .string(KernelTarget.level)),
+                   ("gemm", .string(r.gemm.rawValue)), ("blas_kernels", .string(BLASThreads.kernels)),
+                   ("kernels", .string(KernelTarget.level)),
                    ("parameters", .int(r.parameters))]
         if r.images > 0 {
             let ips = r.imagesPerSecond, ipsData = r.imagesPerSecondWithData

@@ -124,7 +124,7 @@ enum OptimCommands {
                            .table(Table(title: "Adam moments", columns: [.init("path"), .init("mean |mu|"), .init("max |mu|"), .init("mean nu"), .init("max nu")], rows: rows))])
         },
         CommandSpec(["recipe", "seed"], summary: "Set optimizer, augmentations and drop path to the seed ConvNeXt-T recipe, scaled to the data",
-                    help: "AdamW lr 0.004 peak, 20 warmup epochs of 300, end 1e-6, wd 0.05 masked, accumulate 4, EMA 0.9999, drop path 0.1, label smoothing 0.1, RandAugment/Mixup/CutMix/erasing, model dtype bfloat16 (`model build … --dtype f32` after it for float32; on a CPU without avx512_bf16 bf16 runs emulated in float32 arithmetic: same numbers, not faster). Epochs become optimizer steps with the session's batch size and the data's training-set size (ImageNet's when no data is set).") { _, context in
+                    help: "AdamW lr 0.004 peak, 20 warmup epochs of 300, end 1e-6, wd 0.05 masked, accumulate 4, EMA 0.9999, drop path 0.1, label smoothing 0.1, RandAugment/Mixup/CutMix/erasing, model dtype bfloat16 (`model build … --dtype f32` after it for float32; on a CPU without avx512_bf16 its GEMMs run emulated: the same bits, slower). Epochs become optimizer steps with the session's batch size and the data's training-set size (ImageNet's when no data is set).") { _, context in
             var recipe = Recipe.seed
             let size = context.state.data?.splits.train.count ?? Recipe.imageNetTrainSize
             if let data = context.state.data { recipe.batchSize = data.batchSize }

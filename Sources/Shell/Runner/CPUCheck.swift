@@ -21,21 +21,15 @@ public enum CPUCheck {
 }
 
 extension CPUCheck {
-    /// Whether this CPU has AVX512-BF16 (`vdpbf16ps`).
-    public static var hasAVX512BF16: Bool {
-        #if arch(x86_64) && os(Linux)
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
-        return flagsLine.split(separator: " ").contains("avx512_bf16")
-        #else
-        return false
-        #endif
-    }
-
     /// The one-line note printed when bf16 is asked for: how bf16 runs here.
     public static var bf16Note: String {
-        hasAVX512BF16
-            ? "bf16 runs emulated in float32 arithmetic (same numbers as bf16, not faster): cnx has no avx512_bf16 kernels yet"
-            : "this CPU has no avx512_bf16, so bf16 runs emulated in float32 arithmetic (same numbers as bf16, not faster)"
+        switch BF16GEMMEngine.standard {
+        case .native:
+            return "bf16 convs and Dense layers run on this CPU's AVX512-BF16 (vdpbf16ps, float32 accumulation); the other ops compute bf16 values in float32 arithmetic"
+        case .emulated where BF16GEMMEngine.nativeAvailable:
+            return "CNX_BF16_GEMM=emulated: bf16 GEMMs run emulated in float32 FMAs (the same bits as AVX512-BF16, slower)"
+        case .emulated:
+            return "this CPU has no avx512_bf16, so bf16 GEMMs run emulated in float32 FMAs: the same bits as on an AVX512-BF16 CPU, slower than float32"
+        }
     }
 }

@@ -1,0 +1,315 @@
+// bf16 GEMM with float32 accumulation: the blocking, the packing and two
+// micro-kernels (AVX512-BF16 and its emulation). See include/CBF16Kernels.h
+// for the arithmetic both compute. Hand-written because no library gives
+// bf16 products with a summation order fixed by the shapes alone (oneDNN's
+// depends on its threading), which DESIGN.md's determinism needs.
+//
+// Blocking (BLIS's loops, sized for a 32 KiB L1 and 1 MiB L2 per core):
+// for each K block of KC pairs, the block's rows of op(A) are packed as
+// panels of MR rows and its columns of op(B) as strips of NR columns, both as
+// bf16 pairs; then for each strip (16 KiB: stays in L1) and each panel, one
+// MR x NR micro-tile of C accumulates the block's pairs in order.
+#include "CBF16Kernels.h"
+
+#include <cpuid.h>
+#include <immintrin.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MR = CNX_BF16_MR, NR = CNX_BF16_NR, KC = 128 };
+
+/// The bf16 bits of `f`, rounded to nearest even (NaN stays a quiet NaN):
+/// the same rounding as Swift's `roundToBF16`. Branch-free, so the packing
+/// loops vectorise.
+static inline uint32_t bf16_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    uint32_t quiet = (u >> 16) | 0x40u;
+    return (u & 0x7fffffffu) > 0x7f800000u ? quiet : rounded;
+}
+
+/// The float32 value of bf16 bits (exact).
+static inline float bf16_value(uint32_t h) {
+    uint32_t u = h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+int cnx_bf16_native_available(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0;  // OSXSAVE
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xe6u) != 0xe6u) return 0;  // the OS saves SSE, AVX and the three AVX-512 states
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    if (!(b & (1u << 16)) || !(b & (1u << 30)) || !(b & (1u << 31))) return 0;  // AVX512 F, BW, VL
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    return (a & (1u << 5)) != 0;  // AVX512_BF16
+}
+
+/// A packed panel of MR rows of op(A) over kc pairs: the pair of row r at
+/// pair p is the dword `panel[p * pairStride + r * rowStride]`, bf16(A[i, 2p])
+/// in its low half and bf16(A[i, 2p+1]) in its high half.
+typedef struct {
+    long pairStride, rowStride;
+} PanelLayout;
+
+/// Packs rows [row0, rowEnd) of op(A), pairs [p0, p0 + kc), as panels of MR
+/// rows (zeros past rowEnd or K), each kc * MR dwords, in the layout that
+/// reads A contiguously: rows of pairs when A's rows are contiguous in k
+/// (a row is then converted to bf16 in place order: its dwords are its
+/// pairs), pairs of rows when A is transposed (the panel's MR rows are
+/// contiguous for each k).
+static PanelLayout pack_a(const float *a, long aRow, long aK, long k, long row0, long rowEnd,
+                          long panels, long p0, long kc, uint32_t *out) {
+    int byRows = !(aRow == 1 && aK != 1);
+    for (long q = 0; q < panels; q++) {
+        uint32_t *o = out + q * kc * MR;
+        long i0 = row0 + q * MR;
+        long valid = rowEnd - i0 < MR ? rowEnd - i0 : MR;
+        long k0 = 2 * p0, kEnd = 2 * (p0 + kc) < k ? 2 * (p0 + kc) : k;
+        if (byRows) {
+            for (long r = 0; r < MR; r++) {
+                uint16_t *o16 = (uint16_t *)(o + r * kc);
+                long t = 0;
+                if (r < valid) {
+                    const float *row = a + (i0 + r) * aRow;
+                    if (aK == 1) {
+                        for (; t < kEnd - k0; t++) o16[t] = (uint16_t)bf16_bits(row[k0 + t]);
+                    } else {
+                        for (; t < kEnd - k0; t++) o16[t] = (uint16_t)bf16_bits(row[(k0 + t) * aK]);
+                    }
+                }
+                for (; t < 2 * kc; t++) o16[t] = 0;
+            }
+        } else {
+            for (long p = 0; p < kc; p++) {
+                long kk = k0 + 2 * p;
+                const float *r0 = a + kk * aK + i0;
+                const float *r1 = kk + 1 < k ? r0 + aK : NULL;
+                uint32_t *op = o + p * MR;
+                if (valid == MR && r1) {
+                    for (long r = 0; r < MR; r++) op[r] = bf16_bits(r0[r]) | bf16_bits(r1[r]) << 16;
+                } else {
+                    for (long r = 0; r < MR; r++) {
+                        uint32_t v = 0;
+                        if (r < valid) v = bf16_bits(r0[r]) | (r1 ? bf16_bits(r1[r]) << 16 : 0);
+                        op[r] = v;
+                    }
+                }
+            }
+        }
+    }
+    return byRows ? (PanelLayout){1, kc} : (PanelLayout){MR, 1};
+}
+
+/// Packs columns [col0, colEnd) of op(B) (row-major [K, N], leading dimension
+/// ldb), pairs [p0, p0 + kc), as strips of NR columns: strip s holds
+/// `out[s*kc*NR + p*NR + j]` = bf16(B[2p, col]) | bf16(B[2p+1, col]) << 16
+/// for col = col0 + s*NR + j; zeros past colEnd or K.
+static void pack_b(const float *b, long ldb, long k, long col0, long colEnd,
+                   long strips, long p0, long kc, uint32_t *out) {
+    for (long s = 0; s < strips; s++) {
+        uint32_t *o = out + s * kc * NR;
+        long j0 = col0 + s * NR;
+        long valid = colEnd - j0 < NR ? colEnd - j0 : NR;
+        for (long p = 0; p < kc; p++) {
+            long k0 = 2 * (p0 + p);
+            const float *r0 = b + k0 * ldb + j0;
+            uint32_t *op = o + p * NR;
+            if (k0 + 1 < k && valid == NR) {
+                const float *r1 = r0 + ldb;
+                for (long j = 0; j < NR; j++) op[j] = bf16_bits(r0[j]) | bf16_bits(r1[j]) << 16;
+            } else {
+                const float *r1 = k0 + 1 < k ? r0 + ldb : NULL;
+                for (long j = 0; j < NR; j++) {
+                    uint32_t v = 0;
+                    if (j < valid) v = bf16_bits(r0[j]) | (r1 ? bf16_bits(r1[j]) << 16 : 0);
+                    op[j] = v;
+                }
+            }
+        }
+    }
+}
+
+long cnx_bf16_packed_b_count(long k, long n) {
+    return (k + 1) / 2 * ((n + NR - 1) / NR) * NR;
+}
+
+void cnx_bf16_pack_b(const float *b, long ldb, long k, long n, long strip0, long strips, uint32_t *out) {
+    long kp = (k + 1) / 2;
+    long colEnd = (strip0 + strips) * NR < n ? (strip0 + strips) * NR : n;
+    pack_b(b, ldb, k, strip0 * NR, colEnd, strips, 0, kp, out + strip0 * kp * NR);
+}
+
+/// One MR x NR tile of C (leading dimension ldc) += (or =, without
+/// `accumulate`) kc pairs of a packed panel and strip, with `vdpbf16ps`:
+/// lane j of row r gets a[2p+1]·b[2p+1], then a[2p]·b[2p], per pair in order.
+/// 24 accumulators hide the instruction's latency (one per cycle on Zen 4).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+static void kernel_native(long kc, const uint32_t *a, PanelLayout la, const uint32_t *b,
+                          float *c, long ldc, int accumulate) {
+    __m512 c0[MR], c1[MR];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+        c0[r] = accumulate ? _mm512_loadu_ps(c + r * ldc) : _mm512_setzero_ps();
+        c1[r] = accumulate ? _mm512_loadu_ps(c + r * ldc + 16) : _mm512_setzero_ps();
+    }
+    const long ps = la.pairStride, rs = la.rowStride;
+    for (long p = 0; p < kc; p++) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + p * NR);
+        __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + p * NR + 16);
+        const uint32_t *ap = a + p * ps;
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+            // The A pair is broadcast from memory (vdpbf16ps's {1to16} operand).
+            __m512bh ar = (__m512bh)_mm512_set1_epi32((int)ap[r * rs]);
+            c0[r] = _mm512_dpbf16_ps(c0[r], b0, ar);
+            c1[r] = _mm512_dpbf16_ps(c1[r], b1, ar);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+        _mm512_storeu_ps(c + r * ldc, c0[r]);
+        _mm512_storeu_ps(c + r * ldc + 16, c1[r]);
+    }
+}
+
+typedef float v16f __attribute__((vector_size(64)));
+typedef uint32_t v16u __attribute__((vector_size(64)));
+
+static inline v16f load16(const void *p) {
+    v16f v;
+    memcpy(&v, p, 64);
+    return v;
+}
+
+static inline void store16(float *p, v16f v) { memcpy(p, &v, 64); }
+
+static inline v16f splat(float x) {
+    v16f v = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+    return v;
+}
+
+/// `kernel_native`'s arithmetic without AVX512-BF16: two FMAs per pair, odd
+/// element first, two rows at a time (8 AVX2 registers of accumulators); the
+/// caller sets MXCSR's DAZ and FTZ, as the instruction behaves.
+static void kernel_emulated(long kc, const uint32_t *a, PanelLayout la, const uint32_t *b,
+                            float *c, long ldc, int accumulate) {
+    const v16u high = {0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u,
+                       0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u,
+                       0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u};
+    for (int r = 0; r < MR; r += 2) {
+        float *c0 = c + r * ldc, *c1 = c0 + ldc;
+        v16f zero = splat(0.0f);
+        v16f t00 = accumulate ? load16(c0) : zero, t01 = accumulate ? load16(c0 + 16) : zero;
+        v16f t10 = accumulate ? load16(c1) : zero, t11 = accumulate ? load16(c1 + 16) : zero;
+        for (long p = 0; p < kc; p++) {
+            v16u w0 = (v16u)load16(b + p * NR), w1 = (v16u)load16(b + p * NR + 16);
+            v16f even0 = (v16f)(w0 << 16), odd0 = (v16f)(w0 & high);
+            v16f even1 = (v16f)(w1 << 16), odd1 = (v16f)(w1 & high);
+            uint32_t x0 = a[p * la.pairStride + r * la.rowStride];
+            uint32_t x1 = a[p * la.pairStride + (r + 1) * la.rowStride];
+            v16f xe0 = splat(bf16_value(x0 & 0xffffu)), xo0 = splat(bf16_value(x0 >> 16));
+            v16f xe1 = splat(bf16_value(x1 & 0xffffu)), xo1 = splat(bf16_value(x1 >> 16));
+            t00 = __builtin_elementwise_fma(xe0, even0, __builtin_elementwise_fma(xo0, odd0, t00));
+            t01 = __builtin_elementwise_fma(xe0, even1, __builtin_elementwise_fma(xo0, odd1, t01));
+            t10 = __builtin_elementwise_fma(xe1, even0, __builtin_elementwise_fma(xo1, odd0, t10));
+            t11 = __builtin_elementwise_fma(xe1, even1, __builtin_elementwise_fma(xo1, odd1, t11));
+        }
+        store16(c0, t00);
+        store16(c0 + 16, t01);
+        store16(c1, t10);
+        store16(c1 + 16, t11);
+    }
+}
+
+/// This thread's packing buffer, at least `bytes` long. Kept between calls
+/// (one per thread, the largest asked for: about 400 KiB): a fresh buffer
+/// of this size comes from mmap, and faulting its pages in cost as much as
+/// packing into them.
+static uint32_t *packing_buffer(size_t bytes) {
+    static _Thread_local uint32_t *buffer;
+    static _Thread_local size_t capacity;
+    if (bytes > capacity) {
+        free(buffer);
+        buffer = aligned_alloc(64, bytes);
+        capacity = bytes;
+    }
+    return buffer;
+}
+
+/// Rounds an mr x nr tile of C (leading dimension ldc) to bf16 in place,
+/// as `bf16_bits` rounds (the tile was just written: it is in L1).
+static void round_tile(float *c, long ldc, long mr, long nr) {
+    for (long r = 0; r < mr; r++) {
+        float *row = c + r * ldc;
+        for (long j = 0; j < nr; j++) {
+            uint32_t u = bf16_bits(row[j]) << 16;
+            memcpy(row + j, &u, 4);
+        }
+    }
+}
+
+void cnx_bf16_gemm_block(long m, long n, long k,
+                         const float *a, long aRow, long aK,
+                         const float *b, long ldb, const uint32_t *packedB,
+                         float *c, long ldc,
+                         long row0, long rows, long col0, long cols,
+                         int native) {
+    (void)m;
+    (void)n;
+    if (rows <= 0 || cols <= 0) return;
+    long kp = (k + 1) / 2;
+    if (kp == 0) {
+        for (long i = 0; i < rows; i++) memset(c + (row0 + i) * ldc + col0, 0, (size_t)cols * sizeof(float));
+        return;
+    }
+    long panels = (rows + MR - 1) / MR, strips = (cols + NR - 1) / NR;
+    long kcMax = kp < KC ? kp : KC;
+    size_t aBytes = ((size_t)(panels * kcMax * MR) * 4 + 63) & ~(size_t)63;
+    size_t bBytes = packedB ? 0 : ((size_t)(strips * kcMax * NR) * 4 + 63) & ~(size_t)63;
+    uint32_t *pa = packing_buffer(aBytes + bBytes);
+    uint32_t *pb = pa + aBytes / 4;
+    float tile[MR * NR] __attribute__((aligned(64)));
+    unsigned csr = _mm_getcsr();
+    if (!native) _mm_setcsr(csr | 0x8040u);  // DAZ (bit 6) and FTZ (bit 15), as vdpbf16ps
+    void (*kernel)(long, const uint32_t *, PanelLayout, const uint32_t *, float *, long, int) =
+        native ? kernel_native : kernel_emulated;
+    long rowEnd = row0 + rows, colEnd = col0 + cols;
+    for (long p0 = 0; p0 < kp; p0 += KC) {
+        long kc = kp - p0 < KC ? kp - p0 : KC;
+        int accumulate = p0 > 0, last = p0 + kc == kp;
+        PanelLayout layout = pack_a(a, aRow, aK, k, row0, rowEnd, panels, p0, kc, pa);
+        if (!packedB) pack_b(b, ldb, k, col0, colEnd, strips, p0, kc, pb);
+        for (long s = 0; s < strips; s++) {
+            long j0 = col0 + s * NR;
+            long nr = colEnd - j0 < NR ? colEnd - j0 : NR;
+            // Packed for this block: strips of kc pairs; packed once: strips of all kp pairs.
+            const uint32_t *bp = packedB ? packedB + (j0 / NR) * kp * NR + p0 * NR : pb + s * kc * NR;
+            for (long q = 0; q < panels; q++) {
+                long i0 = row0 + q * MR;
+                long mr = rowEnd - i0 < MR ? rowEnd - i0 : MR;
+                const uint32_t *ap = pa + q * kc * MR;
+                float *cp = c + i0 * ldc + j0;
+                if (mr == MR && nr == NR) {
+                    kernel(kc, ap, layout, bp, cp, ldc, accumulate);
+                    if (last) round_tile(cp, ldc, MR, NR);
+                    continue;
+                }
+                // An edge tile: through a full tile, its own rows and columns copied.
+                if (accumulate) {
+                    memset(tile, 0, sizeof tile);
+                    for (long r = 0; r < mr; r++) memcpy(tile + r * NR, cp + r * ldc, (size_t)nr * sizeof(float));
+                }
+                kernel(kc, ap, layout, bp, tile, NR, accumulate);
+                for (long r = 0; r < mr; r++) memcpy(cp + r * ldc, tile + r * NR, (size_t)nr * sizeof(float));
+                if (last) round_tile(cp, ldc, mr, nr);
+            }
+        }
+    }
+    if (!native) _mm_setcsr(csr);
+}

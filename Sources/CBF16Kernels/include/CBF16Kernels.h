@@ -1,0 +1,63 @@
+// bf16 GEMM with float32 accumulation (docs/bf16.md, "Kernels").
+//
+// C[M,N] = op(A)[M,K] · op(B)[K,N] over bf16 values: the operands are float32
+// arrays holding bf16 values (rounded to nearest even when they are not), the
+// products are exact and accumulate in float32, and each sum is rounded to
+// bf16 at the end (XLA's bf16 dot). Every C element is the same sequence of
+// operations whatever the blocking or thread count: over the K pairs
+// (2p, 2p+1) in order, acc = fma(a[2p+1], b[2p+1], acc), then
+// acc = fma(a[2p], b[2p], acc), with denormal inputs read as zero and
+// denormal results flushed to zero. That is what one AVX512-BF16 `vdpbf16ps`
+// lane does (checked against it bit for bit, including denormals, overflow
+// and NaN, on this project's Zen 4), so the native kernel and the emulation
+// on any other x86-64 CPU give the same bits.
+#ifndef CNX_BF16_KERNELS_H
+#define CNX_BF16_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Rows of C per micro-tile.
+#define CNX_BF16_MR 12
+/// Columns of C per micro-tile (two 16-lane registers).
+#define CNX_BF16_NR 32
+
+/// 1 when this CPU (and its OS) runs AVX512-BF16 code, else 0.
+int cnx_bf16_native_available(void);
+
+/// The dwords `cnx_bf16_pack_b` fills for all of a [K, N] op(B).
+long cnx_bf16_packed_b_count(long k, long n);
+
+/// Packs strips [strip0, strip0 + strips) (NR columns each) of op(B)
+/// (row-major [K, N], leading dimension `ldb`) over all of K into `out`
+/// (`cnx_bf16_packed_b_count` dwords for the whole of B), so that blocks
+/// sharing B's columns pack them once. Strips may be packed in parallel.
+void cnx_bf16_pack_b(const float *b, long ldb, long k, long n, long strip0, long strips, uint32_t *out);
+
+/// One block of C: rows [row0, row0 + rows) and columns [col0, col0 + cols)
+/// of C = op(A) · op(B), computed over all of K, rounded to bf16 (nearest
+/// even, as XLA's bf16 dot rounds its float32 sums) and stored to `c` as
+/// float32 (row-major, leading dimension `ldc`; the block's own rows and
+/// columns only).
+///
+/// op(A)[i, k] is `a[i * aRow + k * aK]`; op(B)[k, j] is `b[k * ldb + j]`,
+/// or, when `packedB` is not NULL, B as `cnx_bf16_pack_b` packed it (`col0`
+/// then a multiple of NR).
+/// `native` selects the `vdpbf16ps` kernel (the caller checks
+/// `cnx_bf16_native_available`); 0 runs the emulation, the same bits.
+/// Blocks write disjoint parts of C, so they may run in parallel.
+void cnx_bf16_gemm_block(long m, long n, long k,
+                         const float *a, long aRow, long aK,
+                         const float *b, long ldb, const uint32_t *packedB,
+                         float *c, long ldc,
+                         long row0, long rows, long col0, long cols,
+                         int native);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

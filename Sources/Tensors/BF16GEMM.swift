@@ -1,0 +1,125 @@
+import CBF16Kernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which code multiplies bf16 matrices (`bf16GEMM`).
+public enum BF16GEMMEngine: String, Sendable, CaseIterable {
+    /// AVX512-BF16 `vdpbf16ps`: two products per lane per instruction.
+    case native
+    /// The same arithmetic in float32 FMAs on any x86-64 CPU: the same bits, slower.
+    case emulated
+
+    /// Whether this CPU runs the native kernel.
+    public static let nativeAvailable: Bool = cnx_bf16_native_available() != 0
+
+    /// The engine bf16 GEMMs use: native where the CPU has AVX512-BF16,
+    /// else emulated; `CNX_BF16_GEMM=emulated` forces the emulation (to
+    /// compare the two; an unusable `native` falls back to the emulation).
+    public static let standard: BF16GEMMEngine = {
+        if let forced = getenv("CNX_BF16_GEMM").map({ String(cString: $0) }), forced == "emulated" { return .emulated }
+        return nativeAvailable ? .native : .emulated
+    }()
+}
+
+/// Row-major bf16 GEMM with float32 accumulation and a bf16 result, as XLA
+/// computes a bf16 dot: `C[M,N] = r(op(A)[M,K] · op(B)[K,N])` where A and B
+/// are float32 arrays holding bf16 values (others are rounded to nearest
+/// even as they are read) and `r` rounds the float32 sum to bf16. Each C
+/// element is the same sequence of float32 operations — the K pairs in
+/// order, `vdpbf16ps`'s (CBF16Kernels.h) — on any thread count and with
+/// either engine, so the bits depend on the shapes alone.
+///
+/// Work is cut into blocks of C (at most 384 rows by 384 columns, smaller
+/// when there are fewer than two blocks per thread) that run in parallel;
+/// each packs its own rows of A into bf16 pairs, and B's columns are packed
+/// once up front when several row blocks share them (else by their block).
+/// Must not be called from inside a `parallelFor` body.
+public func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, engine: BF16GEMMEngine = .standard) {
+    if m == 0 || n == 0 { return }
+    let native: Int32 = engine == .native && BF16GEMMEngine.nativeAvailable ? 1 : 0
+    // op(A)[i, kk] is a[i * aRow + kk * aK].
+    let (aRow, aK) = transA ? (1, lda) : (lda, 1)
+    // op(B) = Bᵀ: copy it to [K, N] rows once (B is then a weight: small).
+    var transposed: [Float] = []
+    if transB {
+        transposed = [Float](unsafeUninitializedCapacity: k * n) { buf, count in
+            for j in 0..<n { for kk in 0..<k { buf[kk &* n &+ j] = b[j &* ldb &+ kk] } }
+            count = k * n
+        }
+    }
+    let plan = BF16GEMMBlocks(m: m, n: n, threads: ComputeContext.current.threads)
+    transposed.withUnsafeBufferPointer { tb in
+        let bRows = transB ? tb.baseAddress! : b
+        let bLd = transB ? n : ldb
+        // B's columns are shared by every row block: with more than one, pack them once.
+        var packed: [UInt32] = []
+        if plan.rowBlocks > 1 {
+            let count = cnx_bf16_packed_b_count(k, n)
+            packed = [UInt32](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let strips = (n + Int(CNX_BF16_NR) - 1) / Int(CNX_BF16_NR)
+                let io = UncheckedSendable((bRows, buffer.baseAddress!))
+                parallelChunks(strips) { range in
+                    cnx_bf16_pack_b(io.value.0, bLd, k, n, range.lowerBound, range.count, io.value.1)
+                }
+                initialized = count
+            }
+        }
+        packed.withUnsafeBufferPointer { pb in
+            // (An empty array's buffer may still have an address: say "none" explicitly.)
+            let io = UncheckedSendable((a, bRows, c, packed.isEmpty ? nil : pb.baseAddress))
+            parallelFor(plan.count) { index in
+                let (a, b, c, packedB) = io.value
+                let (rows, cols) = plan.block(index)
+                cnx_bf16_gemm_block(m, n, k, a, aRow, aK, b, bLd, packedB, c, ldc,
+                                    rows.lowerBound, rows.count, cols.lowerBound, cols.count, native)
+            }
+        }
+    }
+}
+
+/// How `bf16GEMM` cuts C into blocks: whole micro-tiles (12 rows, 32
+/// columns), at most 384 x 384, halved (the longer side first) until every
+/// thread has two blocks or a block is one micro-tile. The cut changes only
+/// the speed: every C element is computed the same way in any block.
+struct BF16GEMMBlocks {
+    let m: Int, n: Int
+    let rowsPerBlock: Int, colsPerBlock: Int
+    let rowBlocks: Int, colBlocks: Int
+
+    init(m: Int, n: Int, threads: Int) {
+        let mr = Int(CNX_BF16_MR), nr = Int(CNX_BF16_NR)
+        let panels = (m + mr - 1) / mr, strips = (n + nr - 1) / nr
+        var panelsPer = min(panels, 32), stripsPer = min(strips, 12)
+        func blocks(_ p: Int, _ s: Int) -> Int { ((panels + p - 1) / p) * ((strips + s - 1) / s) }
+        while blocks(panelsPer, stripsPer) < 2 * threads {
+            if stripsPer > 1 && stripsPer * nr >= panelsPer * mr {
+                stripsPer = (stripsPer + 1) / 2
+            } else if panelsPer > 1 {
+                panelsPer = (panelsPer + 1) / 2
+            } else if stripsPer > 1 {
+                stripsPer = (stripsPer + 1) / 2
+            } else {
+                break
+            }
+        }
+        self.m = m
+        self.n = n
+        rowsPerBlock = panelsPer * mr
+        colsPerBlock = stripsPer * nr
+        rowBlocks = (m + rowsPerBlock - 1) / rowsPerBlock
+        colBlocks = (n + colsPerBlock - 1) / colsPerBlock
+    }
+
+    var count: Int { rowBlocks * colBlocks }
+
+    /// The rows and columns of block `index` (row blocks outermost).
+    func block(_ index: Int) -> (rows: Range<Int>, cols: Range<Int>) {
+        let r = index / colBlocks, s = index % colBlocks
+        let rows = (r * rowsPerBlock)..<min(m, (r + 1) * rowsPerBlock)
+        let cols = (s * colsPerBlock)..<min(n, (s + 1) * colsPerBlock)
+        return (rows, cols)
+    }
+}
