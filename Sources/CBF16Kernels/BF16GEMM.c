@@ -65,13 +65,12 @@ typedef struct {
 /// contiguous for each k).
 static PanelLayout pack_a(const float *a, long aRow, long aK, long k, long row0, long rowEnd,
                           long panels, long p0, long kc, uint32_t *out) {
-    int byRows = !(aRow == 1 && aK != 1);
-    for (long q = 0; q < panels; q++) {
-        uint32_t *o = out + q * kc * MR;
-        long i0 = row0 + q * MR;
-        long valid = rowEnd - i0 < MR ? rowEnd - i0 : MR;
-        long k0 = 2 * p0, kEnd = 2 * (p0 + kc) < k ? 2 * (p0 + kc) : k;
-        if (byRows) {
+    long k0 = 2 * p0, kEnd = 2 * (p0 + kc) < k ? 2 * (p0 + kc) : k;
+    if (!(aRow == 1 && aK != 1)) {
+        for (long q = 0; q < panels; q++) {
+            uint32_t *o = out + q * kc * MR;
+            long i0 = row0 + q * MR;
+            long valid = rowEnd - i0 < MR ? rowEnd - i0 : MR;
             for (long r = 0; r < MR; r++) {
                 uint16_t *o16 = (uint16_t *)(o + r * kc);
                 long t = 0;
@@ -85,49 +84,59 @@ static PanelLayout pack_a(const float *a, long aRow, long aK, long k, long row0,
                 }
                 for (; t < 2 * kc; t++) o16[t] = 0;
             }
-        } else {
-            for (long p = 0; p < kc; p++) {
-                long kk = k0 + 2 * p;
-                const float *r0 = a + kk * aK + i0;
-                const float *r1 = kk + 1 < k ? r0 + aK : NULL;
-                uint32_t *op = o + p * MR;
-                if (valid == MR && r1) {
-                    for (long r = 0; r < MR; r++) op[r] = bf16_bits(r0[r]) | bf16_bits(r1[r]) << 16;
-                } else {
-                    for (long r = 0; r < MR; r++) {
-                        uint32_t v = 0;
-                        if (r < valid) v = bf16_bits(r0[r]) | (r1 ? bf16_bits(r1[r]) << 16 : 0);
-                        op[r] = v;
-                    }
+        }
+        return (PanelLayout){1, kc};
+    }
+    // A transposed: pairs outermost, so A's two rows of a pair are read front
+    // to back across all panels.
+    for (long p = 0; p < kc; p++) {
+        long kk = k0 + 2 * p;
+        const float *r0 = a + kk * aK;
+        const float *r1 = kk + 1 < k ? r0 + aK : NULL;
+        for (long q = 0; q < panels; q++) {
+            long i0 = row0 + q * MR;
+            long valid = rowEnd - i0 < MR ? rowEnd - i0 : MR;
+            uint32_t *op = out + q * kc * MR + p * MR;
+            if (valid == MR && r1) {
+                for (long r = 0; r < MR; r++) op[r] = bf16_bits(r0[i0 + r]) | bf16_bits(r1[i0 + r]) << 16;
+            } else {
+                for (long r = 0; r < MR; r++) {
+                    uint32_t v = 0;
+                    if (r < valid) v = bf16_bits(r0[i0 + r]) | (r1 ? bf16_bits(r1[i0 + r]) << 16 : 0);
+                    op[r] = v;
                 }
             }
         }
     }
-    return byRows ? (PanelLayout){1, kc} : (PanelLayout){MR, 1};
+    return (PanelLayout){MR, 1};
 }
 
-/// Packs columns [col0, colEnd) of op(B) (row-major [K, N], leading dimension
-/// ldb), pairs [p0, p0 + kc), as strips of NR columns: strip s holds
+/// Packs columns [col0, colEnd) of op(B) (op(B)[k, j] = b[k*bK + j*bN]),
+/// pairs [p0, p0 + kc), as strips of NR columns: strip s holds
 /// `out[s*kc*NR + p*NR + j]` = bf16(B[2p, col]) | bf16(B[2p+1, col]) << 16
 /// for col = col0 + s*NR + j; zeros past colEnd or K.
-static void pack_b(const float *b, long ldb, long k, long col0, long colEnd,
+static void pack_b(const float *b, long bK, long bN, long k, long col0, long colEnd,
                    long strips, long p0, long kc, uint32_t *out) {
-    for (long s = 0; s < strips; s++) {
-        uint32_t *o = out + s * kc * NR;
-        long j0 = col0 + s * NR;
-        long valid = colEnd - j0 < NR ? colEnd - j0 : NR;
-        for (long p = 0; p < kc; p++) {
-            long k0 = 2 * (p0 + p);
-            const float *r0 = b + k0 * ldb + j0;
-            uint32_t *op = o + p * NR;
-            if (k0 + 1 < k && valid == NR) {
-                const float *r1 = r0 + ldb;
+    // Pairs outermost: B's two rows of a pair are read front to back across
+    // all strips (one stream the prefetcher follows), each strip's dwords
+    // written in place.
+    for (long p = 0; p < kc; p++) {
+        long k0 = 2 * (p0 + p);
+        for (long s = 0; s < strips; s++) {
+            long j0 = col0 + s * NR;
+            long valid = colEnd - j0 < NR ? colEnd - j0 : NR;
+            const float *r0 = b + k0 * bK + j0 * bN;
+            uint32_t *op = out + s * kc * NR + p * NR;
+            if (k0 + 1 < k && valid == NR && bN == 1) {
+                // Rows of B contiguous: two rows interleaved, vectorised.
+                const float *r1 = r0 + bK;
                 for (long j = 0; j < NR; j++) op[j] = bf16_bits(r0[j]) | bf16_bits(r1[j]) << 16;
             } else {
-                const float *r1 = k0 + 1 < k ? r0 + ldb : NULL;
+                // A transposed B (a weight: small, packed once) or an edge.
+                const float *r1 = k0 + 1 < k ? r0 + bK : NULL;
                 for (long j = 0; j < NR; j++) {
                     uint32_t v = 0;
-                    if (j < valid) v = bf16_bits(r0[j]) | (r1 ? bf16_bits(r1[j]) << 16 : 0);
+                    if (j < valid) v = bf16_bits(r0[j * bN]) | (r1 ? bf16_bits(r1[j * bN]) << 16 : 0);
                     op[j] = v;
                 }
             }
@@ -139,19 +148,31 @@ long cnx_bf16_packed_b_count(long k, long n) {
     return (k + 1) / 2 * ((n + NR - 1) / NR) * NR;
 }
 
-void cnx_bf16_pack_b(const float *b, long ldb, long k, long n, long strip0, long strips, uint32_t *out) {
+void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long strip0, long strips, uint32_t *out) {
     long kp = (k + 1) / 2;
     long colEnd = (strip0 + strips) * NR < n ? (strip0 + strips) * NR : n;
-    pack_b(b, ldb, k, strip0 * NR, colEnd, strips, 0, kp, out + strip0 * kp * NR);
+    pack_b(b, bK, bN, k, strip0 * NR, colEnd, strips, 0, kp, out + strip0 * kp * NR);
+}
+
+/// `v` rounded to bf16 as `bf16_bits` rounds, in a register.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+static inline __m512 round_native(__m512 v) {
+    __m512i u = _mm512_castps_si512(v), high = _mm512_set1_epi32((int)0xffff0000u);
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    __m512i rounded = _mm512_and_si512(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), high);
+    __m512i quiet = _mm512_and_si512(_mm512_or_si512(u, _mm512_set1_epi32(0x400000)), high);
+    return _mm512_castsi512_ps(_mm512_mask_mov_epi32(rounded, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), quiet));
 }
 
 /// One MR x NR tile of C (leading dimension ldc) += (or =, without
 /// `accumulate`) kc pairs of a packed panel and strip, with `vdpbf16ps`:
-/// lane j of row r gets a[2p+1]·b[2p+1], then a[2p]·b[2p], per pair in order.
+/// lane j of row r gets a[2p+1]·b[2p+1], then a[2p]·b[2p], per pair in order;
+/// with `round` (the last K block) the sums are stored rounded to bf16, plus
+/// `bias[j]` when there is one (rounded again with `roundSum`).
 /// 24 accumulators hide the instruction's latency (one per cycle on Zen 4).
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 static void kernel_native(long kc, const uint32_t *a, PanelLayout la, const uint32_t *b,
-                          float *c, long ldc, int accumulate) {
+                          float *c, long ldc, int accumulate, int round, const float *bias, int roundSum) {
     __m512 c0[MR], c1[MR];
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
@@ -169,6 +190,23 @@ static void kernel_native(long kc, const uint32_t *a, PanelLayout la, const uint
             __m512bh ar = (__m512bh)_mm512_set1_epi32((int)ap[r * rs]);
             c0[r] = _mm512_dpbf16_ps(c0[r], b0, ar);
             c1[r] = _mm512_dpbf16_ps(c1[r], b1, ar);
+        }
+    }
+    if (round) {
+        __m512 bias0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+        __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+            c0[r] = round_native(c0[r]);
+            c1[r] = round_native(c1[r]);
+            if (bias) {
+                c0[r] = _mm512_add_ps(c0[r], bias0);
+                c1[r] = _mm512_add_ps(c1[r], bias1);
+                if (roundSum) {
+                    c0[r] = round_native(c0[r]);
+                    c1[r] = round_native(c1[r]);
+                }
+            }
         }
     }
 #pragma clang loop unroll(full)
@@ -194,11 +232,20 @@ static inline v16f splat(float x) {
     return v;
 }
 
+/// `v` rounded to bf16 as `bf16_bits` rounds, lane by lane.
+static inline v16f round_v16(v16f v) {
+    v16u u = (v16u)v;
+    v16u rounded = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    v16u quiet = (u | 0x400000u) & 0xffff0000u;
+    v16u nan = (v16u)((u & 0x7fffffffu) > 0x7f800000u);  // all ones where NaN
+    return (v16f)((nan & quiet) | (~nan & rounded));
+}
+
 /// `kernel_native`'s arithmetic without AVX512-BF16: two FMAs per pair, odd
 /// element first, two rows at a time (8 AVX2 registers of accumulators); the
 /// caller sets MXCSR's DAZ and FTZ, as the instruction behaves.
 static void kernel_emulated(long kc, const uint32_t *a, PanelLayout la, const uint32_t *b,
-                            float *c, long ldc, int accumulate) {
+                            float *c, long ldc, int accumulate, int round, const float *bias, int roundSum) {
     const v16u high = {0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u,
                        0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u,
                        0xffff0000u, 0xffff0000u, 0xffff0000u, 0xffff0000u};
@@ -219,6 +266,29 @@ static void kernel_emulated(long kc, const uint32_t *a, PanelLayout la, const ui
             t01 = __builtin_elementwise_fma(xe0, even1, __builtin_elementwise_fma(xo0, odd1, t01));
             t10 = __builtin_elementwise_fma(xe1, even0, __builtin_elementwise_fma(xo1, odd0, t10));
             t11 = __builtin_elementwise_fma(xe1, even1, __builtin_elementwise_fma(xo1, odd1, t11));
+        }
+        if (round) {
+            t00 = round_v16(t00);
+            t01 = round_v16(t01);
+            t10 = round_v16(t10);
+            t11 = round_v16(t11);
+        }
+        if (round && bias) {
+            // The bias add is an ordinary float32 add (no DAZ/FTZ), as on the native path.
+            unsigned csr = _mm_getcsr();
+            _mm_setcsr(csr & ~0x8040u);
+            v16f bias0 = load16(bias), bias1 = load16(bias + 16);
+            t00 += bias0;
+            t01 += bias1;
+            t10 += bias0;
+            t11 += bias1;
+            if (roundSum) {
+                t00 = round_v16(t00);
+                t01 = round_v16(t01);
+                t10 = round_v16(t10);
+                t11 = round_v16(t11);
+            }
+            _mm_setcsr(csr);
         }
         store16(c0, t00);
         store16(c0 + 16, t01);
@@ -242,22 +312,10 @@ static uint32_t *packing_buffer(size_t bytes) {
     return buffer;
 }
 
-/// Rounds an mr x nr tile of C (leading dimension ldc) to bf16 in place,
-/// as `bf16_bits` rounds (the tile was just written: it is in L1).
-static void round_tile(float *c, long ldc, long mr, long nr) {
-    for (long r = 0; r < mr; r++) {
-        float *row = c + r * ldc;
-        for (long j = 0; j < nr; j++) {
-            uint32_t u = bf16_bits(row[j]) << 16;
-            memcpy(row + j, &u, 4);
-        }
-    }
-}
-
 void cnx_bf16_gemm_block(long m, long n, long k,
                          const float *a, long aRow, long aK,
-                         const float *b, long ldb, const uint32_t *packedB,
-                         float *c, long ldc,
+                         const float *b, long bK, long bN, const uint32_t *packedB,
+                         float *c, long ldc, const float *bias, int roundSum,
                          long row0, long rows, long col0, long cols,
                          int native) {
     (void)m;
@@ -265,7 +323,9 @@ void cnx_bf16_gemm_block(long m, long n, long k,
     if (rows <= 0 || cols <= 0) return;
     long kp = (k + 1) / 2;
     if (kp == 0) {
-        for (long i = 0; i < rows; i++) memset(c + (row0 + i) * ldc + col0, 0, (size_t)cols * sizeof(float));
+        // An empty sum: 0, plus the bias (a bf16 value, so r(0 + b) = b).
+        for (long i = 0; i < rows; i++)
+            for (long j = 0; j < cols; j++) c[(row0 + i) * ldc + col0 + j] = bias ? bias[col0 + j] : 0.0f;
         return;
     }
     long panels = (rows + MR - 1) / MR, strips = (cols + NR - 1) / NR;
@@ -277,14 +337,14 @@ void cnx_bf16_gemm_block(long m, long n, long k,
     float tile[MR * NR] __attribute__((aligned(64)));
     unsigned csr = _mm_getcsr();
     if (!native) _mm_setcsr(csr | 0x8040u);  // DAZ (bit 6) and FTZ (bit 15), as vdpbf16ps
-    void (*kernel)(long, const uint32_t *, PanelLayout, const uint32_t *, float *, long, int) =
+    void (*kernel)(long, const uint32_t *, PanelLayout, const uint32_t *, float *, long, int, int, const float *, int) =
         native ? kernel_native : kernel_emulated;
     long rowEnd = row0 + rows, colEnd = col0 + cols;
     for (long p0 = 0; p0 < kp; p0 += KC) {
         long kc = kp - p0 < KC ? kp - p0 : KC;
         int accumulate = p0 > 0, last = p0 + kc == kp;
         PanelLayout layout = pack_a(a, aRow, aK, k, row0, rowEnd, panels, p0, kc, pa);
-        if (!packedB) pack_b(b, ldb, k, col0, colEnd, strips, p0, kc, pb);
+        if (!packedB) pack_b(b, bK, bN, k, col0, colEnd, strips, p0, kc, pb);
         for (long s = 0; s < strips; s++) {
             long j0 = col0 + s * NR;
             long nr = colEnd - j0 < NR ? colEnd - j0 : NR;
@@ -296,8 +356,7 @@ void cnx_bf16_gemm_block(long m, long n, long k,
                 const uint32_t *ap = pa + q * kc * MR;
                 float *cp = c + i0 * ldc + j0;
                 if (mr == MR && nr == NR) {
-                    kernel(kc, ap, layout, bp, cp, ldc, accumulate);
-                    if (last) round_tile(cp, ldc, MR, NR);
+                    kernel(kc, ap, layout, bp, cp, ldc, accumulate, last, bias ? bias + j0 : NULL, roundSum);
                     continue;
                 }
                 // An edge tile: through a full tile, its own rows and columns copied.
@@ -305,9 +364,11 @@ void cnx_bf16_gemm_block(long m, long n, long k,
                     memset(tile, 0, sizeof tile);
                     for (long r = 0; r < mr; r++) memcpy(tile + r * NR, cp + r * ldc, (size_t)nr * sizeof(float));
                 }
-                kernel(kc, ap, layout, bp, tile, NR, accumulate);
+                // An edge strip's bias, padded with zeros to NR columns.
+                float edgeBias[NR] = {0};
+                if (bias) memcpy(edgeBias, bias + j0, (size_t)nr * sizeof(float));
+                kernel(kc, ap, layout, bp, tile, NR, accumulate, last, bias ? edgeBias : NULL, roundSum);
                 for (long r = 0; r < mr; r++) memcpy(cp + r * ldc, tile + r * NR, (size_t)nr * sizeof(float));
-                if (last) round_tile(cp, ldc, mr, nr);
             }
         }
     }

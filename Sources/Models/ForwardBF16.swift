@@ -16,12 +16,15 @@ import Tensors
 //   logits:        r(dot) + r(b), float32 (the loss casts them to float32)
 
 extension ConvNeXt {
-    /// The rounded-to-bf16 copies of the kernels and conv/Dense biases that
-    /// the bf16 model computes with; LayerNorm parameters stay float32, and
-    /// gamma is used as held (bf16 with the seed's quirk, else float32).
+    /// The parameters the bf16 model computes with: conv/Dense biases and
+    /// the depthwise kernels rounded to bf16; the GEMM kernels as held, since
+    /// `bf16GEMM` rounds its operands as it packs them (the same rounding, so
+    /// the same bits, without a rounded copy of 99% of the parameters per
+    /// pass); LayerNorm parameters stay float32, and gamma is used as held
+    /// (bf16 with the seed's quirk, else float32).
     func bf16ComputeParams(_ p: ConvNeXtParams) -> ConvNeXtParams {
         func lin(_ l: LinearLayer<Tensor>) -> LinearLayer<Tensor> {
-            LinearLayer(kernel: l.kernel.roundedToBF16(), bias: l.bias.roundedToBF16())
+            LinearLayer(kernel: l.kernel, bias: l.bias.roundedToBF16())
         }
         var q = p
         q.stem = lin(p.stem)
@@ -29,7 +32,8 @@ extension ConvNeXt {
         for s in q.stages.indices {
             if let ds = p.stages[s].downsample { q.stages[s].downsample?.conv = lin(ds.conv) }
             for j in q.stages[s].blocks.indices {
-                q.stages[s].blocks[j].dw = lin(p.stages[s].blocks[j].dw)
+                let dw = p.stages[s].blocks[j].dw
+                q.stages[s].blocks[j].dw = LinearLayer(kernel: dw.kernel.roundedToBF16(), bias: dw.bias.roundedToBF16())
                 q.stages[s].blocks[j].fc1 = lin(p.stages[s].blocks[j].fc1)
                 q.stages[s].blocks[j].fc2 = lin(p.stages[s].blocks[j].fc2)
             }
@@ -115,8 +119,7 @@ extension ConvNeXt {
             headInput = dropoutForward(headInput, keep: keep, scale: headScale).roundedToBF16()
             headKeep = keep
         }
-        var logits = OpProfile.time(.gemm) { denseForward(headInput, weight: p.head.kernel, bias: nil, precision: .bf16) }
-        bf16AddBias(&logits, p.head.bias, round: false)
+        let logits = OpProfile.time(.gemm) { denseForwardBF16(headInput, weight: p.head.kernel, bias: p.head.bias, roundSum: false) }
         let cache = ForwardCache(inputShape: x.shape, train: train, input: xr, stemNorm: stemNorm, stages: stages,
                                  featureShape: featureShape,
                                  headNorm: ForwardCache.Norm(input: pooled, mean: hn.mean, rstd: hn.rstd),
@@ -146,8 +149,9 @@ func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: F
     let cachedDW = cached ? CachedActivation.bf16PlusBias(BF16Tensor(packing: dw), bias: p.dw.bias) : nil
     bf16AddBias(&dw, p.dw.bias, round: false)
     let n = OpProfile.time(.layerNorm) { layerNormForward(dw, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
-    var hidden = OpProfile.time(.gemm) { denseForward(n.y.roundedToBF16(), weight: p.fc1.kernel, bias: nil, precision: .bf16) }
-    bf16AddBias(&hidden, p.fc1.bias, round: true)
+    // r(LayerNorm output) is Conv_1's input: bf16GEMM rounds it as it reads it,
+    // and adds the bias (a bf16 add) as it stores the result.
+    let hidden = OpProfile.time(.gemm) { denseForwardBF16(n.y, weight: p.fc1.kernel, bias: p.fc1.bias, roundSum: true) }
     let g = OpProfile.time(.gelu) { bf16GELUForward(hidden) }
     let dot = OpProfile.time(.gemm) { denseForward(g, weight: p.fc2.kernel, bias: nil, precision: .bf16) }
     let (out, s) = OpProfile.time(.elementwise) {
@@ -178,9 +182,12 @@ func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCa
     // gradient come from one pass; then Conv_2's weight gradient.
     let dG = OpProfile.time(.gemm) { denseInputGradient(rb.dDot, weight: p.fc2.kernel, inputShape: hidden.shape, precision: .bf16) }
     let (g, dHidden) = OpProfile.time(.gelu) { bf16GELUForwardAndBackward(dG, x: hidden) }
-    let fc2 = OpProfile.time(.gemm) { denseWeightGradient(rb.dDot, x: g, weight: p.fc2.kernel, precision: .bf16) }
+    let fc2 = OpProfile.time(.gemm) { denseKernelGradient(rb.dDot, x: g, weight: p.fc2.kernel, precision: .bf16) }
     let n = OpProfile.time(.layerNorm) { layerNormForward(depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
-    let fc1 = OpProfile.time(.gemm) { denseBackward(dHidden, x: n.y.roundedToBF16(), weight: p.fc1.kernel, precision: .bf16) }
+    let fc1 = OpProfile.time(.gemm) {
+        (dx: denseInputGradient(dHidden, weight: p.fc1.kernel, inputShape: n.y.shape, precision: .bf16),
+         dWeight: denseKernelGradient(dHidden, x: n.y, weight: p.fc1.kernel, precision: .bf16))
+    }
     var lnb = OpProfile.time(.layerNorm) { layerNormBackward(fc1.dx, x: depthwise, scale: p.norm.scale, mean: n.mean, rstd: n.rstd) }
     lnb.dx.roundToBF16()
     var dwb = OpProfile.time(.depthwise) { depthwiseConvBackward(lnb.dx, x: inputIsBF16 ? b.input.tensor : b.input.tensor.roundedToBF16(), weight: p.dw.kernel) }
@@ -192,7 +199,7 @@ func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCa
     let grads = BlockParams(dw: LinearLayer(kernel: dwb.dWeight, bias: bf16ColumnSums(lnb.dx)),
                             norm: NormLayer(scale: lnb.dScale, bias: lnb.dBias),
                             fc1: LinearLayer(kernel: fc1.dWeight, bias: bf16ColumnSums(dHidden)),
-                            fc2: LinearLayer(kernel: fc2.dWeight, bias: rb.dBias),
+                            fc2: LinearLayer(kernel: fc2, bias: rb.dBias),
                             gamma: rb.dGamma)
     return (dx, grads)
 }

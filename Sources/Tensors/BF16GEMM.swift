@@ -30,6 +30,10 @@ public enum BF16GEMMEngine: String, Sendable, CaseIterable {
 /// order, `vdpbf16ps`'s (CBF16Kernels.h) — on any thread count and with
 /// either engine, so the bits depend on the shapes alone.
 ///
+/// With a `bias` (N bf16 values) C gets `r(dot) + bias[j]`, rounded again
+/// when `roundSum` (a bf16 add; else the float32 sum XLA leaves for a
+/// LayerNorm or the loss), in the same pass that stores C.
+///
 /// Work is cut into blocks of C (at most 384 rows by 384 columns, smaller
 /// when there are fewer than two blocks per thread) that run in parallel;
 /// each packs its own rows of A into bf16 pairs, and B's columns are packed
@@ -37,45 +41,36 @@ public enum BF16GEMMEngine: String, Sendable, CaseIterable {
 /// Must not be called from inside a `parallelFor` body.
 public func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, engine: BF16GEMMEngine = .standard) {
+                     c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, roundSum: Bool = true,
+                     engine: BF16GEMMEngine = .standard) {
     if m == 0 || n == 0 { return }
     let native: Int32 = engine == .native && BF16GEMMEngine.nativeAvailable ? 1 : 0
-    // op(A)[i, kk] is a[i * aRow + kk * aK].
+    // op(A)[i, kk] is a[i * aRow + kk * aK]; op(B)[kk, j] is b[kk * bK + j * bN].
     let (aRow, aK) = transA ? (1, lda) : (lda, 1)
-    // op(B) = Bᵀ: copy it to [K, N] rows once (B is then a weight: small).
-    var transposed: [Float] = []
-    if transB {
-        transposed = [Float](unsafeUninitializedCapacity: k * n) { buf, count in
-            for j in 0..<n { for kk in 0..<k { buf[kk &* n &+ j] = b[j &* ldb &+ kk] } }
-            count = k * n
+    let (bK, bN) = transB ? (1, ldb) : (ldb, 1)
+    let plan = BF16GEMMBlocks(m: m, n: n, threads: ComputeContext.current.threads)
+    // B's columns are shared by every row block: with more than one, pack them once.
+    var packed: [UInt32] = []
+    if plan.rowBlocks > 1 {
+        let count = cnx_bf16_packed_b_count(k, n)
+        packed = [UInt32](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let strips = (n + Int(CNX_BF16_NR) - 1) / Int(CNX_BF16_NR)
+            let io = UncheckedSendable((b, buffer.baseAddress!))
+            parallelChunks(strips) { range in
+                cnx_bf16_pack_b(io.value.0, bK, bN, k, n, range.lowerBound, range.count, io.value.1)
+            }
+            initialized = count
         }
     }
-    let plan = BF16GEMMBlocks(m: m, n: n, threads: ComputeContext.current.threads)
-    transposed.withUnsafeBufferPointer { tb in
-        let bRows = transB ? tb.baseAddress! : b
-        let bLd = transB ? n : ldb
-        // B's columns are shared by every row block: with more than one, pack them once.
-        var packed: [UInt32] = []
-        if plan.rowBlocks > 1 {
-            let count = cnx_bf16_packed_b_count(k, n)
-            packed = [UInt32](unsafeUninitializedCapacity: count) { buffer, initialized in
-                let strips = (n + Int(CNX_BF16_NR) - 1) / Int(CNX_BF16_NR)
-                let io = UncheckedSendable((bRows, buffer.baseAddress!))
-                parallelChunks(strips) { range in
-                    cnx_bf16_pack_b(io.value.0, bLd, k, n, range.lowerBound, range.count, io.value.1)
-                }
-                initialized = count
-            }
-        }
-        packed.withUnsafeBufferPointer { pb in
-            // (An empty array's buffer may still have an address: say "none" explicitly.)
-            let io = UncheckedSendable((a, bRows, c, packed.isEmpty ? nil : pb.baseAddress))
-            parallelFor(plan.count) { index in
-                let (a, b, c, packedB) = io.value
-                let (rows, cols) = plan.block(index)
-                cnx_bf16_gemm_block(m, n, k, a, aRow, aK, b, bLd, packedB, c, ldc,
-                                    rows.lowerBound, rows.count, cols.lowerBound, cols.count, native)
-            }
+    packed.withUnsafeBufferPointer { pb in
+        // (An empty array's buffer may still have an address: say "none" explicitly.)
+        let io = UncheckedSendable((a, b, c, packed.isEmpty ? nil : pb.baseAddress, bias))
+        let roundSum: Int32 = roundSum ? 1 : 0
+        parallelFor(plan.count) { index in
+            let (a, b, c, packedB, bias) = io.value
+            let (rows, cols) = plan.block(index)
+            cnx_bf16_gemm_block(m, n, k, a, aRow, aK, b, bK, bN, packedB, c, ldc, bias, roundSum,
+                                rows.lowerBound, rows.count, cols.lowerBound, cols.count, native)
         }
     }
 }

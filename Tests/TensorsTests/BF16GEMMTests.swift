@@ -77,6 +77,29 @@ final class BF16GEMMTests: XCTestCase {
         XCTAssertEqual(p.run(engine: .emulated).map(\.bitPattern), exact.map(\.bitPattern))
     }
 
+    func testBiasIsAddedInTheStoreAsABF16OrFloat32Add() {
+        var rng = TestRNG(15)
+        for s in Self.shapes {
+            var p = Problem(s.m, s.n, s.k, transA: false, transB: true, rng: &rng)
+            p.bias = (0..<s.n).map { _ in roundToBF16(rng.uniform(-2, 2)) }
+            let plain = Problem(copying: p, bias: nil).run(engine: .emulated)
+            for roundSum in [true, false] {
+                p.roundSum = roundSum
+                let c = p.run(engine: .emulated)
+                for i in 0..<s.m {
+                    for j in 0..<s.n {
+                        let sum = plain[i * p.ldc + j] + p.bias![j]
+                        XCTAssertEqual(c[i * p.ldc + j].bitPattern, (roundSum ? roundToBF16(sum) : sum).bitPattern,
+                                       "\(s) roundSum \(roundSum) at (\(i), \(j))")
+                    }
+                }
+                if BF16GEMMEngine.nativeAvailable {
+                    XCTAssertEqual(p.run(engine: .native).map(\.bitPattern), c.map(\.bitPattern), "\(s) roundSum \(roundSum)")
+                }
+            }
+        }
+    }
+
     func testBlocksCoverEveryElementOnce() {
         for (m, n, threads) in [(1, 1, 1), (50176, 96, 2), (96, 384, 2), (784, 3072, 2), (16, 10, 8), (37, 1000, 3)] {
             let plan = BF16GEMMBlocks(m: m, n: n, threads: threads)
@@ -96,6 +119,8 @@ private struct Problem {
     let m: Int, n: Int, k: Int, transA: Bool, transB: Bool
     let lda: Int, ldb: Int, ldc: Int
     var a: [Float], b: [Float]
+    var bias: [Float]? = nil
+    var roundSum = true
 
     init(_ m: Int, _ n: Int, _ k: Int, transA: Bool, transB: Bool, rng: inout TestRNG, tiny: Bool = false) {
         (self.m, self.n, self.k, self.transA, self.transB) = (m, n, k, transA, transB)
@@ -110,6 +135,11 @@ private struct Problem {
         b = (0..<((transB ? n : k) * ldb)).map { _ in value(&rng) }
     }
 
+    init(copying p: Problem, bias: [Float]?) {
+        self = p
+        self.bias = bias
+    }
+
     func opA(_ i: Int, _ t: Int) -> Float { transA ? a[t * lda + i] : a[i * lda + t] }
     func opB(_ t: Int, _ j: Int) -> Float { transB ? b[j * ldb + t] : b[t * ldb + j] }
 
@@ -118,8 +148,16 @@ private struct Problem {
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    bf16GEMM(transA: transA, transB: transB, m: m, n: n, k: k, a: pa.baseAddress!, lda: lda,
-                             b: pb.baseAddress!, ldb: ldb, c: pc.baseAddress!, ldc: ldc, engine: engine)
+                    if let bias {
+                        bias.withUnsafeBufferPointer { pbias in
+                            bf16GEMM(transA: transA, transB: transB, m: m, n: n, k: k, a: pa.baseAddress!, lda: lda,
+                                     b: pb.baseAddress!, ldb: ldb, c: pc.baseAddress!, ldc: ldc,
+                                     bias: pbias.baseAddress!, roundSum: roundSum, engine: engine)
+                        }
+                    } else {
+                        bf16GEMM(transA: transA, transB: transB, m: m, n: n, k: k, a: pa.baseAddress!, lda: lda,
+                                 b: pb.baseAddress!, ldb: ldb, c: pc.baseAddress!, ldc: ldc, engine: engine)
+                    }
                 }
             }
         }

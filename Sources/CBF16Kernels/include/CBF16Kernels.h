@@ -32,10 +32,10 @@ int cnx_bf16_native_available(void);
 long cnx_bf16_packed_b_count(long k, long n);
 
 /// Packs strips [strip0, strip0 + strips) (NR columns each) of op(B)
-/// (row-major [K, N], leading dimension `ldb`) over all of K into `out`
+/// (op(B)[k, j] = `b[k * bK + j * bN]`) over all of K into `out`
 /// (`cnx_bf16_packed_b_count` dwords for the whole of B), so that blocks
 /// sharing B's columns pack them once. Strips may be packed in parallel.
-void cnx_bf16_pack_b(const float *b, long ldb, long k, long n, long strip0, long strips, uint32_t *out);
+void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long strip0, long strips, uint32_t *out);
 
 /// One block of C: rows [row0, row0 + rows) and columns [col0, col0 + cols)
 /// of C = op(A) · op(B), computed over all of K, rounded to bf16 (nearest
@@ -43,16 +43,19 @@ void cnx_bf16_pack_b(const float *b, long ldb, long k, long n, long strip0, long
 /// float32 (row-major, leading dimension `ldc`; the block's own rows and
 /// columns only).
 ///
-/// op(A)[i, k] is `a[i * aRow + k * aK]`; op(B)[k, j] is `b[k * ldb + j]`,
+/// op(A)[i, k] is `a[i * aRow + k * aK]`; op(B)[k, j] is `b[k * bK + j * bN]`,
 /// or, when `packedB` is not NULL, B as `cnx_bf16_pack_b` packed it (`col0`
 /// then a multiple of NR).
+/// With a `bias` (N floats, bf16 values), C gets `r(sum) + bias[j]`, rounded
+/// to bf16 again when `roundSum` is 1 (a bf16 add), else left float32 (XLA's
+/// bias add when only a LayerNorm or the loss reads it).
 /// `native` selects the `vdpbf16ps` kernel (the caller checks
 /// `cnx_bf16_native_available`); 0 runs the emulation, the same bits.
 /// Blocks write disjoint parts of C, so they may run in parallel.
 void cnx_bf16_gemm_block(long m, long n, long k,
                          const float *a, long aRow, long aK,
-                         const float *b, long ldb, const uint32_t *packedB,
-                         float *c, long ldc,
+                         const float *b, long bK, long bN, const uint32_t *packedB,
+                         float *c, long ldc, const float *bias, int roundSum,
                          long row0, long rows, long col0, long cols,
                          int native);
 
