@@ -9,10 +9,9 @@
 // OPENBLAS_CORETYPE by the library's constructor, before `main` of a program
 // linked to it; so cnx does not link OpenBLAS but loads it here, after
 // setting OPENBLAS_CORETYPE=Haswell: the kernels of x86-64-v3, the least CPU
-// cnx runs on (AVX2 + FMA), on every machine. On this project's Zen 4 they
-// were about as fast as the AVX-512 ones: fp32 ConvNeXt-Tiny training 4.17 and
-// 5.46 img/s against 5.0 and 5.5, inference 16.5 and 17.4 against 17.3 and
-// 17.4, alternated (docs/performance.md).
+// cnx runs on (AVX2 + FMA), on every machine. On this project's Zen 4 the
+// speed difference was within the machine's run-to-run noise
+// (docs/performance.md, "Not done").
 #include "CBLAS.h"
 
 #include <dlfcn.h>
