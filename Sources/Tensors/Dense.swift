@@ -88,7 +88,7 @@ public func denseKernelGradient(_ dy: Tensor, x: Tensor, weight: Tensor, precisi
     let k = weight.shape[0], n = weight.shape[1]
     let m = x.leadingCount
     precondition(dy.lastDim == n && dy.leadingCount == m && x.lastDim == k,
-                 "denseWeightGradient: dy \(dy.shape) does not match x \(x.shape) and weight \(weight.shape)")
+                 "denseKernelGradient: dy \(dy.shape) does not match x \(x.shape) and weight \(weight.shape)")
     return dy.withPointer { pdy in
         x.withPointer { px in
             Tensor.build([k, n]) { pdw in

@@ -34,7 +34,8 @@ public struct GEMMShape: Sendable, Equatable {
 public typealias TiledGEMMRule = @Sendable (GEMMShape) -> Bool
 
 /// The arithmetic of a GEMM: float32 throughout, or bf16 products with
-/// float32 accumulation (`bf16GEMM`: a bf16 model's convs and Dense layers).
+/// float32 accumulation and a bf16-rounded result (`bf16GEMM`: a bf16
+/// model's convs and Dense layers).
 public enum GEMMPrecision: Sendable {
     case float32
     case bf16
