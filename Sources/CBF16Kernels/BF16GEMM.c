@@ -6,9 +6,11 @@
 //
 // Blocking (BLIS's loops, sized for a 32 KiB L1 and 1 MiB L2 per core):
 // for each K block of KC pairs, the block's rows of op(A) are packed as
-// panels of MR rows and its columns of op(B) as strips of NR columns, both as
-// bf16 pairs; then for each strip (16 KiB: stays in L1) and each panel, one
-// MR x NR micro-tile of C accumulates the block's pairs in order.
+// panels of MR rows and its columns of op(B) as strips of NR columns (unless
+// the caller packed B once for all blocks, `cnx_bf16_pack_b`), both as bf16
+// pairs; then for each strip (16 KiB: stays in L1) and each panel, one
+// MR x NR micro-tile of C accumulates the block's pairs in order. The last K
+// block's store rounds the sums to bf16 (and adds the bias, if any).
 #include "CBF16Kernels.h"
 
 #include <cpuid.h>
@@ -312,14 +314,12 @@ static uint32_t *packing_buffer(size_t bytes) {
     return buffer;
 }
 
-void cnx_bf16_gemm_block(long m, long n, long k,
+void cnx_bf16_gemm_block(long k,
                          const float *a, long aRow, long aK,
                          const float *b, long bK, long bN, const uint32_t *packedB,
                          float *c, long ldc, const float *bias, int roundSum,
                          long row0, long rows, long col0, long cols,
                          int native) {
-    (void)m;
-    (void)n;
     if (rows <= 0 || cols <= 0) return;
     long kp = (k + 1) / 2;
     if (kp == 0) {

@@ -69,7 +69,7 @@ public func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         parallelFor(plan.count) { index in
             let (a, b, c, packedB, bias) = io.value
             let (rows, cols) = plan.block(index)
-            cnx_bf16_gemm_block(m, n, k, a, aRow, aK, b, bK, bN, packedB, c, ldc, bias, roundSum,
+            cnx_bf16_gemm_block(k, a, aRow, aK, b, bK, bN, packedB, c, ldc, bias, roundSum,
                                 rows.lowerBound, rows.count, cols.lowerBound, cols.count, native)
         }
     }

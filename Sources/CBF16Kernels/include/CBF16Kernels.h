@@ -52,7 +52,7 @@ void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long stri
 /// `native` selects the `vdpbf16ps` kernel (the caller checks
 /// `cnx_bf16_native_available`); 0 runs the emulation, the same bits.
 /// Blocks write disjoint parts of C, so they may run in parallel.
-void cnx_bf16_gemm_block(long m, long n, long k,
+void cnx_bf16_gemm_block(long k,
                          const float *a, long aRow, long aK,
                          const float *b, long bK, long bN, const uint32_t *packedB,
                          float *c, long ldc, const float *bias, int roundSum,
