@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "CBF16Kernels", cSettings: [
             // -Wno-psabi: the emulation's 64-byte vector helpers are static inline,
             // so the x86-64-v3 build's note that their ABI differs from AVX-512's is moot.
-            .unsafeFlags(["-march=\(kernelMarch)", "-O3", "-fno-math-errno", "-Wno-psabi"]),
+            .unsafeFlags(["-march=\(kernelMarch)", "-O3", "-fno-math-errno", "-ffp-contract=off", "-Wno-psabi"]),
         ]),
 
         // Library modules, lowest first.

@@ -132,6 +132,13 @@ enum KernelBench {
             let wide = Tensor(shape: h.shape, scalars: h.scalars.map { $0 * 4 })
             bench("gelu fwd [-4,4]", hText, 8 * Double(h.count), "GB/s") { _ = Reference.geluForward(wide) }
             bench("gelu bwd [-4,4]", hText, 12 * Double(h.count), "GB/s") { _ = Reference.geluBackward(dh, x: wide) }
+            // bf16 GELU (tables) against its op-by-op computation, on bf16 values in [-4, 4].
+            let wide16 = wide.roundedToBF16(), dh16 = dh.roundedToBF16()
+            bench("bf16 gelu fwd", hText, 8 * Double(h.count), "GB/s") { _ = bf16GELUForward(wide16) }
+            bench("bf16 gelu fwd op-by-op", hText, 8 * Double(h.count), "GB/s") { _ = Reference.bf16GELUForward(wide16) }
+            bench("bf16 gelu fwd+bwd", hText, 16 * Double(h.count), "GB/s") { _ = bf16GELUForwardAndBackward(dh16, x: wide16) }
+            bench("bf16 gelu bwd op-by-op", hText, 12 * Double(h.count), "GB/s") { _ = Reference.bf16GELUBackward(dh16, x: wide16) }
+            bench("bf16 column sums", hText, 4 * Double(h.count), "GB/s") { _ = bf16ColumnSums(dh16) }
 
             // Dense C -> 4C (Conv_1) and 4C -> C (Conv_2): 2*M*K*N FLOP; backward = 2 GEMMs.
             let m = Double(batch * hw * hw)

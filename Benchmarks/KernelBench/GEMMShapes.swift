@@ -3,7 +3,8 @@ import Tensors
 /// `KernelBench --gemm-shapes`: each GEMM of a ConvNeXt-Tiny block (batch 16)
 /// through `gemm` with each of the codes it can run:
 /// - `blas`: OpenBLAS on slices of C fixed by the shape, single-threaded calls (`bench --gemm openblas`);
-/// - `tiled`: the register-tiled Swift kernel (when N is a multiple of 96; `--gemm tiled`).
+/// - `tiled`: the register-tiled Swift kernel (when N is a multiple of 96; `--gemm tiled`);
+/// - `bf16`: `bf16GEMM` (the bf16 model's GEMMs, on this CPU's engine).
 extension KernelBench {
     struct Shape {
         var name: String
@@ -33,7 +34,9 @@ extension KernelBench {
                 let label = "\(s.name) \(hw)x\(hw)"
                 var modes = ["blas"]
                 if s.n % 96 == 0 { modes.append("tiled") }
+                modes.append("bf16")
                 for mode in modes {
+                    if let only, !(label + " " + mode).contains(only) { continue }
                     let t = a.withUnsafeBufferPointer { pa in
                         b.withUnsafeBufferPointer { pb in
                             out.withUnsafeMutableBufferPointer { pc in
@@ -53,6 +56,10 @@ extension KernelBench {
 
     static func run(_ mode: String, _ s: Shape, _ a: UnsafePointer<Float>, _ lda: Int,
                     _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>) {
+        if mode == "bf16" {
+            bf16GEMM(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: s.n)
+            return
+        }
         gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a, lda: lda, b: b, ldb: ldb,
              beta: 0, c: c, ldc: s.n, kernel: mode == "tiled" ? .tiled : .openBLAS)
     }

@@ -7,7 +7,8 @@
 // Blocking (BLIS's loops, sized for a 32 KiB L1 and 1 MiB L2 per core):
 // for each K block of KC pairs, the block's rows of op(A) are packed as
 // panels of MR rows and its columns of op(B) as strips of NR columns (unless
-// the caller packed B once for all blocks, `cnx_bf16_pack_b`), both as bf16
+// the caller packed them once for all blocks that share them,
+// `cnx_bf16_pack_a` / `cnx_bf16_pack_b`), both as bf16
 // pairs; then for each strip (16 KiB: stays in L1) and each panel, one
 // MR x NR micro-tile of C accumulates the block's pairs in order. The last K
 // block's store rounds the sums to bf16 (and adds the bias, if any).
@@ -20,6 +21,7 @@
 #include <string.h>
 
 enum { MR = CNX_BF16_MR, NR = CNX_BF16_NR, KC = 128 };
+_Static_assert(MR == 12, "load12 and store12 move one panel row of MR = 12 floats");
 
 /// The bf16 bits of `f`, rounded to nearest even (NaN stays a quiet NaN):
 /// the same rounding as Swift's `roundToBF16`. Branch-free, so the packing
@@ -38,6 +40,60 @@ static inline float bf16_value(uint32_t h) {
     float f;
     memcpy(&f, &u, 4);
     return f;
+}
+
+// Vectors of 16 lanes for the packing and the emulation (AVX-512 registers,
+// or two AVX2 ones on x86-64-v3).
+typedef float v16f __attribute__((vector_size(64)));
+typedef uint32_t v16u __attribute__((vector_size(64)));
+typedef uint16_t v16h __attribute__((vector_size(32)));
+
+static inline v16f load16(const void *p) {
+    v16f v;
+    memcpy(&v, p, 64);
+    return v;
+}
+
+static inline void store16(float *p, v16f v) { memcpy(p, &v, 64); }
+
+static inline v16f splat(float x) {
+    v16f v = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+    return v;
+}
+
+/// The MR = 12 floats at `p` in lanes 0-11, zeros above (one masked load on
+/// AVX-512; a zero-initialised vector filled by memcpy compiled to lane inserts).
+static inline v16f load12(const float *p) {
+#if defined(__AVX512F__)
+    return (v16f)_mm512_maskz_loadu_ps(0x0fff, p);
+#else
+    typedef float v8f __attribute__((vector_size(32)));
+    typedef float v4f __attribute__((vector_size(16)));
+    v8f lo;
+    v4f hi;
+    memcpy(&lo, p, sizeof lo);
+    memcpy(&hi, p + 8, sizeof hi);
+    v8f hi8 = __builtin_shufflevector(hi, hi, 0, 1, 2, 3, -1, -1, -1, -1);
+    return __builtin_shufflevector(lo, hi8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, -1, -1, -1, -1);
+#endif
+}
+
+/// Lanes 0-11 of `v` to `p`.
+static inline void store12(uint32_t *p, v16u v) {
+#if defined(__AVX512F__)
+    _mm512_mask_storeu_epi32(p, 0x0fff, (__m512i)v);
+#else
+    memcpy(p, &v, 12 * sizeof(uint32_t));
+#endif
+}
+
+/// `v` rounded to bf16 as `bf16_bits` rounds, lane by lane.
+static inline v16f round_v16(v16f v) {
+    v16u u = (v16u)v;
+    v16u rounded = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    v16u quiet = (u | 0x400000u) & 0xffff0000u;
+    v16u nan = (v16u)((u & 0x7fffffffu) > 0x7f800000u);  // all ones where NaN
+    return (v16f)((nan & quiet) | (~nan & rounded));
 }
 
 int cnx_bf16_native_available(void) {
@@ -60,25 +116,32 @@ typedef struct {
 } PanelLayout;
 
 /// Packs rows [row0, rowEnd) of op(A), pairs [p0, p0 + kc), as panels of MR
-/// rows (zeros past rowEnd or K), each kc * MR dwords, in the layout that
-/// reads A contiguously: rows of pairs when A's rows are contiguous in k
-/// (a row is then converted to bf16 in place order: its dwords are its
-/// pairs), pairs of rows when A is transposed (the panel's MR rows are
-/// contiguous for each k).
+/// rows (zeros past rowEnd or K), panel q at `out + q * panelStride`, in the
+/// layout that reads A contiguously: rows of pairs when A's rows are
+/// contiguous in k (a row is then converted to bf16 in place order: its
+/// dwords are its pairs; `rowStride` dwords between a panel's rows), pairs
+/// of rows when A is transposed (the panel's MR rows are contiguous for each
+/// k). `out` is where pair p0 goes: the chunk's start in a buffer of kc
+/// pairs, or pair p0's place in A packed whole.
 static PanelLayout pack_a(const float *a, long aRow, long aK, long k, long row0, long rowEnd,
-                          long panels, long p0, long kc, uint32_t *out) {
+                          long panels, long p0, long kc, uint32_t *out, long panelStride, long rowStride) {
     long k0 = 2 * p0, kEnd = 2 * (p0 + kc) < k ? 2 * (p0 + kc) : k;
     if (!(aRow == 1 && aK != 1)) {
         for (long q = 0; q < panels; q++) {
-            uint32_t *o = out + q * kc * MR;
+            uint32_t *o = out + q * panelStride;
             long i0 = row0 + q * MR;
             long valid = rowEnd - i0 < MR ? rowEnd - i0 : MR;
             for (long r = 0; r < MR; r++) {
-                uint16_t *o16 = (uint16_t *)(o + r * kc);
+                uint16_t *o16 = (uint16_t *)(o + r * rowStride);
                 long t = 0;
                 if (r < valid) {
                     const float *row = a + (i0 + r) * aRow;
                     if (aK == 1) {
+                        // 16 at a time: round, keep the high halves, narrow to 16 bits.
+                        for (; t + 16 <= kEnd - k0; t += 16) {
+                            v16h h = __builtin_convertvector((v16u)round_v16(load16(row + k0 + t)) >> 16, v16h);
+                            memcpy(o16 + t, &h, sizeof h);
+                        }
                         for (; t < kEnd - k0; t++) o16[t] = (uint16_t)bf16_bits(row[k0 + t]);
                     } else {
                         for (; t < kEnd - k0; t++) o16[t] = (uint16_t)bf16_bits(row[(k0 + t) * aK]);
@@ -87,7 +150,7 @@ static PanelLayout pack_a(const float *a, long aRow, long aK, long k, long row0,
                 for (; t < 2 * kc; t++) o16[t] = 0;
             }
         }
-        return (PanelLayout){1, kc};
+        return (PanelLayout){1, rowStride};
     }
     // A transposed: pairs outermost, so A's two rows of a pair are read front
     // to back across all panels.
@@ -98,9 +161,11 @@ static PanelLayout pack_a(const float *a, long aRow, long aK, long k, long row0,
         for (long q = 0; q < panels; q++) {
             long i0 = row0 + q * MR;
             long valid = rowEnd - i0 < MR ? rowEnd - i0 : MR;
-            uint32_t *op = out + q * kc * MR + p * MR;
+            uint32_t *op = out + q * panelStride + p * MR;
             if (valid == MR && r1) {
-                for (long r = 0; r < MR; r++) op[r] = bf16_bits(r0[i0 + r]) | bf16_bits(r1[i0 + r]) << 16;
+                // The panel's MR rows in one vector: A[2p] rounded in the low halves, A[2p+1] in the high.
+                v16u w = ((v16u)round_v16(load12(r0 + i0)) >> 16) | (v16u)round_v16(load12(r1 + i0));
+                store12(op, w);
             } else {
                 for (long r = 0; r < MR; r++) {
                     uint32_t v = 0;
@@ -115,10 +180,10 @@ static PanelLayout pack_a(const float *a, long aRow, long aK, long k, long row0,
 
 /// Packs columns [col0, colEnd) of op(B) (op(B)[k, j] = b[k*bK + j*bN]),
 /// pairs [p0, p0 + kc), as strips of NR columns: strip s holds
-/// `out[s*kc*NR + p*NR + j]` = bf16(B[2p, col]) | bf16(B[2p+1, col]) << 16
-/// for col = col0 + s*NR + j; zeros past colEnd or K.
+/// `out[s*stripStride + p*NR + j]` = bf16(B[2p, col]) | bf16(B[2p+1, col]) << 16
+/// for col = col0 + s*NR + j, p counted from p0; zeros past colEnd or K.
 static void pack_b(const float *b, long bK, long bN, long k, long col0, long colEnd,
-                   long strips, long p0, long kc, uint32_t *out) {
+                   long strips, long p0, long kc, uint32_t *out, long stripStride) {
     // Pairs outermost: B's two rows of a pair are read front to back across
     // all strips (one stream the prefetcher follows), each strip's dwords
     // written in place.
@@ -128,11 +193,14 @@ static void pack_b(const float *b, long bK, long bN, long k, long col0, long col
             long j0 = col0 + s * NR;
             long valid = colEnd - j0 < NR ? colEnd - j0 : NR;
             const float *r0 = b + k0 * bK + j0 * bN;
-            uint32_t *op = out + s * kc * NR + p * NR;
+            uint32_t *op = out + s * stripStride + p * NR;
             if (k0 + 1 < k && valid == NR && bN == 1) {
-                // Rows of B contiguous: two rows interleaved, vectorised.
+                // Rows of B contiguous: two rows interleaved, 16 columns at a time.
                 const float *r1 = r0 + bK;
-                for (long j = 0; j < NR; j++) op[j] = bf16_bits(r0[j]) | bf16_bits(r1[j]) << 16;
+                for (long j = 0; j < NR; j += 16) {
+                    v16u w = ((v16u)round_v16(load16(r0 + j)) >> 16) | (v16u)round_v16(load16(r1 + j));
+                    memcpy(op + j, &w, sizeof w);
+                }
             } else {
                 // A transposed B (a weight: small, packed once) or an edge.
                 const float *r1 = k0 + 1 < k ? r0 + bK : NULL;
@@ -146,14 +214,29 @@ static void pack_b(const float *b, long bK, long bN, long k, long col0, long col
     }
 }
 
+long cnx_bf16_packed_a_count(long m, long k) {
+    return (k + 1) / 2 * ((m + MR - 1) / MR) * MR;
+}
+
+void cnx_bf16_pack_a(const float *a, long aRow, long aK, long k, long m, long panel0, long panels,
+                     long pair0, long pairs, uint32_t *out) {
+    long kp = (k + 1) / 2;
+    long rowEnd = (panel0 + panels) * MR < m ? (panel0 + panels) * MR : m;
+    int transposed = aRow == 1 && aK != 1;
+    // Pair pair0's place in panel panel0 (PanelLayout: {MR, 1} transposed, else {1, kp}).
+    uint32_t *start = out + panel0 * kp * MR + (transposed ? pair0 * MR : pair0);
+    pack_a(a, aRow, aK, k, panel0 * MR, rowEnd, panels, pair0, pairs, start, kp * MR, kp);
+}
+
 long cnx_bf16_packed_b_count(long k, long n) {
     return (k + 1) / 2 * ((n + NR - 1) / NR) * NR;
 }
 
-void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long strip0, long strips, uint32_t *out) {
+void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long strip0, long strips,
+                     long pair0, long pairs, uint32_t *out) {
     long kp = (k + 1) / 2;
     long colEnd = (strip0 + strips) * NR < n ? (strip0 + strips) * NR : n;
-    pack_b(b, bK, bN, k, strip0 * NR, colEnd, strips, 0, kp, out + strip0 * kp * NR);
+    pack_b(b, bK, bN, k, strip0 * NR, colEnd, strips, pair0, pairs, out + strip0 * kp * NR + pair0 * NR, kp * NR);
 }
 
 /// `v` rounded to bf16 as `bf16_bits` rounds, in a register.
@@ -216,31 +299,6 @@ static void kernel_native(long kc, const uint32_t *a, PanelLayout la, const uint
         _mm512_storeu_ps(c + r * ldc, c0[r]);
         _mm512_storeu_ps(c + r * ldc + 16, c1[r]);
     }
-}
-
-typedef float v16f __attribute__((vector_size(64)));
-typedef uint32_t v16u __attribute__((vector_size(64)));
-
-static inline v16f load16(const void *p) {
-    v16f v;
-    memcpy(&v, p, 64);
-    return v;
-}
-
-static inline void store16(float *p, v16f v) { memcpy(p, &v, 64); }
-
-static inline v16f splat(float x) {
-    v16f v = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
-    return v;
-}
-
-/// `v` rounded to bf16 as `bf16_bits` rounds, lane by lane.
-static inline v16f round_v16(v16f v) {
-    v16u u = (v16u)v;
-    v16u rounded = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-    v16u quiet = (u | 0x400000u) & 0xffff0000u;
-    v16u nan = (v16u)((u & 0x7fffffffu) > 0x7f800000u);  // all ones where NaN
-    return (v16f)((nan & quiet) | (~nan & rounded));
 }
 
 /// `kernel_native`'s arithmetic without AVX512-BF16: two FMAs per pair, odd
@@ -315,7 +373,7 @@ static uint32_t *packing_buffer(size_t bytes) {
 }
 
 void cnx_bf16_gemm_block(long k,
-                         const float *a, long aRow, long aK,
+                         const float *a, long aRow, long aK, const uint32_t *packedA,
                          const float *b, long bK, long bN, const uint32_t *packedB,
                          float *c, long ldc, const float *bias, int roundSum,
                          long row0, long rows, long col0, long cols,
@@ -330,7 +388,7 @@ void cnx_bf16_gemm_block(long k,
     }
     long panels = (rows + MR - 1) / MR, strips = (cols + NR - 1) / NR;
     long kcMax = kp < KC ? kp : KC;
-    size_t aBytes = ((size_t)(panels * kcMax * MR) * 4 + 63) & ~(size_t)63;
+    size_t aBytes = packedA ? 0 : ((size_t)(panels * kcMax * MR) * 4 + 63) & ~(size_t)63;
     size_t bBytes = packedB ? 0 : ((size_t)(strips * kcMax * NR) * 4 + 63) & ~(size_t)63;
     uint32_t *pa = packing_buffer(aBytes + bBytes);
     uint32_t *pb = pa + aBytes / 4;
@@ -343,8 +401,22 @@ void cnx_bf16_gemm_block(long k,
     for (long p0 = 0; p0 < kp; p0 += KC) {
         long kc = kp - p0 < KC ? kp - p0 : KC;
         int accumulate = p0 > 0, last = p0 + kc == kp;
-        PanelLayout layout = pack_a(a, aRow, aK, k, row0, rowEnd, panels, p0, kc, pa);
-        if (!packedB) pack_b(b, bK, bN, k, col0, colEnd, strips, p0, kc, pb);
+        // Packed for this block: panels of kc pairs; packed once: panels of all kp pairs,
+        // in pack_a's layout for A's orientation (pairs of rows, or rows of kp pairs).
+        PanelLayout layout;
+        const uint32_t *aChunk;
+        long panelStride;
+        if (packedA) {
+            int transposed = aRow == 1 && aK != 1;
+            layout = transposed ? (PanelLayout){MR, 1} : (PanelLayout){1, kp};
+            aChunk = packedA + (row0 / MR) * kp * MR + p0 * layout.pairStride;
+            panelStride = kp * MR;
+        } else {
+            layout = pack_a(a, aRow, aK, k, row0, rowEnd, panels, p0, kc, pa, kc * MR, kc);
+            aChunk = pa;
+            panelStride = kc * MR;
+        }
+        if (!packedB) pack_b(b, bK, bN, k, col0, colEnd, strips, p0, kc, pb, kc * NR);
         for (long s = 0; s < strips; s++) {
             long j0 = col0 + s * NR;
             long nr = colEnd - j0 < NR ? colEnd - j0 : NR;
@@ -353,7 +425,7 @@ void cnx_bf16_gemm_block(long k,
             for (long q = 0; q < panels; q++) {
                 long i0 = row0 + q * MR;
                 long mr = rowEnd - i0 < MR ? rowEnd - i0 : MR;
-                const uint32_t *ap = pa + q * kc * MR;
+                const uint32_t *ap = aChunk + q * panelStride;
                 float *cp = c + i0 * ldc + j0;
                 if (mr == MR && nr == NR) {
                     kernel(kc, ap, layout, bp, cp, ldc, accumulate, last, bias ? bias + j0 : NULL, roundSum);

@@ -36,8 +36,10 @@ public enum BF16GEMMEngine: String, Sendable, CaseIterable {
 ///
 /// Work is cut into blocks of C (at most 384 rows by 384 columns, smaller
 /// when there are fewer than two blocks per thread) that run in parallel;
-/// each packs its own rows of A into bf16 pairs, and B's columns are packed
-/// once up front when several row blocks share them (else by their block).
+/// A's rows are packed into bf16 pairs once up front when several column
+/// blocks share them, B's columns when several row blocks do, and either
+/// when a block would read it in short pieces (see the code); else each
+/// block packs its own.
 /// Must not be called from inside a `parallelFor` body.
 public func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -49,28 +51,43 @@ public func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
     let (aRow, aK) = transA ? (1, lda) : (lda, 1)
     let (bK, bN) = transB ? (1, ldb) : (ldb, 1)
     let plan = BF16GEMMBlocks(m: m, n: n, threads: ComputeContext.current.threads)
-    // B's columns are shared by every row block: with more than one, pack them once.
-    var packed: [UInt32] = []
-    if plan.rowBlocks > 1 {
-        let count = cnx_bf16_packed_b_count(k, n)
-        packed = [UInt32](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let strips = (n + Int(CNX_BF16_NR) - 1) / Int(CNX_BF16_NR)
-            let io = UncheckedSendable((b, buffer.baseAddress!))
-            parallelChunks(strips) { range in
-                cnx_bf16_pack_b(io.value.0, bK, bN, k, n, range.lowerBound, range.count, io.value.1)
+    // Operands packed once, up front, for all blocks: A when several column blocks share
+    // its rows, B when several row blocks share its columns, and either when a block
+    // would read it in short pieces of long rows (a transposed A, a B with contiguous
+    // rows: the weight gradients' operands, one row per pixel of the batch). Those
+    // are packed whole rows at a time, split by pairs of K; the others by panels or strips.
+    let kp = (k + 1) / 2
+    let panels = (m + Int(CNX_BF16_MR) - 1) / Int(CNX_BF16_MR), strips = (n + Int(CNX_BF16_NR) - 1) / Int(CNX_BF16_NR)
+    var packedA: [UInt32] = [], packed: [UInt32] = []
+    if plan.colBlocks > 1 || (transA && plan.count > 1) {
+        packedA = packedOperand(count: cnx_bf16_packed_a_count(m, k), split: transA ? kp : panels) { range, out in
+            if transA {
+                cnx_bf16_pack_a(a, aRow, aK, k, m, 0, panels, range.lowerBound, range.count, out)
+            } else {
+                cnx_bf16_pack_a(a, aRow, aK, k, m, range.lowerBound, range.count, 0, kp, out)
             }
-            initialized = count
         }
     }
-    packed.withUnsafeBufferPointer { pb in
-        // (An empty array's buffer may still have an address: say "none" explicitly.)
-        let io = UncheckedSendable((a, b, c, packed.isEmpty ? nil : pb.baseAddress, bias))
-        let roundSum: Int32 = roundSum ? 1 : 0
-        parallelFor(plan.count) { index in
-            let (a, b, c, packedB, bias) = io.value
-            let (rows, cols) = plan.block(index)
-            cnx_bf16_gemm_block(k, a, aRow, aK, b, bK, bN, packedB, c, ldc, bias, roundSum,
-                                rows.lowerBound, rows.count, cols.lowerBound, cols.count, native)
+    if plan.rowBlocks > 1 || (!transB && plan.count > 1) {
+        packed = packedOperand(count: cnx_bf16_packed_b_count(k, n), split: transB ? strips : kp) { range, out in
+            if transB {
+                cnx_bf16_pack_b(b, bK, bN, k, n, range.lowerBound, range.count, 0, kp, out)
+            } else {
+                cnx_bf16_pack_b(b, bK, bN, k, n, 0, strips, range.lowerBound, range.count, out)
+            }
+        }
+    }
+    packedA.withUnsafeBufferPointer { pa in
+        packed.withUnsafeBufferPointer { pb in
+            // (An empty array's buffer may still have an address: say "none" explicitly.)
+            let io = UncheckedSendable((a, packedA.isEmpty ? nil : pa.baseAddress, b, packed.isEmpty ? nil : pb.baseAddress, c, bias))
+            let roundSum: Int32 = roundSum ? 1 : 0
+            parallelFor(plan.count) { index in
+                let (a, packedA, b, packedB, c, bias) = io.value
+                let (rows, cols) = plan.block(index)
+                cnx_bf16_gemm_block(k, a, aRow, aK, packedA, b, bK, bN, packedB, c, ldc, bias, roundSum,
+                                    rows.lowerBound, rows.count, cols.lowerBound, cols.count, native)
+            }
         }
     }
 }
@@ -116,5 +133,16 @@ struct BF16GEMMBlocks {
         let rows = (r * rowsPerBlock)..<min(m, (r + 1) * rowsPerBlock)
         let cols = (s * colsPerBlock)..<min(n, (s + 1) * colsPerBlock)
         return (rows, cols)
+    }
+}
+
+/// A packed operand of `count` dwords, filled by `pack` over parts of
+/// `0..<split` in parallel (disjoint parts of the buffer).
+private func packedOperand(count: Int, split: Int,
+                           _ pack: (Range<Int>, UnsafeMutablePointer<UInt32>) -> Void) -> [UInt32] {
+    [UInt32](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let out = UncheckedSendable(buffer.baseAddress!)
+        parallelChunks(split) { range in pack(range, out.value) }
+        initialized = count
     }
 }

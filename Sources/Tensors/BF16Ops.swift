@@ -4,20 +4,7 @@
 // to bf16, one op at a time; the only pairs it removes are an op whose bf16
 // result is upcast again by an explicit f32 convert (LayerNorm's statistics,
 // `jnp.mean`, `erfc`), which then sees the unrounded float32 value.
-//
-// GELU, `0.5 * x * erfc(-x * bf16(sqrt(0.5)))` with x bf16 (jax.nn.gelu):
-//   half = r(0.5 x), m = -x * 0.70703125 (f32, not rounded: erfc upcasts it),
-//   e = r(erfc_f32(m)), y = r(half * e)
-// Its JAX gradient, op by op (g the bf16 cotangent, -1.125 = bf16(-2/sqrt(pi))):
-//   dE = r(half g), t = r(dE * -1.125), mr = r(-x * 0.70703125), q = r(mr mr),
-//   ex = r(exp(-q)), dM = r(t ex), dA1 = -r(dM * 0.70703125),
-//   dH = r(g e), dA2 = r(dH * 0.5), dx = r(dA1 + dA2)
-// (r = round to bf16, ties to even).
-
-/// bf16(sqrt(0.5)), the constant jax.nn.gelu multiplies by in a bf16 model.
-let bf16SqrtHalf: Float = 0.70703125
-/// bf16(-2/sqrt(pi)), erfc's derivative constant in a bf16 model.
-let bf16MinusTwoOverSqrtPi: Float = -1.125
+// GELU is in BF16GELU.swift.
 
 /// `x + bias` over the last axis, rounded to bf16 when `round` is true, in place.
 public func bf16AddBias(_ x: inout Tensor, _ bias: Tensor, round: Bool) {
@@ -42,69 +29,6 @@ public func bf16AddBias(_ x: inout Tensor, _ bias: Tensor, round: Bool) {
             }
         }
     }
-}
-
-/// bf16 GELU forward of bf16 values `x` (see the file comment).
-public func bf16GELUForward(_ x: Tensor) -> Tensor {
-    mapLanes(x) { v in
-        let half = roundToBF16(V16(repeating: 0.5) * v)
-        let e = roundToBF16(erfcV16(-v * V16(repeating: bf16SqrtHalf)))
-        return roundToBF16(half * e)
-    }
-}
-
-/// bf16 GELU backward: the gradient with respect to `x` (bf16 values) from
-/// the bf16 cotangent `dy`, as JAX differentiates `jax.nn.gelu` in bf16.
-public func bf16GELUBackward(_ dy: Tensor, x: Tensor) -> Tensor {
-    precondition(dy.shape == x.shape, "bf16GELUBackward: dy \(dy.shape) is not \(x.shape)")
-    return zipLanes(dy, x) { g, v in bf16GELUAndGradient(g, v).dx }
-}
-
-/// bf16 GELU's output and its gradient from one pass (one erfc per element):
-/// `(bf16GELUForward(x), bf16GELUBackward(dy, x))`, the same bits. The
-/// backward pass recomputes the output for Conv_2's weight gradient.
-public func bf16GELUForwardAndBackward(_ dy: Tensor, x: Tensor) -> (y: Tensor, dx: Tensor) {
-    precondition(dy.shape == x.shape, "bf16GELUForwardAndBackward: dy \(dy.shape) is not \(x.shape)")
-    let n = x.count
-    var y = Tensor.zeros([0])
-    let dx = dy.withPointer { pd in
-        x.withPointer { px in
-            Tensor.build(x.shape) { pdx in
-                y = Tensor.build(x.shape) { py in
-                    let io = UncheckedSendable((pd, px, pdx, py))
-                    parallelChunks((n + 15) / 16, minChunk: 1024) { range in
-                        let (pd, px, pdx, py) = io.value
-                        for blk in range {
-                            let i = blk &* 16, valid = min(16, n &- i)
-                            let r = bf16GELUAndGradient(load16(pd + i, valid: valid), load16(px + i, valid: valid))
-                            store16(r.y, py + i, valid: valid)
-                            store16(r.dx, pdx + i, valid: valid)
-                        }
-                    }
-                }
-            }
-        }
-    }
-    return (y, dx)
-}
-
-/// GELU's bf16 output and gradient on 16 lanes (see the file comment).
-@inline(__always)
-private func bf16GELUAndGradient(_ g: V16, _ v: V16) -> (y: V16, dx: V16) {
-    let s = V16(repeating: bf16SqrtHalf)
-    let half = roundToBF16(V16(repeating: 0.5) * v)
-    let e = roundToBF16(erfcV16(-v * s))
-    let y = roundToBF16(half * e)
-    let dE = roundToBF16(half * g)
-    let t = roundToBF16(dE * V16(repeating: bf16MinusTwoOverSqrtPi))
-    let mr = roundToBF16(-v * s)
-    let q = roundToBF16(mr * mr)
-    let ex = roundToBF16(expV16(-q))
-    let dM = roundToBF16(t * ex)
-    let dA1 = -roundToBF16(dM * s)
-    let dH = roundToBF16(g * e)
-    let dA2 = roundToBF16(dH * V16(repeating: 0.5))
-    return (y, roundToBF16(dA1 + dA2))
 }
 
 /// `f` on every 16 lanes of `x` (a zero-padded tail), in parallel.
@@ -143,23 +67,62 @@ func zipLanes(_ a: Tensor, _ b: Tensor, _ f: (V16, V16) -> V16) -> Tensor {
 /// bf16 tensor: rows in order, the running sum rounded to bf16 after every
 /// add (its reducer computes each add in float32 and converts back to bf16).
 /// A bf16 model's bias gradients and γ's gradient are such sums.
-/// Channels go 16 at a time, groups of 16 in parallel; each channel's sum
-/// runs over the rows in order whatever the split, so the same bits on any
-/// thread count.
+/// Each running sum is a chain of dependent add-and-round steps, so a task
+/// takes 4 groups of 16 channels and advances their 4 chains together, row
+/// by row (one chain at a time waited on its add's latency: 4x slower);
+/// tasks run in parallel. Each channel's sum runs over the rows in order
+/// whatever the split, so the same bits on any thread count.
 public func bf16ColumnSums(_ t: Tensor) -> Tensor {
     let c = t.lastDim, rows = t.leadingCount
     return t.withPointer { p in
         let src = UncheckedSendable(p)
         return Tensor.build([c], zeroed: true) { out in
             let dst = UncheckedSendable(out)
-            parallelFor((c + 15) / 16) { group in
-                let first = group &* 16, valid = min(16, c &- first)
-                var acc = V16()
+            parallelFor((c + 63) / 64) { quad in
+                let first = quad &* 64
+                let lanes = ChannelQuad(first: first, channels: c)
+                var acc = (V16(), V16(), V16(), V16())
                 for row in 0..<rows {
-                    acc = roundToBF16(acc + load16(src.value + (row &* c &+ first), valid: valid))
+                    let x = lanes.load(src.value + row &* c)
+                    acc = (roundToBF16(acc.0 + x.0), roundToBF16(acc.1 + x.1), roundToBF16(acc.2 + x.2), roundToBF16(acc.3 + x.3))
                 }
-                store16(acc, dst.value + first, valid: valid)
+                lanes.store(acc, dst.value)
             }
         }
+    }
+}
+
+/// Four consecutive groups of 16 channels from `first`, the ones past
+/// `channels` empty (loads give zeros, stores write nothing).
+struct ChannelQuad {
+    let first: Int, valid: (Int, Int, Int, Int)
+    let full: Bool
+
+    init(first: Int, channels: Int) {
+        self.first = first
+        func count(_ g: Int) -> Int { max(0, min(16, channels &- first &- 16 &* g)) }
+        valid = (count(0), count(1), count(2), count(3))
+        full = first &+ 64 <= channels
+    }
+
+    /// The quad's lanes of the row at `row` (a pointer to the row's channel 0).
+    @inline(__always)
+    func load(_ row: UnsafePointer<Float>) -> (V16, V16, V16, V16) {
+        let p = row + first
+        if full { return (load16(p), load16(p + 16), load16(p + 32), load16(p + 48)) }
+        return (load16(p, valid: valid.0), load16(p + 16, valid: valid.1),
+                load16(p + 32, valid: valid.2), load16(p + 48, valid: valid.3))
+    }
+
+    /// Writes the quad's lanes into the row at `row`.
+    @inline(__always)
+    func store(_ v: (V16, V16, V16, V16), _ row: UnsafeMutablePointer<Float>) {
+        let p = row + first
+        if full {
+            store16(v.0, p); store16(v.1, p + 16); store16(v.2, p + 32); store16(v.3, p + 48)
+            return
+        }
+        store16(v.0, p, valid: valid.0); store16(v.1, p + 16, valid: valid.1)
+        store16(v.2, p + 32, valid: valid.2); store16(v.3, p + 48, valid: valid.3)
     }
 }

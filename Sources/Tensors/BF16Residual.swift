@@ -56,8 +56,9 @@ public func bf16ResidualForward(_ h: Tensor, dot: Tensor, bias: Tensor, gamma: T
 /// with a bf16 gamma): the cotangent of the Conv_2 dot's output (rounded to
 /// bf16), Conv_2's bias gradient (its bf16 column sum, as `bf16ColumnSums`)
 /// and gamma's gradient (with a bf16 gamma the bf16 column sum of
-/// `r(dy * s)`, else a float32 sum in row order). Groups of 16 channels in
-/// parallel, each over the rows in order: the same bits on any thread count.
+/// `r(dy * s)`, else a float32 sum in row order). Tasks of 4 groups of 16
+/// channels in parallel (`ChannelQuad`: their running sums advance together),
+/// each over the rows in order: the same bits on any thread count.
 public func bf16ResidualBackward(_ dy: Tensor, s: Tensor, gamma: Tensor, gammaBF16: Bool, keep: [Bool]?, keepScale: Float)
     -> (dDot: Tensor, dBias: Tensor, dGamma: Tensor) {
     precondition(dy.shape == s.shape, "bf16ResidualBackward: dy \(dy.shape) is not \(s.shape)")
@@ -71,24 +72,32 @@ public func bf16ResidualBackward(_ dy: Tensor, s: Tensor, gamma: Tensor, gammaBF
                     dGamma.scalars.withUnsafeMutableBufferPointer { gb in
                         dBias.scalars.withUnsafeMutableBufferPointer { bb in
                             let io = UncheckedSendable((pd, ps, pg, pdd, gb.baseAddress!, bb.baseAddress!))
-                            parallelFor((c + 15) / 16) { group in
+                            parallelFor((c + 63) / 64) { quad in
                                 let (pd, ps, pg, pdd, pgam, pbias) = io.value
-                                let first = group &* 16, valid = min(16, c &- first)
-                                let g = load16(pg + first, valid: valid)
-                                var accGamma = V16(), accBias = V16()
-                                for row in 0..<rows {
-                                    let k = row &* c &+ first
-                                    var d = load16(pd + k, valid: valid)
-                                    if let keep {
-                                        d = keep[row / perSample] ? rounded(d * V16(repeating: keepScale), gammaBF16) : V16()
-                                    }
-                                    accGamma = rounded(accGamma + rounded(d * load16(ps + k, valid: valid), gammaBF16), gammaBF16)
+                                let lanes = ChannelQuad(first: quad &* 64, channels: c)
+                                let g = lanes.load(pg)
+                                var accGamma = (V16(), V16(), V16(), V16()), accBias = accGamma
+                                // One group's step: its two running sums, and dDot's lanes returned.
+                                @inline(__always)
+                                func step(_ d: V16, _ s: V16, _ g: V16, _ accGamma: inout V16, _ accBias: inout V16, _ kept: Bool?) -> V16 {
+                                    var d = d
+                                    if let kept { d = kept ? rounded(d * V16(repeating: keepScale), gammaBF16) : V16() }
+                                    accGamma = rounded(accGamma + rounded(d * s, gammaBF16), gammaBF16)
                                     let ds = roundToBF16(d * g)
-                                    store16(ds, pdd + k, valid: valid)
                                     accBias = roundToBF16(accBias + ds)
+                                    return ds
                                 }
-                                store16(accGamma, pgam + first, valid: valid)
-                                store16(accBias, pbias + first, valid: valid)
+                                for row in 0..<rows {
+                                    let kept = keep.map { $0[row / perSample] }
+                                    let d = lanes.load(pd + row &* c), sv = lanes.load(ps + row &* c)
+                                    let out = (step(d.0, sv.0, g.0, &accGamma.0, &accBias.0, kept),
+                                               step(d.1, sv.1, g.1, &accGamma.1, &accBias.1, kept),
+                                               step(d.2, sv.2, g.2, &accGamma.2, &accBias.2, kept),
+                                               step(d.3, sv.3, g.3, &accGamma.3, &accBias.3, kept))
+                                    lanes.store(out, pdd + row &* c)
+                                }
+                                lanes.store(accGamma, pgam)
+                                lanes.store(accBias, pbias)
                             }
                         }
                     }

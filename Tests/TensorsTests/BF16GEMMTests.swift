@@ -54,9 +54,11 @@ final class BF16GEMMTests: XCTestCase {
 
     func testSameBitsOnAnyThreadCount() {
         var rng = TestRNG(13)
-        // Shapes whose blocking changes with the thread count: tall, wide and long-K.
-        for (m, n, k) in [(400, 96, 96), (96, 384, 700), (16, 1000, 64)] {
-            let p = Problem(m, n, k, transA: m == 96, transB: false, rng: &rng)
+        // Shapes whose blocking changes with the thread count: tall, wide and long-K (the
+        // weight gradients': A transposed, both operands packed up front, split by pairs of K
+        // on several threads and packed by each block on one; an odd K leaves a half pair).
+        for (m, n, k) in [(400, 96, 96), (96, 384, 700), (16, 1000, 64), (384, 96, 901)] {
+            let p = Problem(m, n, k, transA: k > 96, transB: false, rng: &rng)
             for engine in BF16GEMMEngine.allCases where engine == .emulated || BF16GEMMEngine.nativeAvailable {
                 let one = ComputeContext(threads: 1).run { p.run(engine: engine) }
                 for threads in [2, 3, 8] {

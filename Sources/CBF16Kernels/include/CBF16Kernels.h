@@ -28,14 +28,29 @@ extern "C" {
 /// 1 when this CPU (and its OS) runs AVX512-BF16 code, else 0.
 int cnx_bf16_native_available(void);
 
+/// The dwords `cnx_bf16_pack_a` fills for all of an [M, K] op(A).
+long cnx_bf16_packed_a_count(long m, long k);
+
+/// Packs panels [panel0, panel0 + panels) (MR rows each) of op(A)
+/// (op(A)[i, k] = `a[i * aRow + k * aK]`), pairs [pair0, pair0 + pairs) of
+/// K, into their places in `out` (`cnx_bf16_packed_a_count` dwords for the
+/// whole of A), so that blocks sharing A's rows pack them once. Disjoint
+/// parts may be packed in parallel: split a transposed A (rows of A^T
+/// contiguous) by pairs, so each part reads whole rows, else by panels.
+void cnx_bf16_pack_a(const float *a, long aRow, long aK, long k, long m, long panel0, long panels,
+                     long pair0, long pairs, uint32_t *out);
+
 /// The dwords `cnx_bf16_pack_b` fills for all of a [K, N] op(B).
 long cnx_bf16_packed_b_count(long k, long n);
 
 /// Packs strips [strip0, strip0 + strips) (NR columns each) of op(B)
-/// (op(B)[k, j] = `b[k * bK + j * bN]`) over all of K into `out`
-/// (`cnx_bf16_packed_b_count` dwords for the whole of B), so that blocks
-/// sharing B's columns pack them once. Strips may be packed in parallel.
-void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long strip0, long strips, uint32_t *out);
+/// (op(B)[k, j] = `b[k * bK + j * bN]`), pairs [pair0, pair0 + pairs) of K,
+/// into their places in `out` (`cnx_bf16_packed_b_count` dwords for the
+/// whole of B), so that blocks sharing B's columns pack them once. Disjoint
+/// parts may be packed in parallel: split a B whose rows are contiguous by
+/// pairs, so each part reads whole rows, else by strips.
+void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long strip0, long strips,
+                     long pair0, long pairs, uint32_t *out);
 
 /// One block of C: rows [row0, row0 + rows) and columns [col0, col0 + cols)
 /// of C = op(A) · op(B), computed over all of K, rounded to bf16 (nearest
@@ -43,9 +58,10 @@ void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long stri
 /// float32 (row-major, leading dimension `ldc`; the block's own rows and
 /// columns only).
 ///
-/// op(A)[i, k] is `a[i * aRow + k * aK]`; op(B)[k, j] is `b[k * bK + j * bN]`,
-/// or, when `packedB` is not NULL, B as `cnx_bf16_pack_b` packed it (`col0`
-/// then a multiple of NR).
+/// op(A)[i, k] is `a[i * aRow + k * aK]`, or, when `packedA` is not NULL, A
+/// as `cnx_bf16_pack_a` packed it (`row0` then a multiple of MR);
+/// op(B)[k, j] is `b[k * bK + j * bN]`, or, when `packedB` is not NULL, B as
+/// `cnx_bf16_pack_b` packed it (`col0` then a multiple of NR).
 /// With a `bias` (N floats, bf16 values), C gets `r(sum) + bias[j]`, rounded
 /// to bf16 again when `roundSum` is 1 (a bf16 add), else left float32 (XLA's
 /// bias add when only a LayerNorm or the loss reads it).
@@ -53,11 +69,18 @@ void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long stri
 /// `cnx_bf16_native_available`); 0 runs the emulation, the same bits.
 /// Blocks write disjoint parts of C, so they may run in parallel.
 void cnx_bf16_gemm_block(long k,
-                         const float *a, long aRow, long aK,
+                         const float *a, long aRow, long aK, const uint32_t *packedA,
                          const float *b, long bK, long bN, const uint32_t *packedB,
                          float *c, long ldc, const float *bias, int roundSum,
                          long row0, long rows, long col0, long cols,
                          int native);
+
+/// bf16 GELU's output and gradient (Tensors/BF16GELU.swift): for each of the
+/// `n` elements, `y[i] = tableY[h]` and `dx[i]` the gradient from the
+/// cotangent `dy[i]`, where h is the high 16 bits of `x[i]` (a bf16 value)
+/// and the tables hold the x-only parts e and ex per bf16 value.
+void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx, long n,
+                            const float *tableY, const float *tableE, const float *tableEx);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,83 @@
+// bf16 GELU's backward pass over tables (Tensors/BF16GELU.swift has the
+// formulas and builds the tables). In C for the gather instructions its
+// three table lookups per element need: Swift's SIMD types cannot express
+// a gather (a lane-by-lane one in Swift ran at 0.74 G elements/s on two
+// cores), and clang did not vectorise the scalar loop. Vectors of 16 lanes
+// on AVX-512, 8 on AVX2, then a scalar tail: the same lane-wise float32 IEEE
+// operations and integer rounding everywhere, no FMA contraction (the target
+// builds with -ffp-contract=off), so the same bits as the Swift op-by-op code.
+#include "CBF16Kernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#if defined(__AVX512F__)
+enum { W = 16 };
+typedef float vf __attribute__((vector_size(64)));
+typedef uint32_t vu __attribute__((vector_size(64)));
+static inline vf gather(const float *table, vu index) {
+    return (vf)_mm512_i32gather_ps((__m512i)index, table, 4);
+}
+#else
+enum { W = 8 };
+typedef float vf __attribute__((vector_size(32)));
+typedef uint32_t vu __attribute__((vector_size(32)));
+static inline vf gather(const float *table, vu index) {
+    return (vf)_mm256_i32gather_ps(table, (__m256i)index, 4);
+}
+#endif
+
+/// Lanes rounded to bf16, nearest even, NaN kept quiet (Swift's `roundToBF16`).
+static inline vf round_v(vf f) {
+    vu u = (vu)f;
+    vu rounded = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    vu quiet = (u | 0x00400000u) & 0xffff0000u;
+    vu nan = (vu)((u & 0x7fffffffu) > 0x7f800000u);
+    return (vf)((nan & quiet) | (~nan & rounded));
+}
+
+static inline float round_s(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    uint32_t quiet = (u | 0x00400000u) & 0xffff0000u;
+    uint32_t r = (u & 0x7fffffffu) > 0x7f800000u ? quiet : rounded;
+    float out;
+    memcpy(&out, &r, 4);
+    return out;
+}
+
+void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx, long n,
+                            const float *tableY, const float *tableE, const float *tableEx) {
+    const float s = 0.70703125f;  // bf16(sqrt(0.5))
+    const float c = -1.125f;      // bf16(-2/sqrt(pi))
+    long i = 0;
+    for (; i + W <= n; i += W) {
+        vf v, g;
+        memcpy(&v, x + i, sizeof v);
+        memcpy(&g, dy + i, sizeof g);
+        vu index = (vu)v >> 16;
+        vf e = gather(tableE, index), ex = gather(tableEx, index), out = gather(tableY, index);
+        vf half = round_v(0.5f * v);
+        vf dE = round_v(half * g);
+        vf t = round_v(dE * c);
+        vf dM = round_v(t * ex);
+        vf dA1 = -round_v(dM * s);
+        vf dH = round_v(g * e);
+        vf dA2 = round_v(dH * 0.5f);
+        vf grad = round_v(dA1 + dA2);
+        memcpy(y + i, &out, sizeof out);
+        memcpy(dx + i, &grad, sizeof grad);
+    }
+    for (; i < n; i++) {  // the same operations, one lane
+        float v = x[i], g = dy[i];
+        uint32_t u;
+        memcpy(&u, &v, 4);
+        uint32_t index = u >> 16;
+        float half = round_s(0.5f * v);
+        float dA1 = -round_s(round_s(round_s(round_s(half * g) * c) * tableEx[index]) * s);
+        float dA2 = round_s(round_s(g * tableE[index]) * 0.5f);
+        y[i] = tableY[index];
+        dx[i] = round_s(dA1 + dA2);
+    }
+}
