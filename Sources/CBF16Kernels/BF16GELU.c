@@ -1,6 +1,7 @@
-// bf16 GELU's backward pass over tables (Tensors/BF16GELU.swift has the
-// formulas and builds the tables). In C for the gather instructions its
-// three table lookups per element need: Swift's SIMD types cannot express
+// bf16 GELU over tables (Tensors/BF16GELU.swift has the formulas and builds
+// the tables): the forward pass over rows (also the bf16 GEMM's GELU
+// epilogue) and the backward pass. In C for the gather instructions the
+// table lookups need: Swift's SIMD types cannot express
 // a gather (a lane-by-lane one in Swift ran at 0.74 G elements/s on two
 // cores), and clang did not vectorise the scalar loop. Vectors of 16 lanes
 // on AVX-512, 8 on AVX2, then a scalar tail: the same lane-wise float32 IEEE
@@ -15,6 +16,7 @@
 enum { W = 16 };
 typedef float vf __attribute__((vector_size(64)));
 typedef uint32_t vu __attribute__((vector_size(64)));
+typedef uint16_t vh __attribute__((vector_size(32)));
 static inline vf gather(const float *table, vu index) {
     return (vf)_mm512_i32gather_ps((__m512i)index, table, 4);
 }
@@ -22,6 +24,7 @@ static inline vf gather(const float *table, vu index) {
 enum { W = 8 };
 typedef float vf __attribute__((vector_size(32)));
 typedef uint32_t vu __attribute__((vector_size(32)));
+typedef uint16_t vh __attribute__((vector_size(16)));
 static inline vf gather(const float *table, vu index) {
     return (vf)_mm256_i32gather_ps(table, (__m256i)index, 4);
 }
@@ -47,16 +50,52 @@ static inline float round_s(float f) {
     return out;
 }
 
-void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx, long n,
-                            const float *tableY, const float *tableE, const float *tableEx) {
+void cnx_bf16_gelu_rows(float *y, long ldy, uint16_t *pre, long ldp, long rows, long cols, const float *tableY) {
+    for (long r = 0; r < rows; r++) {
+        float *row = y + r * ldy;
+        uint16_t *p = pre ? pre + r * ldp : NULL;
+        long j = 0;
+        for (; j + W <= cols; j += W) {
+            vu u;
+            memcpy(&u, row + j, sizeof u);
+            vu index = u >> 16;
+            if (p) {
+                uint16_t h[W];
+                for (int l = 0; l < W; l++) h[l] = (uint16_t)index[l];
+                memcpy(p + j, h, sizeof h);
+            }
+            vf out = gather(tableY, index);
+            memcpy(row + j, &out, sizeof out);
+        }
+        for (; j < cols; j++) {
+            uint32_t u;
+            memcpy(&u, row + j, 4);
+            if (p) p[j] = (uint16_t)(u >> 16);
+            row[j] = tableY[u >> 16];
+        }
+    }
+}
+
+/// GELU's output and gradient for `n` elements, GELU's input given as floats
+/// (`x32`) or as bf16 bits (`x16`), one of them; `dx` may be `dy`.
+static void gelu_backward_span(const float *dy, const float *x32, const uint16_t *x16, float *y, float *dx, long n,
+                               const float *tableY, const float *tableE, const float *tableEx) {
     const float s = 0.70703125f;  // bf16(sqrt(0.5))
     const float c = -1.125f;      // bf16(-2/sqrt(pi))
     long i = 0;
     for (; i + W <= n; i += W) {
         vf v, g;
-        memcpy(&v, x + i, sizeof v);
+        vu index;
+        if (x16) {
+            vh h;
+            memcpy(&h, x16 + i, sizeof h);
+            index = __builtin_convertvector(h, vu);
+            v = (vf)(index << 16);
+        } else {
+            memcpy(&v, x32 + i, sizeof v);
+            index = (vu)v >> 16;
+        }
         memcpy(&g, dy + i, sizeof g);
-        vu index = (vu)v >> 16;
         vf e = gather(tableE, index), ex = gather(tableEx, index), out = gather(tableY, index);
         vf half = round_v(0.5f * v);
         vf dE = round_v(half * g);
@@ -70,9 +109,15 @@ void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx
         memcpy(dx + i, &grad, sizeof grad);
     }
     for (; i < n; i++) {  // the same operations, one lane
-        float v = x[i], g = dy[i];
         uint32_t u;
-        memcpy(&u, &v, 4);
+        float v, g = dy[i];
+        if (x16) {
+            u = (uint32_t)x16[i] << 16;
+            memcpy(&v, &u, 4);
+        } else {
+            v = x32[i];
+            memcpy(&u, &v, 4);
+        }
         uint32_t index = u >> 16;
         float half = round_s(0.5f * v);
         float dA1 = -round_s(round_s(round_s(round_s(half * g) * c) * tableEx[index]) * s);
@@ -80,4 +125,15 @@ void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx
         y[i] = tableY[index];
         dx[i] = round_s(dA1 + dA2);
     }
+}
+
+void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx, long n,
+                            const float *tableY, const float *tableE, const float *tableEx) {
+    gelu_backward_span(dy, x, NULL, y, dx, n, tableY, tableE, tableEx);
+}
+
+void cnx_bf16_gelu_backward_rows(float *d, long ldd, const uint16_t *x, float *y, long rows, long cols,
+                                 const float *tableY, const float *tableE, const float *tableEx) {
+    for (long r = 0; r < rows; r++)
+        gelu_backward_span(d + r * ldd, NULL, x + r * ldd, y + r * ldd, d + r * ldd, cols, tableY, tableE, tableEx);
 }

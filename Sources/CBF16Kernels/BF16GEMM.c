@@ -357,6 +357,16 @@ static void kernel_emulated(long kc, const uint32_t *a, PanelLayout la, const ui
     }
 }
 
+/// The GELU epilogue on rows [i0, i0 + rows), columns [j0, j0 + cols) of C,
+/// just stored (in L1).
+static void gelu_tile(const CNXBF16GELUEpilogue *g, float *c, long ldc, long i0, long j0, long rows, long cols) {
+    long at = i0 * ldc + j0;
+    if (g->input)
+        cnx_bf16_gelu_backward_rows(c + at, ldc, g->input + at, g->output + at, rows, cols, g->tableY, g->tableE, g->tableEx);
+    else
+        cnx_bf16_gelu_rows(c + at, ldc, g->preActivation ? g->preActivation + at : NULL, ldc, rows, cols, g->tableY);
+}
+
 /// This thread's packing buffer, at least `bytes` long. Kept between calls
 /// (one per thread, the largest asked for: about 400 KiB): a fresh buffer
 /// of this size comes from mmap, and faulting its pages in cost as much as
@@ -376,6 +386,7 @@ void cnx_bf16_gemm_block(long k,
                          const float *a, long aRow, long aK, const uint32_t *packedA,
                          const float *b, long bK, long bN, const uint32_t *packedB,
                          float *c, long ldc, const float *bias, int roundSum,
+                         const CNXBF16GELUEpilogue *gelu,
                          long row0, long rows, long col0, long cols,
                          int native) {
     if (rows <= 0 || cols <= 0) return;
@@ -384,6 +395,7 @@ void cnx_bf16_gemm_block(long k,
         // An empty sum: 0, plus the bias (a bf16 value, so r(0 + b) = b).
         for (long i = 0; i < rows; i++)
             for (long j = 0; j < cols; j++) c[(row0 + i) * ldc + col0 + j] = bias ? bias[col0 + j] : 0.0f;
+        if (gelu) gelu_tile(gelu, c, ldc, row0, col0, rows, cols);
         return;
     }
     long panels = (rows + MR - 1) / MR, strips = (cols + NR - 1) / NR;
@@ -429,6 +441,7 @@ void cnx_bf16_gemm_block(long k,
                 float *cp = c + i0 * ldc + j0;
                 if (mr == MR && nr == NR) {
                     kernel(kc, ap, layout, bp, cp, ldc, accumulate, last, bias ? bias + j0 : NULL, roundSum);
+                    if (gelu && last) gelu_tile(gelu, c, ldc, i0, j0, MR, NR);
                     continue;
                 }
                 // An edge tile: through a full tile, its own rows and columns copied.
@@ -441,6 +454,7 @@ void cnx_bf16_gemm_block(long k,
                 if (bias) memcpy(edgeBias, bias + j0, (size_t)nr * sizeof(float));
                 kernel(kc, ap, layout, bp, tile, NR, accumulate, last, bias ? edgeBias : NULL, roundSum);
                 for (long r = 0; r < mr; r++) memcpy(cp + r * ldc, tile + r * NR, (size_t)nr * sizeof(float));
+                if (gelu && last) gelu_tile(gelu, c, ldc, i0, j0, mr, nr);
             }
         }
     }

@@ -150,9 +150,11 @@ func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: F
     bf16AddBias(&dw, p.dw.bias, round: false)
     let n = OpProfile.time(.layerNorm) { layerNormForward(dw, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     // r(LayerNorm output) is Conv_1's input: bf16GEMM rounds it as it reads it,
-    // and adds the bias (a bf16 add) as it stores the result.
-    let hidden = OpProfile.time(.gemm) { denseForwardBF16(n.y, weight: p.fc1.kernel, bias: p.fc1.bias, roundSum: true) }
-    let g = OpProfile.time(.gelu) { bf16GELUForward(hidden) }
+    // adds the bias (a bf16 add) and applies GELU as it stores the result (GELU's
+    // time counts as the GEMM's); the pre-activation is kept as bf16 for backward.
+    let (g, hidden) = OpProfile.time(.gemm) {
+        denseGELUForwardBF16(n.y, weight: p.fc1.kernel, bias: p.fc1.bias, keepPreActivation: cached)
+    }
     let dot = OpProfile.time(.gemm) { denseForward(g, weight: p.fc2.kernel, bias: nil, precision: .bf16) }
     let (out, s) = OpProfile.time(.elementwise) {
         bf16ResidualForward(x, dot: dot, bias: p.fc2.bias, gamma: p.gamma, gammaBF16: gammaBF16,
@@ -160,7 +162,7 @@ func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: F
     }
     guard let cachedDW else { return (out, nil) }
     let cache = BlockCache(input: CachedActivation(x, bf16: inputIsBF16), depthwise: cachedDW,
-                           hidden: CachedActivation(hidden, bf16: true), branch: CachedActivation(s, bf16: gammaBF16),
+                           hidden: .bf16(hidden!), branch: CachedActivation(s, bf16: gammaBF16),
                            keep: keep, keepScale: keepScale)
     return (out, cache)
 }
@@ -174,14 +176,14 @@ func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: F
 func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCache, epsilon: Float,
                        gammaBF16: Bool, inputIsBF16: Bool) -> (dx: Tensor, grads: BlockParams) {
     let b = cache
-    let hidden = b.hidden.tensor, depthwise = b.depthwise.tensor
+    let depthwise = b.depthwise.tensor
     let rb = OpProfile.time(.elementwise) {
         bf16ResidualBackward(d, s: b.branch.tensor, gamma: p.gamma, gammaBF16: gammaBF16, keep: b.keep, keepScale: b.keepScale)
     }
-    // Conv_2's input gradient first, so GELU's output (recomputed) and its
-    // gradient come from one pass; then Conv_2's weight gradient.
-    let dG = OpProfile.time(.gemm) { denseInputGradient(rb.dDot, weight: p.fc2.kernel, inputShape: hidden.shape, precision: .bf16) }
-    let (g, dHidden) = OpProfile.time(.gelu) { bf16GELUForwardAndBackward(dG, x: hidden) }
+    // Conv_2's input gradient first, with GELU's backward pass (and its output,
+    // recomputed) in the GEMM's store; then Conv_2's weight gradient.
+    guard case let .bf16(hidden) = b.hidden else { preconditionFailure("a bf16 block keeps GELU's input as bf16") }
+    let (g, dHidden) = OpProfile.time(.gemm) { denseInputGradientGELUBF16(rb.dDot, weight: p.fc2.kernel, preActivation: hidden) }
     let fc2 = OpProfile.time(.gemm) { denseKernelGradient(rb.dDot, x: g, weight: p.fc2.kernel, precision: .bf16) }
     let n = OpProfile.time(.layerNorm) { layerNormForward(depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     let fc1 = OpProfile.time(.gemm) {

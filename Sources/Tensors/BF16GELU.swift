@@ -65,6 +65,97 @@ public func bf16GELUForward(_ x: Tensor) -> Tensor {
     }
 }
 
+/// bf16 GELU applied by `bf16GEMM` to each tile of its result as it stores
+/// it (`CNXBF16GELUEpilogue`): forward, C gets GELU of the stored value and,
+/// with a `preActivation` buffer (halves laid out as C), the stored value's
+/// bf16 bits are kept there; backward, C (GELU's output cotangent) becomes
+/// GELU's input cotangent, and GELU's output is written to `output`.
+public struct BF16GELUEpilogue {
+    let raw: CNXBF16GELUEpilogue
+
+    static func forward(_ t: UnsafePointer<Float>, preActivation: UnsafeMutablePointer<UInt16>?) -> Self {
+        Self(raw: CNXBF16GELUEpilogue(tableY: t, tableE: nil, tableEx: nil, preActivation: preActivation, input: nil, output: nil))
+    }
+
+    static func backward(_ t: (y: UnsafePointer<Float>, e: UnsafePointer<Float>, ex: UnsafePointer<Float>),
+                         input: UnsafePointer<UInt16>, output: UnsafeMutablePointer<Float>) -> Self {
+        Self(raw: CNXBF16GELUEpilogue(tableY: t.y, tableE: t.e, tableEx: t.ex, preActivation: nil, input: input, output: output))
+    }
+}
+
+/// Conv_1 of a bf16 block with its GELU: `bf16GELUForward(denseForwardBF16(x,
+/// weight:, bias:, roundSum: true))` in one GEMM, GELU applied to each tile as
+/// it is stored, so the pre-activation never goes to memory as float32. With
+/// `keepPreActivation` it is also returned as bf16 (the backward pass's
+/// cache: the same bits as packing the two-pass result's pre-activation).
+public func denseGELUForwardBF16(_ x: Tensor, weight: Tensor, bias: Tensor, keepPreActivation: Bool)
+    -> (y: Tensor, preActivation: BF16Tensor?) {
+    precondition(weight.rank == 2, "denseGELUForwardBF16: weight must be [in, out], got \(weight.shape)")
+    let k = weight.shape[0], n = weight.shape[1]
+    precondition(x.lastDim == k, "denseGELUForwardBF16: x \(x.shape) does not end in \(k)")
+    precondition(bias.shape == [n], "denseGELUForwardBF16: bias \(bias.shape) is not [\(n)]")
+    let m = x.leadingCount
+    var outShape = x.shape
+    if outShape.isEmpty { outShape = [n] } else { outShape[outShape.count - 1] = n }
+    var pre: BF16Tensor? = nil
+    let y = BF16GELUTable.shared.y.withUnsafeBufferPointer { table in
+        x.withPointer { px in
+            weight.withPointer { pw in
+                bias.withPointer { pb in
+                    Tensor.build(outShape) { py in
+                        func run(_ halves: UnsafeMutablePointer<UInt16>?) {
+                            bf16GEMM(transA: false, transB: false, m: m, n: n, k: k, a: px, lda: k, b: pw, ldb: n,
+                                     c: py, ldc: n, bias: pb, roundSum: true,
+                                     gelu: .forward(table.baseAddress!, preActivation: halves))
+                        }
+                        if keepPreActivation {
+                            pre = BF16Tensor(shape: outShape) { halves in run(halves) }
+                        } else {
+                            run(nil)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return (y, pre)
+}
+
+/// Conv_2's input gradient through GELU, in a bf16 block's backward pass:
+/// with `dG = denseInputGradient(dy, weight:, precision: .bf16)` (GELU's
+/// output cotangent), returns `bf16GELUForwardAndBackward(dG, x:
+/// preActivation)` — GELU's output, recomputed for Conv_2's weight gradient,
+/// and the cotangent of GELU's input — from one GEMM that does the GELU pass
+/// on each tile as it stores it (the same bits; dG never goes to memory).
+public func denseInputGradientGELUBF16(_ dy: Tensor, weight: Tensor, preActivation: BF16Tensor) -> (y: Tensor, dx: Tensor) {
+    let k = weight.shape[0], n = weight.shape[1]
+    let m = dy.leadingCount
+    precondition(dy.lastDim == n && preActivation.count == m * k,
+                 "denseInputGradientGELUBF16: dy \(dy.shape) does not match GELU's input \(preActivation.shape) and weight \(weight.shape)")
+    let table = BF16GELUTable.shared
+    var y = Tensor.zeros([0])
+    let dx = table.y.withUnsafeBufferPointer { ty in
+        table.e.withUnsafeBufferPointer { te in
+            table.ex.withUnsafeBufferPointer { tex in
+                preActivation.halves.withUnsafeBufferPointer { px in
+                    dy.withPointer { pdy in
+                        weight.withPointer { pw in
+                            Tensor.build(preActivation.shape) { pdx in
+                                y = Tensor.build(preActivation.shape) { py in
+                                    let tables = (y: ty.baseAddress!, e: te.baseAddress!, ex: tex.baseAddress!)
+                                    bf16GEMM(transA: false, transB: true, m: m, n: k, k: n, a: pdy, lda: n, b: pw, ldb: n,
+                                             c: pdx, ldc: k, gelu: .backward(tables, input: px.baseAddress!, output: py))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return (y, dx)
+}
+
 /// bf16 GELU backward: the gradient with respect to `x` (bf16 values) from
 /// the bf16 cotangent `dy`, as JAX differentiates `jax.nn.gelu` in bf16.
 public func bf16GELUBackward(_ dy: Tensor, x: Tensor) -> Tensor {

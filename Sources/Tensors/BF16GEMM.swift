@@ -40,11 +40,13 @@ public enum BF16GEMMEngine: String, Sendable, CaseIterable {
 /// blocks share them, B's columns when several row blocks do, and either
 /// when a block would read it in short pieces (see the code); else each
 /// block packs its own.
+/// With `gelu`, C then goes through bf16 GELU tile by tile as it is stored
+/// (`BF16GELUEpilogue`).
 /// Must not be called from inside a `parallelFor` body.
 public func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                      c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, roundSum: Bool = true,
-                     engine: BF16GEMMEngine = .standard) {
+                     gelu: BF16GELUEpilogue? = nil, engine: BF16GEMMEngine = .standard) {
     if m == 0 || n == 0 { return }
     let native: Int32 = engine == .native && BF16GEMMEngine.nativeAvailable ? 1 : 0
     // op(A)[i, kk] is a[i * aRow + kk * aK]; op(B)[kk, j] is b[kk * bK + j * bN].
@@ -77,16 +79,20 @@ public func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
             }
         }
     }
-    packedA.withUnsafeBufferPointer { pa in
-        packed.withUnsafeBufferPointer { pb in
-            // (An empty array's buffer may still have an address: say "none" explicitly.)
-            let io = UncheckedSendable((a, packedA.isEmpty ? nil : pa.baseAddress, b, packed.isEmpty ? nil : pb.baseAddress, c, bias))
-            let roundSum: Int32 = roundSum ? 1 : 0
-            parallelFor(plan.count) { index in
-                let (a, packedA, b, packedB, c, bias) = io.value
-                let (rows, cols) = plan.block(index)
-                cnx_bf16_gemm_block(k, a, aRow, aK, packedA, b, bK, bN, packedB, c, ldc, bias, roundSum,
-                                    rows.lowerBound, rows.count, cols.lowerBound, cols.count, native)
+    var epilogue = gelu?.raw ?? CNXBF16GELUEpilogue()
+    withUnsafePointer(to: &epilogue) { pe in
+        packedA.withUnsafeBufferPointer { pa in
+            packed.withUnsafeBufferPointer { pb in
+                // (An empty array's buffer may still have an address: say "none" explicitly.)
+                let io = UncheckedSendable((a, packedA.isEmpty ? nil : pa.baseAddress, b, packed.isEmpty ? nil : pb.baseAddress, c, bias,
+                                            gelu == nil ? nil : pe))
+                let roundSum: Int32 = roundSum ? 1 : 0
+                parallelFor(plan.count) { index in
+                    let (a, packedA, b, packedB, c, bias, epilogue) = io.value
+                    let (rows, cols) = plan.block(index)
+                    cnx_bf16_gemm_block(k, a, aRow, aK, packedA, b, bK, bN, packedB, c, ldc, bias, roundSum, epilogue,
+                                        rows.lowerBound, rows.count, cols.lowerBound, cols.count, native)
+                }
             }
         }
     }

@@ -34,6 +34,16 @@ public struct BF16Tensor: Sendable, Equatable {
         }
     }
 
+    /// A tensor of `shape` whose halves `fill` writes (every one of them).
+    init(shape: [Int], fill: (UnsafeMutablePointer<UInt16>) -> Void) {
+        self.shape = shape
+        let n = Tensor.count(of: shape)
+        halves = [UInt16](unsafeUninitializedCapacity: n) { out, initialized in
+            if n > 0 { fill(out.baseAddress!) }
+            initialized = n
+        }
+    }
+
     /// The number of elements.
     public var count: Int { halves.count }
 

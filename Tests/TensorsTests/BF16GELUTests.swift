@@ -50,4 +50,44 @@ final class BF16GELUTests: XCTestCase {
         let zero = bf16GELUBackward(Tensor(shape: [1], scalars: [-0.0]), x: Tensor(shape: [1], scalars: [0]))
         XCTAssertEqual(zero.scalars[0].bitPattern, (-Float(0)).bitPattern)
     }
+
+    /// Conv_1 with GELU in the GEMM's store is the two passes it replaces, bit
+    /// for bit: the GELU output and the kept pre-activation, for shapes with
+    /// edge tiles and K blocks, on 1, 2 and 3 threads.
+    func testGELUInTheGEMMStoreIsTheTwoPasses() {
+        var rng = TestRNG(43)
+        for (m, k, n) in [(1, 3, 5), (37, 19, 70), (130, 300, 64)] {
+            let x = rng.tensor([m, k], -2, 2), w = rng.tensor([k, n], -0.5, 0.5), b = rng.tensor([n]).roundedToBF16()
+            let pre = denseForwardBF16(x, weight: w, bias: b, roundSum: true)
+            let y = bf16GELUForward(pre)
+            for threads in [1, 2, 3] {
+                let fused = ComputeContext(threads: threads).run { denseGELUForwardBF16(x, weight: w, bias: b, keepPreActivation: true) }
+                XCTAssertEqual(fused.y.scalars.map(\.bitPattern), y.scalars.map(\.bitPattern), "m \(m) k \(k) n \(n) threads \(threads)")
+                XCTAssertEqual(fused.preActivation, BF16Tensor(packing: pre))
+                let inference = ComputeContext(threads: threads).run { denseGELUForwardBF16(x, weight: w, bias: b, keepPreActivation: false) }
+                XCTAssertNil(inference.preActivation)
+                XCTAssertEqual(inference.y, fused.y)
+            }
+        }
+    }
+
+    /// Conv_2's input gradient with GELU's backward pass in the GEMM's store is
+    /// the GEMM then `bf16GELUForwardAndBackward`, bit for bit.
+    func testGELUBackwardInTheGEMMStoreIsTheTwoPasses() {
+        var rng = TestRNG(47)
+        for (m, k, n) in [(1, 5, 3), (37, 70, 19), (130, 64, 300)] {
+            // Conv_2: [m, k] -> [m, n], weight [k, n]; dy [m, n]; GELU's input [m, k].
+            let dy = rng.tensor([m, n]).roundedToBF16(), w = rng.tensor([k, n], -0.5, 0.5)
+            let pre = rng.tensor([m, k], -3, 3).roundedToBF16()
+            let dG = denseInputGradient(dy, weight: w, inputShape: [m, k], precision: .bf16)
+            let twoPasses = bf16GELUForwardAndBackward(dG, x: pre)
+            for threads in [1, 2, 3] {
+                let fused = ComputeContext(threads: threads).run {
+                    denseInputGradientGELUBF16(dy, weight: w, preActivation: BF16Tensor(packing: pre))
+                }
+                XCTAssertEqual(fused.y.scalars.map(\.bitPattern), twoPasses.y.scalars.map(\.bitPattern), "m \(m) k \(k) n \(n)")
+                XCTAssertEqual(fused.dx.scalars.map(\.bitPattern), twoPasses.dx.scalars.map(\.bitPattern), "m \(m) k \(k) n \(n)")
+            }
+        }
+    }
 }

@@ -25,6 +25,21 @@ extern "C" {
 /// Columns of C per micro-tile (two 16-lane registers).
 #define CNX_BF16_NR 32
 
+/// What the bf16 GEMM does to each finished tile of C (`cnx_bf16_gemm_block`):
+/// bf16 GELU, forward or backward, over the tables of Tensors/BF16GELU.swift.
+typedef struct {
+    /// GELU's output, and its gradient's e and ex, per bf16 value.
+    const float *tableY, *tableE, *tableEx;
+    /// Forward (`input` NULL): C becomes GELU(C); its bf16 bits are kept here
+    /// (laid out as C) unless NULL.
+    uint16_t *preActivation;
+    /// Backward: GELU's input as bf16 bits, laid out as C; C, the cotangent of
+    /// GELU's output, becomes the cotangent of its input, and GELU's output
+    /// goes to `output` (laid out as C).
+    const uint16_t *input;
+    float *output;
+} CNXBF16GELUEpilogue;
+
 /// 1 when this CPU (and its OS) runs AVX512-BF16 code, else 0.
 int cnx_bf16_native_available(void);
 
@@ -65,6 +80,8 @@ void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long stri
 /// With a `bias` (N floats, bf16 values), C gets `r(sum) + bias[j]`, rounded
 /// to bf16 again when `roundSum` is 1 (a bf16 add), else left float32 (XLA's
 /// bias add when only a LayerNorm or the loss reads it).
+/// With a `gelu` epilogue, each finished tile (r(sum), plus the bias) goes
+/// through bf16 GELU's forward or backward pass while it is in cache.
 /// `native` selects the `vdpbf16ps` kernel (the caller checks
 /// `cnx_bf16_native_available`); 0 runs the emulation, the same bits.
 /// Blocks write disjoint parts of C, so they may run in parallel.
@@ -72,8 +89,15 @@ void cnx_bf16_gemm_block(long k,
                          const float *a, long aRow, long aK, const uint32_t *packedA,
                          const float *b, long bK, long bN, const uint32_t *packedB,
                          float *c, long ldc, const float *bias, int roundSum,
+                         const CNXBF16GELUEpilogue *gelu,
                          long row0, long rows, long col0, long cols,
                          int native);
+
+/// bf16 GELU forward in place over `rows` rows of `cols` bf16 values (row
+/// stride `ldy`): each value's high 16 bits h are written to `pre` (row
+/// stride `ldp`; skipped when NULL: the pre-activation a backward pass keeps,
+/// as bf16) and the value replaced by `tableY[h]`.
+void cnx_bf16_gelu_rows(float *y, long ldy, uint16_t *pre, long ldp, long rows, long cols, const float *tableY);
 
 /// bf16 GELU's output and gradient (Tensors/BF16GELU.swift): for each of the
 /// `n` elements, `y[i] = tableY[h]` and `dx[i]` the gradient from the
@@ -81,6 +105,14 @@ void cnx_bf16_gemm_block(long k,
 /// and the tables hold the x-only parts e and ex per bf16 value.
 void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx, long n,
                             const float *tableY, const float *tableE, const float *tableEx);
+
+/// `cnx_bf16_gelu_backward` over `rows` rows of `cols` elements, in place:
+/// `d` (row stride `ldd`) holds the cotangent of GELU's output and gets the
+/// cotangent of its input; GELU's input comes as bf16 bits `x` and its
+/// output goes to `y`, both laid out as `d`.
+void cnx_bf16_gelu_backward_rows(float *d, long ldd, const uint16_t *x, float *y, long rows, long cols,
+                                 const float *tableY, const float *tableE, const float *tableEx);
+
 
 #ifdef __cplusplus
 }
