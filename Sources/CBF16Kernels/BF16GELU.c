@@ -50,35 +50,37 @@ static inline float round_s(float f) {
     return out;
 }
 
-void cnx_bf16_gelu_rows(float *y, long ldy, uint16_t *pre, long ldp, long rows, long cols, const float *tableY) {
+void cnx_bf16_gelu_rows(const float *x, long ldx, uint16_t *y, uint16_t *pre, long ldh, long rows, long cols,
+                        const float *tableY) {
     for (long r = 0; r < rows; r++) {
-        float *row = y + r * ldy;
-        uint16_t *p = pre ? pre + r * ldp : NULL;
+        const float *row = x + r * ldx;
+        uint16_t *out = y + r * ldh, *p = pre ? pre + r * ldh : NULL;
         long j = 0;
         for (; j + W <= cols; j += W) {
             vu u;
             memcpy(&u, row + j, sizeof u);
             vu index = u >> 16;
             if (p) {
-                uint16_t h[W];
-                for (int l = 0; l < W; l++) h[l] = (uint16_t)index[l];
-                memcpy(p + j, h, sizeof h);
+                vh h = __builtin_convertvector(index, vh);
+                memcpy(p + j, &h, sizeof h);
             }
-            vf out = gather(tableY, index);
-            memcpy(row + j, &out, sizeof out);
+            vh g = __builtin_convertvector((vu)gather(tableY, index) >> 16, vh);
+            memcpy(out + j, &g, sizeof g);
         }
         for (; j < cols; j++) {
-            uint32_t u;
+            uint32_t u, v;
             memcpy(&u, row + j, 4);
             if (p) p[j] = (uint16_t)(u >> 16);
-            row[j] = tableY[u >> 16];
+            memcpy(&v, tableY + (u >> 16), 4);
+            out[j] = (uint16_t)(v >> 16);
         }
     }
 }
 
 /// GELU's output and gradient for `n` elements, GELU's input given as floats
 /// (`x32`) or as bf16 bits (`x16`), one of them; `dx` may be `dy`.
-static void gelu_backward_span(const float *dy, const float *x32, const uint16_t *x16, float *y, float *dx, long n,
+static void gelu_backward_span(const float *dy, const float *x32, const uint16_t *x16, float *y, float *dx,
+                               uint16_t *y16, uint16_t *dx16, long n,
                                const float *tableY, const float *tableE, const float *tableEx) {
     const float s = 0.70703125f;  // bf16(sqrt(0.5))
     const float c = -1.125f;      // bf16(-2/sqrt(pi))
@@ -105,8 +107,14 @@ static void gelu_backward_span(const float *dy, const float *x32, const uint16_t
         vf dH = round_v(g * e);
         vf dA2 = round_v(dH * 0.5f);
         vf grad = round_v(dA1 + dA2);
-        memcpy(y + i, &out, sizeof out);
-        memcpy(dx + i, &grad, sizeof grad);
+        if (y16) {
+            vh yh = __builtin_convertvector((vu)out >> 16, vh), dh = __builtin_convertvector((vu)grad >> 16, vh);
+            memcpy(y16 + i, &yh, sizeof yh);
+            memcpy(dx16 + i, &dh, sizeof dh);
+        } else {
+            memcpy(y + i, &out, sizeof out);
+            memcpy(dx + i, &grad, sizeof grad);
+        }
     }
     for (; i < n; i++) {  // the same operations, one lane
         uint32_t u;
@@ -122,18 +130,28 @@ static void gelu_backward_span(const float *dy, const float *x32, const uint16_t
         float half = round_s(0.5f * v);
         float dA1 = -round_s(round_s(round_s(round_s(half * g) * c) * tableEx[index]) * s);
         float dA2 = round_s(round_s(g * tableE[index]) * 0.5f);
-        y[i] = tableY[index];
-        dx[i] = round_s(dA1 + dA2);
+        float out = tableY[index], grad = round_s(dA1 + dA2);
+        if (y16) {
+            uint32_t yb, db;
+            memcpy(&yb, &out, 4);
+            memcpy(&db, &grad, 4);
+            y16[i] = (uint16_t)(yb >> 16);
+            dx16[i] = (uint16_t)(db >> 16);
+        } else {
+            y[i] = out;
+            dx[i] = grad;
+        }
     }
 }
 
 void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx, long n,
                             const float *tableY, const float *tableE, const float *tableEx) {
-    gelu_backward_span(dy, x, NULL, y, dx, n, tableY, tableE, tableEx);
+    gelu_backward_span(dy, x, NULL, y, dx, NULL, NULL, n, tableY, tableE, tableEx);
 }
 
-void cnx_bf16_gelu_backward_rows(float *d, long ldd, const uint16_t *x, float *y, long rows, long cols,
-                                 const float *tableY, const float *tableE, const float *tableEx) {
+void cnx_bf16_gelu_backward_rows(const float *d, long ldd, const uint16_t *x, uint16_t *y, uint16_t *dx, long ldh,
+                                 long rows, long cols, const float *tableY, const float *tableE, const float *tableEx) {
     for (long r = 0; r < rows; r++)
-        gelu_backward_span(d + r * ldd, NULL, x + r * ldd, y + r * ldd, d + r * ldd, cols, tableY, tableE, tableEx);
+        gelu_backward_span(d + r * ldd, NULL, x + r * ldh, NULL, NULL, y + r * ldh, dx + r * ldh, cols,
+                           tableY, tableE, tableEx);
 }

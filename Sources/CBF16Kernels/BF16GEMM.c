@@ -4,14 +4,19 @@
 // bf16 products with a summation order fixed by the shapes alone (oneDNN's
 // depends on its threading), which DESIGN.md's determinism needs.
 //
-// Blocking (BLIS's loops, sized for a 32 KiB L1 and 1 MiB L2 per core):
+// Blocking (BLIS's loops, for a 32 KiB L1 and 1 MiB L2 per core):
 // for each K block of KC pairs, the block's rows of op(A) are packed as
 // panels of MR rows and its columns of op(B) as strips of NR columns (unless
 // the caller packed them once for all blocks that share them,
 // `cnx_bf16_pack_a` / `cnx_bf16_pack_b`), both as bf16
-// pairs; then for each strip (16 KiB: stays in L1) and each panel, one
+// pairs; then for each strip (48 KiB at KC = 384: in L2) and each panel, one
 // MR x NR micro-tile of C accumulates the block's pairs in order. The last K
 // block's store rounds the sums to bf16 (and adds the bias, if any).
+// KC = 384 pairs was measured best on Tiny's 24 GEMM shapes (KernelBench
+// --gemm-shapes: 266 ms in all, against 290 at 256 and 309 at 128, 276 at
+// 768): K = 96..768 then fits in one K block, with no C tile stored and
+// reloaded between blocks and no short last block. The blocking never
+// changes the bits: partial sums stay float32 in C between K blocks.
 #include "CBF16Kernels.h"
 
 #include <cpuid.h>
@@ -20,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MR = CNX_BF16_MR, NR = CNX_BF16_NR, KC = 128 };
+enum { MR = CNX_BF16_MR, NR = CNX_BF16_NR, KC = 384 };
 _Static_assert(MR == 12, "load12 and store12 move one panel row of MR = 12 floats");
 
 /// The bf16 bits of `f`, rounded to nearest even (NaN stays a quiet NaN):
@@ -214,29 +219,111 @@ static void pack_b(const float *b, long bK, long bN, long k, long col0, long col
     }
 }
 
+/// `pack_a` for an A held as bf16 bits (halves): the same layout, the
+/// values copied (already bf16, nothing to round).
+static PanelLayout pack_a_halves(const uint16_t *a, long aRow, long aK, long k, long row0, long rowEnd,
+                                 long panels, long p0, long kc, uint32_t *out, long panelStride, long rowStride) {
+    long k0 = 2 * p0, kEnd = 2 * (p0 + kc) < k ? 2 * (p0 + kc) : k;
+    if (!(aRow == 1 && aK != 1)) {
+        for (long q = 0; q < panels; q++) {
+            long i0 = row0 + q * MR;
+            long valid = rowEnd - i0 < MR ? rowEnd - i0 : MR;
+            for (long r = 0; r < MR; r++) {
+                uint16_t *o16 = (uint16_t *)(out + q * panelStride + r * rowStride);
+                long t = 0;
+                if (r < valid) {
+                    const uint16_t *row = a + (i0 + r) * aRow;
+                    if (aK == 1) {
+                        memcpy(o16, row + k0, (size_t)(kEnd - k0) * sizeof(uint16_t));
+                        t = kEnd - k0;
+                    } else {
+                        for (; t < kEnd - k0; t++) o16[t] = row[(k0 + t) * aK];
+                    }
+                }
+                for (; t < 2 * kc; t++) o16[t] = 0;
+            }
+        }
+        return (PanelLayout){1, rowStride};
+    }
+    for (long p = 0; p < kc; p++) {
+        long kk = k0 + 2 * p;
+        const uint16_t *r0 = a + kk * aK;
+        const uint16_t *r1 = kk + 1 < k ? r0 + aK : NULL;
+        for (long q = 0; q < panels; q++) {
+            long i0 = row0 + q * MR;
+            long valid = rowEnd - i0 < MR ? rowEnd - i0 : MR;
+            uint32_t *op = out + q * panelStride + p * MR;
+            if (valid == MR && r1) {
+                for (long r = 0; r < MR; r++) op[r] = (uint32_t)r0[i0 + r] | (uint32_t)r1[i0 + r] << 16;
+            } else {
+                for (long r = 0; r < MR; r++)
+                    op[r] = r < valid ? (uint32_t)r0[i0 + r] | (r1 ? (uint32_t)r1[i0 + r] << 16 : 0) : 0;
+            }
+        }
+    }
+    return (PanelLayout){MR, 1};
+}
+
+/// `pack_b` for a B held as bf16 bits (halves).
+static void pack_b_halves(const uint16_t *b, long bK, long bN, long k, long col0, long colEnd,
+                          long strips, long p0, long kc, uint32_t *out, long stripStride) {
+    for (long p = 0; p < kc; p++) {
+        long k0 = 2 * (p0 + p);
+        for (long s = 0; s < strips; s++) {
+            long j0 = col0 + s * NR;
+            long valid = colEnd - j0 < NR ? colEnd - j0 : NR;
+            const uint16_t *r0 = b + k0 * bK + j0 * bN;
+            const uint16_t *r1 = k0 + 1 < k ? r0 + bK : NULL;
+            uint32_t *op = out + s * stripStride + p * NR;
+            if (r1 && valid == NR && bN == 1) {
+                for (long j = 0; j < NR; j++) op[j] = (uint32_t)r0[j] | (uint32_t)r1[j] << 16;
+            } else {
+                for (long j = 0; j < NR; j++)
+                    op[j] = j < valid ? (uint32_t)r0[j * bN] | (r1 ? (uint32_t)r1[j * bN] << 16 : 0) : 0;
+            }
+        }
+    }
+}
+
+/// pack_a or pack_a_halves, as A is held.
+static PanelLayout pack_a_any(const void *a, int halves, long aRow, long aK, long k, long row0, long rowEnd,
+                              long panels, long p0, long kc, uint32_t *out, long panelStride, long rowStride) {
+    return halves ? pack_a_halves(a, aRow, aK, k, row0, rowEnd, panels, p0, kc, out, panelStride, rowStride)
+                  : pack_a(a, aRow, aK, k, row0, rowEnd, panels, p0, kc, out, panelStride, rowStride);
+}
+
+/// pack_b or pack_b_halves, as B is held.
+static void pack_b_any(const void *b, int halves, long bK, long bN, long k, long col0, long colEnd,
+                       long strips, long p0, long kc, uint32_t *out, long stripStride) {
+    if (halves)
+        pack_b_halves(b, bK, bN, k, col0, colEnd, strips, p0, kc, out, stripStride);
+    else
+        pack_b(b, bK, bN, k, col0, colEnd, strips, p0, kc, out, stripStride);
+}
+
 long cnx_bf16_packed_a_count(long m, long k) {
     return (k + 1) / 2 * ((m + MR - 1) / MR) * MR;
 }
 
-void cnx_bf16_pack_a(const float *a, long aRow, long aK, long k, long m, long panel0, long panels,
+void cnx_bf16_pack_a(const void *a, int aHalves, long aRow, long aK, long k, long m, long panel0, long panels,
                      long pair0, long pairs, uint32_t *out) {
     long kp = (k + 1) / 2;
     long rowEnd = (panel0 + panels) * MR < m ? (panel0 + panels) * MR : m;
     int transposed = aRow == 1 && aK != 1;
     // Pair pair0's place in panel panel0 (PanelLayout: {MR, 1} transposed, else {1, kp}).
     uint32_t *start = out + panel0 * kp * MR + (transposed ? pair0 * MR : pair0);
-    pack_a(a, aRow, aK, k, panel0 * MR, rowEnd, panels, pair0, pairs, start, kp * MR, kp);
+    pack_a_any(a, aHalves, aRow, aK, k, panel0 * MR, rowEnd, panels, pair0, pairs, start, kp * MR, kp);
 }
 
 long cnx_bf16_packed_b_count(long k, long n) {
     return (k + 1) / 2 * ((n + NR - 1) / NR) * NR;
 }
 
-void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long strip0, long strips,
+void cnx_bf16_pack_b(const void *b, int bHalves, long bK, long bN, long k, long n, long strip0, long strips,
                      long pair0, long pairs, uint32_t *out) {
     long kp = (k + 1) / 2;
     long colEnd = (strip0 + strips) * NR < n ? (strip0 + strips) * NR : n;
-    pack_b(b, bK, bN, k, strip0 * NR, colEnd, strips, pair0, pairs, out + strip0 * kp * NR + pair0 * NR, kp * NR);
+    pack_b_any(b, bHalves, bK, bN, k, strip0 * NR, colEnd, strips, pair0, pairs, out + strip0 * kp * NR + pair0 * NR, kp * NR);
 }
 
 /// `v` rounded to bf16 as `bf16_bits` rounds, in a register.
@@ -357,18 +444,33 @@ static void kernel_emulated(long kc, const uint32_t *a, PanelLayout la, const ui
     }
 }
 
-/// The GELU epilogue on rows [i0, i0 + rows), columns [j0, j0 + cols) of C,
-/// just stored (in L1).
-static void gelu_tile(const CNXBF16GELUEpilogue *g, float *c, long ldc, long i0, long j0, long rows, long cols) {
+/// The GELU epilogue of a finished tile: `t` (row stride `ldt`) holds its
+/// rows [i0, i0 + rows) and columns [j0, j0 + cols) of C, just stored (in
+/// L1); the halves go to their places in the epilogue's arrays (row stride `ldc`).
+static void gelu_tile(const CNXBF16GELUEpilogue *g, const float *t, long ldt, long ldc, long i0, long j0, long rows, long cols) {
     long at = i0 * ldc + j0;
     if (g->input)
-        cnx_bf16_gelu_backward_rows(c + at, ldc, g->input + at, g->output + at, rows, cols, g->tableY, g->tableE, g->tableEx);
+        cnx_bf16_gelu_backward_rows(t, ldt, g->input + at, g->output + at, g->inputGradient + at, ldc, rows, cols,
+                                    g->tableY, g->tableE, g->tableEx);
     else
-        cnx_bf16_gelu_rows(c + at, ldc, g->preActivation ? g->preActivation + at : NULL, ldc, rows, cols, g->tableY);
+        cnx_bf16_gelu_rows(t, ldt, g->output + at, g->preActivation ? g->preActivation + at : NULL, ldc, rows, cols, g->tableY);
+}
+
+/// This thread's scratch C for a block with a GELU epilogue (whose results
+/// are halves elsewhere): at least `bytes` long, kept between calls.
+static float *scratch_c(size_t bytes) {
+    static _Thread_local float *buffer;
+    static _Thread_local size_t capacity;
+    if (bytes > capacity) {
+        free(buffer);
+        buffer = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+        capacity = bytes;
+    }
+    return buffer;
 }
 
 /// This thread's packing buffer, at least `bytes` long. Kept between calls
-/// (one per thread, the largest asked for: about 400 KiB): a fresh buffer
+/// (one per thread, the largest asked for: about 1.2 MiB): a fresh buffer
 /// of this size comes from mmap, and faulting its pages in cost as much as
 /// packing into them.
 static uint32_t *packing_buffer(size_t bytes) {
@@ -383,19 +485,26 @@ static uint32_t *packing_buffer(size_t bytes) {
 }
 
 void cnx_bf16_gemm_block(long k,
-                         const float *a, long aRow, long aK, const uint32_t *packedA,
-                         const float *b, long bK, long bN, const uint32_t *packedB,
+                         const void *a, int aHalves, long aRow, long aK, const uint32_t *packedA,
+                         const void *b, int bHalves, long bK, long bN, const uint32_t *packedB,
                          float *c, long ldc, const float *bias, int roundSum,
                          const CNXBF16GELUEpilogue *gelu,
                          long row0, long rows, long col0, long cols,
                          int native) {
     if (rows <= 0 || cols <= 0) return;
+    // With a GELU epilogue, C is this block's scratch (row stride `cols`, at
+    // (row0, col0)); the results go to the epilogue's halves (row stride ldc).
+    // `at(i, j)` is C's element (i, j) of this block.
+    long ldcOut = ldc;
+    float *scratch = gelu ? scratch_c((size_t)rows * (size_t)cols * sizeof(float)) : NULL;
+    if (gelu) ldc = cols;
+#define at(i, j) (scratch ? scratch + ((i) - row0) * ldc + ((j) - col0) : c + (i) * ldc + (j))
     long kp = (k + 1) / 2;
     if (kp == 0) {
         // An empty sum: 0, plus the bias (a bf16 value, so r(0 + b) = b).
-        for (long i = 0; i < rows; i++)
-            for (long j = 0; j < cols; j++) c[(row0 + i) * ldc + col0 + j] = bias ? bias[col0 + j] : 0.0f;
-        if (gelu) gelu_tile(gelu, c, ldc, row0, col0, rows, cols);
+        for (long i = row0; i < row0 + rows; i++)
+            for (long j = col0; j < col0 + cols; j++) *at(i, j) = bias ? bias[j] : 0.0f;
+        if (gelu) gelu_tile(gelu, at(row0, col0), ldc, ldcOut, row0, col0, rows, cols);
         return;
     }
     long panels = (rows + MR - 1) / MR, strips = (cols + NR - 1) / NR;
@@ -424,11 +533,11 @@ void cnx_bf16_gemm_block(long k,
             aChunk = packedA + (row0 / MR) * kp * MR + p0 * layout.pairStride;
             panelStride = kp * MR;
         } else {
-            layout = pack_a(a, aRow, aK, k, row0, rowEnd, panels, p0, kc, pa, kc * MR, kc);
+            layout = pack_a_any(a, aHalves, aRow, aK, k, row0, rowEnd, panels, p0, kc, pa, kc * MR, kc);
             aChunk = pa;
             panelStride = kc * MR;
         }
-        if (!packedB) pack_b(b, bK, bN, k, col0, colEnd, strips, p0, kc, pb, kc * NR);
+        if (!packedB) pack_b_any(b, bHalves, bK, bN, k, col0, colEnd, strips, p0, kc, pb, kc * NR);
         for (long s = 0; s < strips; s++) {
             long j0 = col0 + s * NR;
             long nr = colEnd - j0 < NR ? colEnd - j0 : NR;
@@ -438,10 +547,10 @@ void cnx_bf16_gemm_block(long k,
                 long i0 = row0 + q * MR;
                 long mr = rowEnd - i0 < MR ? rowEnd - i0 : MR;
                 const uint32_t *ap = aChunk + q * panelStride;
-                float *cp = c + i0 * ldc + j0;
+                float *cp = at(i0, j0);
                 if (mr == MR && nr == NR) {
                     kernel(kc, ap, layout, bp, cp, ldc, accumulate, last, bias ? bias + j0 : NULL, roundSum);
-                    if (gelu && last) gelu_tile(gelu, c, ldc, i0, j0, MR, NR);
+                    if (gelu && last) gelu_tile(gelu, cp, ldc, ldcOut, i0, j0, MR, NR);
                     continue;
                 }
                 // An edge tile: through a full tile, its own rows and columns copied.
@@ -454,9 +563,10 @@ void cnx_bf16_gemm_block(long k,
                 if (bias) memcpy(edgeBias, bias + j0, (size_t)nr * sizeof(float));
                 kernel(kc, ap, layout, bp, tile, NR, accumulate, last, bias ? edgeBias : NULL, roundSum);
                 for (long r = 0; r < mr; r++) memcpy(cp + r * ldc, tile + r * NR, (size_t)nr * sizeof(float));
-                if (gelu && last) gelu_tile(gelu, c, ldc, i0, j0, mr, nr);
+                if (gelu && last) gelu_tile(gelu, cp, ldc, ldcOut, i0, j0, mr, nr);
             }
         }
     }
     if (!native) _mm_setcsr(csr);
+#undef at
 }

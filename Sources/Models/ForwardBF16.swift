@@ -151,11 +151,12 @@ func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: F
     let n = OpProfile.time(.layerNorm) { layerNormForward(dw, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     // r(LayerNorm output) is Conv_1's input: bf16GEMM rounds it as it reads it,
     // adds the bias (a bf16 add) and applies GELU as it stores the result (GELU's
-    // time counts as the GEMM's); the pre-activation is kept as bf16 for backward.
+    // time counts as the GEMM's). GELU's output goes to Conv_2 as bf16 bits, and
+    // the pre-activation is kept that way for backward.
     let (g, hidden) = OpProfile.time(.gemm) {
         denseGELUForwardBF16(n.y, weight: p.fc1.kernel, bias: p.fc1.bias, keepPreActivation: cached)
     }
-    let dot = OpProfile.time(.gemm) { denseForward(g, weight: p.fc2.kernel, bias: nil, precision: .bf16) }
+    let dot = OpProfile.time(.gemm) { denseForwardBF16(.halves(g), weight: p.fc2.kernel) }
     let (out, s) = OpProfile.time(.elementwise) {
         bf16ResidualForward(x, dot: dot, bias: p.fc2.bias, gamma: p.gamma, gammaBF16: gammaBF16,
                             keep: keep, keepScale: keepScale, roundOutput: roundOutput)
@@ -181,14 +182,14 @@ func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCa
         bf16ResidualBackward(d, s: b.branch.tensor, gamma: p.gamma, gammaBF16: gammaBF16, keep: b.keep, keepScale: b.keepScale)
     }
     // Conv_2's input gradient first, with GELU's backward pass (and its output,
-    // recomputed) in the GEMM's store; then Conv_2's weight gradient.
+    // recomputed) in the GEMM's store, both kept as bf16 bits; then Conv_2's weight gradient.
     guard case let .bf16(hidden) = b.hidden else { preconditionFailure("a bf16 block keeps GELU's input as bf16") }
     let (g, dHidden) = OpProfile.time(.gemm) { denseInputGradientGELUBF16(rb.dDot, weight: p.fc2.kernel, preActivation: hidden) }
-    let fc2 = OpProfile.time(.gemm) { denseKernelGradient(rb.dDot, x: g, weight: p.fc2.kernel, precision: .bf16) }
+    let fc2 = OpProfile.time(.gemm) { denseKernelGradientBF16(.float(rb.dDot), x: .halves(g), weight: p.fc2.kernel) }
     let n = OpProfile.time(.layerNorm) { layerNormForward(depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     let fc1 = OpProfile.time(.gemm) {
-        (dx: denseInputGradient(dHidden, weight: p.fc1.kernel, inputShape: n.y.shape, precision: .bf16),
-         dWeight: denseKernelGradient(dHidden, x: n.y, weight: p.fc1.kernel, precision: .bf16))
+        (dx: denseInputGradientBF16(.halves(dHidden), weight: p.fc1.kernel, inputShape: n.y.shape),
+         dWeight: denseKernelGradientBF16(.halves(dHidden), x: .float(n.y), weight: p.fc1.kernel))
     }
     var lnb = OpProfile.time(.layerNorm) { layerNormBackward(fc1.dx, x: depthwise, scale: p.norm.scale, mean: n.mean, rstd: n.rstd) }
     lnb.dx.roundToBF16()

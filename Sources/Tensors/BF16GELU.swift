@@ -66,30 +66,34 @@ public func bf16GELUForward(_ x: Tensor) -> Tensor {
 }
 
 /// bf16 GELU applied by `bf16GEMM` to each tile of its result as it stores
-/// it (`CNXBF16GELUEpilogue`): forward, C gets GELU of the stored value and,
-/// with a `preActivation` buffer (halves laid out as C), the stored value's
-/// bf16 bits are kept there; backward, C (GELU's output cotangent) becomes
-/// GELU's input cotangent, and GELU's output is written to `output`.
+/// it (`CNXBF16GELUEpilogue`), its results stored as bf16 bits: forward,
+/// GELU of C and (optionally) C's bf16 bits, the pre-activation; backward,
+/// with C the cotangent of GELU's output, GELU's output and its input's
+/// cotangent.
 public struct BF16GELUEpilogue {
     let raw: CNXBF16GELUEpilogue
 
-    static func forward(_ t: UnsafePointer<Float>, preActivation: UnsafeMutablePointer<UInt16>?) -> Self {
-        Self(raw: CNXBF16GELUEpilogue(tableY: t, tableE: nil, tableEx: nil, preActivation: preActivation, input: nil, output: nil))
+    static func forward(_ t: UnsafePointer<Float>, output: UnsafeMutablePointer<UInt16>,
+                        preActivation: UnsafeMutablePointer<UInt16>?) -> Self {
+        Self(raw: CNXBF16GELUEpilogue(tableY: t, tableE: nil, tableEx: nil, preActivation: preActivation,
+                                      input: nil, output: output, inputGradient: nil))
     }
 
     static func backward(_ t: (y: UnsafePointer<Float>, e: UnsafePointer<Float>, ex: UnsafePointer<Float>),
-                         input: UnsafePointer<UInt16>, output: UnsafeMutablePointer<Float>) -> Self {
-        Self(raw: CNXBF16GELUEpilogue(tableY: t.y, tableE: t.e, tableEx: t.ex, preActivation: nil, input: input, output: output))
+                         input: UnsafePointer<UInt16>, output: UnsafeMutablePointer<UInt16>,
+                         inputGradient: UnsafeMutablePointer<UInt16>) -> Self {
+        Self(raw: CNXBF16GELUEpilogue(tableY: t.y, tableE: t.e, tableEx: t.ex, preActivation: nil,
+                                      input: input, output: output, inputGradient: inputGradient))
     }
 }
 
 /// Conv_1 of a bf16 block with its GELU: `bf16GELUForward(denseForwardBF16(x,
 /// weight:, bias:, roundSum: true))` in one GEMM, GELU applied to each tile as
-/// it is stored, so the pre-activation never goes to memory as float32. With
-/// `keepPreActivation` it is also returned as bf16 (the backward pass's
-/// cache: the same bits as packing the two-pass result's pre-activation).
+/// it is stored, the output kept as bf16 (half the bytes: Conv_2 reads it
+/// that way). With `keepPreActivation` the pre-activation is also returned
+/// as bf16 (the backward pass's cache). The same bits as the two passes.
 public func denseGELUForwardBF16(_ x: Tensor, weight: Tensor, bias: Tensor, keepPreActivation: Bool)
-    -> (y: Tensor, preActivation: BF16Tensor?) {
+    -> (y: BF16Tensor, preActivation: BF16Tensor?) {
     precondition(weight.rank == 2, "denseGELUForwardBF16: weight must be [in, out], got \(weight.shape)")
     let k = weight.shape[0], n = weight.shape[1]
     precondition(x.lastDim == k, "denseGELUForwardBF16: x \(x.shape) does not end in \(k)")
@@ -102,11 +106,11 @@ public func denseGELUForwardBF16(_ x: Tensor, weight: Tensor, bias: Tensor, keep
         x.withPointer { px in
             weight.withPointer { pw in
                 bias.withPointer { pb in
-                    Tensor.build(outShape) { py in
+                    BF16Tensor(shape: outShape) { py in
                         func run(_ halves: UnsafeMutablePointer<UInt16>?) {
-                            bf16GEMM(transA: false, transB: false, m: m, n: n, k: k, a: px, lda: k, b: pw, ldb: n,
-                                     c: py, ldc: n, bias: pb, roundSum: true,
-                                     gelu: .forward(table.baseAddress!, preActivation: halves))
+                            bf16GEMM(transA: false, transB: false, m: m, n: n, k: k, a: .float(px), lda: k, b: .float(pw), ldb: n,
+                                     c: nil, ldc: n, bias: pb, roundSum: true,
+                                     gelu: .forward(table.baseAddress!, output: py, preActivation: halves))
                         }
                         if keepPreActivation {
                             pre = BF16Tensor(shape: outShape) { halves in run(halves) }
@@ -124,27 +128,28 @@ public func denseGELUForwardBF16(_ x: Tensor, weight: Tensor, bias: Tensor, keep
 /// Conv_2's input gradient through GELU, in a bf16 block's backward pass:
 /// with `dG = denseInputGradient(dy, weight:, precision: .bf16)` (GELU's
 /// output cotangent), returns `bf16GELUForwardAndBackward(dG, x:
-/// preActivation)` — GELU's output, recomputed for Conv_2's weight gradient,
-/// and the cotangent of GELU's input — from one GEMM that does the GELU pass
-/// on each tile as it stores it (the same bits; dG never goes to memory).
-public func denseInputGradientGELUBF16(_ dy: Tensor, weight: Tensor, preActivation: BF16Tensor) -> (y: Tensor, dx: Tensor) {
+/// preActivation)` as bf16 — GELU's output, recomputed for Conv_2's weight
+/// gradient, and the cotangent of GELU's input — from one GEMM that does the
+/// GELU pass on each tile as it stores it (the same bits; dG never goes to memory).
+public func denseInputGradientGELUBF16(_ dy: Tensor, weight: Tensor, preActivation: BF16Tensor) -> (y: BF16Tensor, dx: BF16Tensor) {
     let k = weight.shape[0], n = weight.shape[1]
     let m = dy.leadingCount
     precondition(dy.lastDim == n && preActivation.count == m * k,
                  "denseInputGradientGELUBF16: dy \(dy.shape) does not match GELU's input \(preActivation.shape) and weight \(weight.shape)")
     let table = BF16GELUTable.shared
-    var y = Tensor.zeros([0])
+    var y: BF16Tensor? = nil
     let dx = table.y.withUnsafeBufferPointer { ty in
         table.e.withUnsafeBufferPointer { te in
             table.ex.withUnsafeBufferPointer { tex in
                 preActivation.halves.withUnsafeBufferPointer { px in
                     dy.withPointer { pdy in
                         weight.withPointer { pw in
-                            Tensor.build(preActivation.shape) { pdx in
-                                y = Tensor.build(preActivation.shape) { py in
+                            BF16Tensor(shape: preActivation.shape) { pdx in
+                                y = BF16Tensor(shape: preActivation.shape) { py in
                                     let tables = (y: ty.baseAddress!, e: te.baseAddress!, ex: tex.baseAddress!)
-                                    bf16GEMM(transA: false, transB: true, m: m, n: k, k: n, a: pdy, lda: n, b: pw, ldb: n,
-                                             c: pdx, ldc: k, gelu: .backward(tables, input: px.baseAddress!, output: py))
+                                    bf16GEMM(transA: false, transB: true, m: m, n: k, k: n, a: .float(pdy), lda: n, b: .float(pw), ldb: n,
+                                             c: nil, ldc: k,
+                                             gelu: .backward(tables, input: px.baseAddress!, output: py, inputGradient: pdx))
                                 }
                             }
                         }
@@ -153,7 +158,7 @@ public func denseInputGradientGELUBF16(_ dy: Tensor, weight: Tensor, preActivati
             }
         }
     }
-    return (y, dx)
+    return (y!, dx)
 }
 
 /// bf16 GELU backward: the gradient with respect to `x` (bf16 values) from

@@ -40,14 +40,44 @@ public enum BF16GEMMEngine: String, Sendable, CaseIterable {
 /// blocks share them, B's columns when several row blocks do, and either
 /// when a block would read it in short pieces (see the code); else each
 /// block packs its own.
-/// With `gelu`, C then goes through bf16 GELU tile by tile as it is stored
-/// (`BF16GELUEpilogue`).
 /// Must not be called from inside a `parallelFor` body.
 public func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                      c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, roundSum: Bool = true,
-                     gelu: BF16GELUEpilogue? = nil, engine: BF16GEMMEngine = .standard) {
+                     engine: BF16GEMMEngine = .standard) {
+    bf16GEMM(transA: transA, transB: transB, m: m, n: n, k: k, a: .float(a), lda: lda, b: .float(b), ldb: ldb,
+             c: c, ldc: ldc, bias: bias, roundSum: roundSum, engine: engine)
+}
+
+/// A bf16 GEMM operand: float32 values (bf16 values, or rounded to bf16 as
+/// they are read) or bf16 bits, two bytes each (a `BF16Tensor`'s halves).
+public enum BF16Operand {
+    case float(UnsafePointer<Float>)
+    case halves(UnsafePointer<UInt16>)
+
+    var pointer: UnsafeRawPointer {
+        switch self {
+        case let .float(p): return UnsafeRawPointer(p)
+        case let .halves(p): return UnsafeRawPointer(p)
+        }
+    }
+
+    var isHalves: Int32 {
+        if case .halves = self { return 1 }
+        return 0
+    }
+}
+
+/// `bf16GEMM` on operands held either way (`BF16Operand`). With a `gelu`
+/// epilogue, `c` is not written: the results are the epilogue's halves.
+func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+              a operandA: BF16Operand, lda: Int, b operandB: BF16Operand, ldb: Int,
+              c: UnsafeMutablePointer<Float>?, ldc: Int, bias: UnsafePointer<Float>? = nil, roundSum: Bool = true,
+              gelu: BF16GELUEpilogue? = nil, engine: BF16GEMMEngine = .standard) {
     if m == 0 || n == 0 { return }
+    precondition(c != nil || gelu != nil, "bf16GEMM: nowhere to store C")
+    let a = operandA.pointer, aHalves = operandA.isHalves
+    let b = operandB.pointer, bHalves = operandB.isHalves
     let native: Int32 = engine == .native && BF16GEMMEngine.nativeAvailable ? 1 : 0
     // op(A)[i, kk] is a[i * aRow + kk * aK]; op(B)[kk, j] is b[kk * bK + j * bN].
     let (aRow, aK) = transA ? (1, lda) : (lda, 1)
@@ -64,18 +94,18 @@ public func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
     if plan.colBlocks > 1 || (transA && plan.count > 1) {
         packedA = packedOperand(count: cnx_bf16_packed_a_count(m, k), split: transA ? kp : panels) { range, out in
             if transA {
-                cnx_bf16_pack_a(a, aRow, aK, k, m, 0, panels, range.lowerBound, range.count, out)
+                cnx_bf16_pack_a(a, aHalves, aRow, aK, k, m, 0, panels, range.lowerBound, range.count, out)
             } else {
-                cnx_bf16_pack_a(a, aRow, aK, k, m, range.lowerBound, range.count, 0, kp, out)
+                cnx_bf16_pack_a(a, aHalves, aRow, aK, k, m, range.lowerBound, range.count, 0, kp, out)
             }
         }
     }
     if plan.rowBlocks > 1 || (!transB && plan.count > 1) {
         packed = packedOperand(count: cnx_bf16_packed_b_count(k, n), split: transB ? strips : kp) { range, out in
             if transB {
-                cnx_bf16_pack_b(b, bK, bN, k, n, range.lowerBound, range.count, 0, kp, out)
+                cnx_bf16_pack_b(b, bHalves, bK, bN, k, n, range.lowerBound, range.count, 0, kp, out)
             } else {
-                cnx_bf16_pack_b(b, bK, bN, k, n, 0, strips, range.lowerBound, range.count, out)
+                cnx_bf16_pack_b(b, bHalves, bK, bN, k, n, 0, strips, range.lowerBound, range.count, out)
             }
         }
     }
@@ -90,7 +120,7 @@ public func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                 parallelFor(plan.count) { index in
                     let (a, packedA, b, packedB, c, bias, epilogue) = io.value
                     let (rows, cols) = plan.block(index)
-                    cnx_bf16_gemm_block(k, a, aRow, aK, packedA, b, bK, bN, packedB, c, ldc, bias, roundSum, epilogue,
+                    cnx_bf16_gemm_block(k, a, aHalves, aRow, aK, packedA, b, bHalves, bK, bN, packedB, c, ldc, bias, roundSum, epilogue,
                                         rows.lowerBound, rows.count, cols.lowerBound, cols.count, native)
                 }
             }

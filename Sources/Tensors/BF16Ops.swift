@@ -73,21 +73,35 @@ func zipLanes(_ a: Tensor, _ b: Tensor, _ f: (V16, V16) -> V16) -> Tensor {
 /// tasks run in parallel. Each channel's sum runs over the rows in order
 /// whatever the split, so the same bits on any thread count.
 public func bf16ColumnSums(_ t: Tensor) -> Tensor {
-    let c = t.lastDim, rows = t.leadingCount
-    return t.withPointer { p in
+    t.withPointer { p in
         let src = UncheckedSendable(p)
-        return Tensor.build([c], zeroed: true) { out in
-            let dst = UncheckedSendable(out)
-            parallelFor((c + 63) / 64) { quad in
-                let first = quad &* 64
-                let lanes = ChannelQuad(first: first, channels: c)
-                var acc = (V16(), V16(), V16(), V16())
-                for row in 0..<rows {
-                    let x = lanes.load(src.value + row &* c)
-                    acc = (roundToBF16(acc.0 + x.0), roundToBF16(acc.1 + x.1), roundToBF16(acc.2 + x.2), roundToBF16(acc.3 + x.3))
-                }
-                lanes.store(acc, dst.value)
+        return columnSums(rows: t.leadingCount, channels: t.lastDim) { lanes, row in lanes.load(src.value + row) }
+    }
+}
+
+/// `bf16ColumnSums` of bf16 values held as bits: the same sums.
+public func bf16ColumnSums(_ t: BF16Tensor) -> Tensor {
+    t.halves.withUnsafeBufferPointer { b in
+        let src = UncheckedSendable(b.baseAddress!)
+        return columnSums(rows: t.leadingCount, channels: t.lastDim) { lanes, row in lanes.load(src.value + row) }
+    }
+}
+
+/// The running bf16 column sums, `load(lanes, offset)` giving a quad's lanes
+/// of the row starting at element `offset`.
+@inline(__always)
+private func columnSums(rows: Int, channels c: Int,
+                        _ load: (ChannelQuad, Int) -> (V16, V16, V16, V16)) -> Tensor {
+    Tensor.build([c], zeroed: true) { out in
+        let dst = UncheckedSendable(out)
+        parallelFor((c + 63) / 64) { quad in
+            let lanes = ChannelQuad(first: quad &* 64, channels: c)
+            var acc = (V16(), V16(), V16(), V16())
+            for row in 0..<rows {
+                let x = load(lanes, row &* c)
+                acc = (roundToBF16(acc.0 + x.0), roundToBF16(acc.1 + x.1), roundToBF16(acc.2 + x.2), roundToBF16(acc.3 + x.3))
             }
+            lanes.store(acc, dst.value)
         }
     }
 }
@@ -112,6 +126,23 @@ struct ChannelQuad {
         if full { return (load16(p), load16(p + 16), load16(p + 32), load16(p + 48)) }
         return (load16(p, valid: valid.0), load16(p + 16, valid: valid.1),
                 load16(p + 32, valid: valid.2), load16(p + 48, valid: valid.3))
+    }
+
+    /// The quad's lanes of a row of bf16 bits (a pointer to the row's channel 0).
+    @inline(__always)
+    func load(_ row: UnsafePointer<UInt16>) -> (V16, V16, V16, V16) {
+        @inline(__always)
+        func lanes(_ p: UnsafePointer<UInt16>, _ valid: Int) -> V16 {
+            var h = SIMD16<UInt16>()
+            if valid >= 16 {
+                h = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt16>.self)
+            } else {
+                for l in 0..<valid { h[l] = p[l] }
+            }
+            return unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: h) &<< 16, to: V16.self)
+        }
+        let p = row + first
+        return (lanes(p, valid.0), lanes(p + 16, valid.1), lanes(p + 32, valid.2), lanes(p + 48, valid.3))
     }
 
     /// Writes the quad's lanes into the row at `row`.

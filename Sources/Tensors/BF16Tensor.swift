@@ -44,6 +44,10 @@ public struct BF16Tensor: Sendable, Equatable {
         }
     }
 
+    /// The product of all axes but the last, and the last.
+    public var leadingCount: Int { shape.dropLast().reduce(1, *) }
+    public var lastDim: Int { shape.last ?? 1 }
+
     /// The number of elements.
     public var count: Int { halves.count }
 

@@ -52,7 +52,8 @@ final class BF16GELUTests: XCTestCase {
     }
 
     /// Conv_1 with GELU in the GEMM's store is the two passes it replaces, bit
-    /// for bit: the GELU output and the kept pre-activation, for shapes with
+    /// for bit: the GELU output and the kept pre-activation (both as bf16
+    /// bits), for shapes with
     /// edge tiles and K blocks, on 1, 2 and 3 threads.
     func testGELUInTheGEMMStoreIsTheTwoPasses() {
         var rng = TestRNG(43)
@@ -62,7 +63,7 @@ final class BF16GELUTests: XCTestCase {
             let y = bf16GELUForward(pre)
             for threads in [1, 2, 3] {
                 let fused = ComputeContext(threads: threads).run { denseGELUForwardBF16(x, weight: w, bias: b, keepPreActivation: true) }
-                XCTAssertEqual(fused.y.scalars.map(\.bitPattern), y.scalars.map(\.bitPattern), "m \(m) k \(k) n \(n) threads \(threads)")
+                XCTAssertEqual(fused.y, BF16Tensor(packing: y), "m \(m) k \(k) n \(n) threads \(threads)")
                 XCTAssertEqual(fused.preActivation, BF16Tensor(packing: pre))
                 let inference = ComputeContext(threads: threads).run { denseGELUForwardBF16(x, weight: w, bias: b, keepPreActivation: false) }
                 XCTAssertNil(inference.preActivation)
@@ -85,9 +86,30 @@ final class BF16GELUTests: XCTestCase {
                 let fused = ComputeContext(threads: threads).run {
                     denseInputGradientGELUBF16(dy, weight: w, preActivation: BF16Tensor(packing: pre))
                 }
-                XCTAssertEqual(fused.y.scalars.map(\.bitPattern), twoPasses.y.scalars.map(\.bitPattern), "m \(m) k \(k) n \(n)")
-                XCTAssertEqual(fused.dx.scalars.map(\.bitPattern), twoPasses.dx.scalars.map(\.bitPattern), "m \(m) k \(k) n \(n)")
+                XCTAssertEqual(fused.y, BF16Tensor(packing: twoPasses.y), "m \(m) k \(k) n \(n) threads \(threads)")
+                XCTAssertEqual(fused.dx, BF16Tensor(packing: twoPasses.dx), "m \(m) k \(k) n \(n) threads \(threads)")
             }
+        }
+    }
+
+    /// The bf16 Dense GEMMs read bf16 bits (`BF16Activation.halves`) as they
+    /// read the same values in float32: the same results, in every operand
+    /// position; and the column sums of bits are those of the floats.
+    func testGEMMsOnBF16BitsAreTheGEMMsOnFloats() {
+        var rng = TestRNG(53)
+        for (m, k, n) in [(1, 3, 5), (37, 70, 19), (130, 64, 300), (401, 96, 33)] {
+            let x = rng.tensor([m, k]).roundedToBF16(), dy = rng.tensor([m, n]).roundedToBF16(), w = rng.tensor([k, n], -0.5, 0.5)
+            let xh = BF16Activation.halves(BF16Tensor(packing: x)), dyh = BF16Activation.halves(BF16Tensor(packing: dy))
+            let forward = denseForward(x, weight: w, bias: nil, precision: .bf16)
+            XCTAssertEqual(denseForwardBF16(xh, weight: w), forward, "forward m \(m) k \(k) n \(n)")
+            XCTAssertEqual(denseForwardBF16(.float(x), weight: w), forward)
+            XCTAssertEqual(denseInputGradientBF16(dyh, weight: w, inputShape: [m, k]),
+                           denseInputGradient(dy, weight: w, inputShape: [m, k], precision: .bf16), "dx m \(m) k \(k) n \(n)")
+            let dW = denseKernelGradient(dy, x: x, weight: w, precision: .bf16)
+            for (a, b) in [(dyh, xh), (dyh, BF16Activation.float(x)), (BF16Activation.float(dy), xh)] {
+                XCTAssertEqual(denseKernelGradientBF16(a, x: b, weight: w), dW, "dW m \(m) k \(k) n \(n)")
+            }
+            XCTAssertEqual(bf16ColumnSums(BF16Tensor(packing: dy)), bf16ColumnSums(dy))
         }
     }
 }

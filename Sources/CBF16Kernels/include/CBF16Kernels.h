@@ -26,18 +26,20 @@ extern "C" {
 #define CNX_BF16_NR 32
 
 /// What the bf16 GEMM does to each finished tile of C (`cnx_bf16_gemm_block`):
-/// bf16 GELU, forward or backward, over the tables of Tensors/BF16GELU.swift.
+/// bf16 GELU, forward or backward, over the tables of Tensors/BF16GELU.swift,
+/// with its results stored as bf16 bits (halves, laid out as C with C's row
+/// stride). C itself is then not written.
 typedef struct {
     /// GELU's output, and its gradient's e and ex, per bf16 value.
     const float *tableY, *tableE, *tableEx;
-    /// Forward (`input` NULL): C becomes GELU(C); its bf16 bits are kept here
-    /// (laid out as C) unless NULL.
+    /// Forward (`input` NULL): GELU(C) goes to `output`, and C's bf16 bits
+    /// (the pre-activation) to `preActivation` unless it is NULL.
     uint16_t *preActivation;
-    /// Backward: GELU's input as bf16 bits, laid out as C; C, the cotangent of
-    /// GELU's output, becomes the cotangent of its input, and GELU's output
-    /// goes to `output` (laid out as C).
+    /// Backward: C is the cotangent of GELU's output and `input` GELU's input;
+    /// GELU's output goes to `output`, the cotangent of its input to
+    /// `inputGradient`.
     const uint16_t *input;
-    float *output;
+    uint16_t *output, *inputGradient;
 } CNXBF16GELUEpilogue;
 
 /// 1 when this CPU (and its OS) runs AVX512-BF16 code, else 0.
@@ -52,7 +54,7 @@ long cnx_bf16_packed_a_count(long m, long k);
 /// whole of A), so that blocks sharing A's rows pack them once. Disjoint
 /// parts may be packed in parallel: split a transposed A (rows of A^T
 /// contiguous) by pairs, so each part reads whole rows, else by panels.
-void cnx_bf16_pack_a(const float *a, long aRow, long aK, long k, long m, long panel0, long panels,
+void cnx_bf16_pack_a(const void *a, int aHalves, long aRow, long aK, long k, long m, long panel0, long panels,
                      long pair0, long pairs, uint32_t *out);
 
 /// The dwords `cnx_bf16_pack_b` fills for all of a [K, N] op(B).
@@ -64,7 +66,7 @@ long cnx_bf16_packed_b_count(long k, long n);
 /// whole of B), so that blocks sharing B's columns pack them once. Disjoint
 /// parts may be packed in parallel: split a B whose rows are contiguous by
 /// pairs, so each part reads whole rows, else by strips.
-void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long strip0, long strips,
+void cnx_bf16_pack_b(const void *b, int bHalves, long bK, long bN, long k, long n, long strip0, long strips,
                      long pair0, long pairs, uint32_t *out);
 
 /// One block of C: rows [row0, row0 + rows) and columns [col0, col0 + cols)
@@ -73,6 +75,8 @@ void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long stri
 /// float32 (row-major, leading dimension `ldc`; the block's own rows and
 /// columns only).
 ///
+/// A and B are float32 arrays (bf16 values, or rounded as they are read), or
+/// bf16 bits (uint16 "halves") where `aHalves` / `bHalves` is 1.
 /// op(A)[i, k] is `a[i * aRow + k * aK]`, or, when `packedA` is not NULL, A
 /// as `cnx_bf16_pack_a` packed it (`row0` then a multiple of MR);
 /// op(B)[k, j] is `b[k * bK + j * bN]`, or, when `packedB` is not NULL, B as
@@ -80,24 +84,27 @@ void cnx_bf16_pack_b(const float *b, long bK, long bN, long k, long n, long stri
 /// With a `bias` (N floats, bf16 values), C gets `r(sum) + bias[j]`, rounded
 /// to bf16 again when `roundSum` is 1 (a bf16 add), else left float32 (XLA's
 /// bias add when only a LayerNorm or the loss reads it).
-/// With a `gelu` epilogue, each finished tile (r(sum), plus the bias) goes
-/// through bf16 GELU's forward or backward pass while it is in cache.
+/// With a `gelu` epilogue, C is computed in a scratch buffer of the block
+/// and each finished tile (r(sum), plus the bias) goes through bf16 GELU's
+/// forward or backward pass while it is in cache, the results stored as
+/// halves (`CNXBF16GELUEpilogue`, row stride `ldc`); `c` is not used.
 /// `native` selects the `vdpbf16ps` kernel (the caller checks
 /// `cnx_bf16_native_available`); 0 runs the emulation, the same bits.
 /// Blocks write disjoint parts of C, so they may run in parallel.
 void cnx_bf16_gemm_block(long k,
-                         const float *a, long aRow, long aK, const uint32_t *packedA,
-                         const float *b, long bK, long bN, const uint32_t *packedB,
+                         const void *a, int aHalves, long aRow, long aK, const uint32_t *packedA,
+                         const void *b, int bHalves, long bK, long bN, const uint32_t *packedB,
                          float *c, long ldc, const float *bias, int roundSum,
                          const CNXBF16GELUEpilogue *gelu,
                          long row0, long rows, long col0, long cols,
                          int native);
 
-/// bf16 GELU forward in place over `rows` rows of `cols` bf16 values (row
-/// stride `ldy`): each value's high 16 bits h are written to `pre` (row
-/// stride `ldp`; skipped when NULL: the pre-activation a backward pass keeps,
-/// as bf16) and the value replaced by `tableY[h]`.
-void cnx_bf16_gelu_rows(float *y, long ldy, uint16_t *pre, long ldp, long rows, long cols, const float *tableY);
+/// bf16 GELU forward over `rows` rows of `cols` bf16 values `x` (row stride
+/// `ldx`): GELU's output as bf16 bits to `y`, and the input's bf16 bits (the
+/// pre-activation a backward pass keeps) to `pre` unless it is NULL, both
+/// with row stride `ldh`.
+void cnx_bf16_gelu_rows(const float *x, long ldx, uint16_t *y, uint16_t *pre, long ldh, long rows, long cols,
+                        const float *tableY);
 
 /// bf16 GELU's output and gradient (Tensors/BF16GELU.swift): for each of the
 /// `n` elements, `y[i] = tableY[h]` and `dx[i]` the gradient from the
@@ -106,12 +113,12 @@ void cnx_bf16_gelu_rows(float *y, long ldy, uint16_t *pre, long ldp, long rows, 
 void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx, long n,
                             const float *tableY, const float *tableE, const float *tableEx);
 
-/// `cnx_bf16_gelu_backward` over `rows` rows of `cols` elements, in place:
-/// `d` (row stride `ldd`) holds the cotangent of GELU's output and gets the
-/// cotangent of its input; GELU's input comes as bf16 bits `x` and its
-/// output goes to `y`, both laid out as `d`.
-void cnx_bf16_gelu_backward_rows(float *d, long ldd, const uint16_t *x, float *y, long rows, long cols,
-                                 const float *tableY, const float *tableE, const float *tableEx);
+/// `cnx_bf16_gelu_backward` over `rows` rows of `cols` elements: `d` (row
+/// stride `ldd`) holds the cotangent of GELU's output; GELU's input comes as
+/// bf16 bits `x`, and its output and the cotangent of its input go as bf16
+/// bits to `y` and `dx`, those three with row stride `ldh`.
+void cnx_bf16_gelu_backward_rows(const float *d, long ldd, const uint16_t *x, uint16_t *y, uint16_t *dx, long ldh,
+                                 long rows, long cols, const float *tableY, const float *tableE, const float *tableEx);
 
 
 #ifdef __cplusplus
