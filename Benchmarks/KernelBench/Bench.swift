@@ -139,6 +139,16 @@ enum KernelBench {
             bench("bf16 gelu fwd+bwd", hText, 16 * Double(h.count), "GB/s") { _ = bf16GELUForwardAndBackward(dh16, x: wide16) }
             bench("bf16 gelu bwd op-by-op", hText, 12 * Double(h.count), "GB/s") { _ = Reference.bf16GELUBackward(dh16, x: wide16) }
             bench("bf16 column sums", hText, 4 * Double(h.count), "GB/s") { _ = bf16ColumnSums(dh16) }
+            // Conv_2's input gradient alone, and with GELU's backward pass in its store (bf16).
+            do {
+                let w2 = random([4 * c, c], seed: 11), dDot = dy.roundedToBF16(), pre = BF16Tensor(packing: wide16)
+                let flops = 2 * Double(batch * hw * hw) * Double(c) * Double(4 * c)
+                bench("bf16 Conv_2 dx", hText, flops, "GFLOP/s") { _ = denseInputGradientBF16(.float(dDot), weight: w2, inputShape: h.shape) }
+                bench("bf16 Conv_2 dx+gelu", hText, flops, "GFLOP/s") { _ = denseInputGradientGELUBF16(dDot, weight: w2, preActivation: pre) }
+                let x16 = x.roundedToBF16(), w1 = random([c, 4 * c], seed: 9), b1 = random([4 * c], seed: 10).roundedToBF16()
+                bench("bf16 Conv_1 fwd", text, flops, "GFLOP/s") { _ = denseForwardBF16(.float(x16), weight: w1) }
+                bench("bf16 Conv_1 fwd+gelu", text, flops, "GFLOP/s") { _ = denseGELUForwardBF16(x16, weight: w1, bias: b1, keepPreActivation: true) }
+            }
 
             // Dense C -> 4C (Conv_1) and 4C -> C (Conv_2): 2*M*K*N FLOP; backward = 2 GEMMs.
             let m = Double(batch * hw * hw)

@@ -1,6 +1,6 @@
 // bf16 GELU over tables (Tensors/BF16GELU.swift has the formulas and builds
 // the tables): the forward pass over rows (also the bf16 GEMM's GELU
-// epilogue) and the backward pass. In C for the gather instructions the
+// epilogue) and the backward pass, on float32 or on bf16 bits. In C for the gather instructions the
 // table lookups need: Swift's SIMD types cannot express
 // a gather (a lane-by-lane one in Swift ran at 0.74 G elements/s on two
 // cores), and clang did not vectorise the scalar loop. Vectors of 16 lanes
@@ -20,6 +20,9 @@ typedef uint16_t vh __attribute__((vector_size(32)));
 static inline vf gather(const float *table, vu index) {
     return (vf)_mm512_i32gather_ps((__m512i)index, table, 4);
 }
+static inline vu gather_u(const uint32_t *table, vu index) {
+    return (vu)_mm512_i32gather_epi32((__m512i)index, table, 4);
+}
 #else
 enum { W = 8 };
 typedef float vf __attribute__((vector_size(32)));
@@ -27,6 +30,9 @@ typedef uint32_t vu __attribute__((vector_size(32)));
 typedef uint16_t vh __attribute__((vector_size(16)));
 static inline vf gather(const float *table, vu index) {
     return (vf)_mm256_i32gather_ps(table, (__m256i)index, 4);
+}
+static inline vu gather_u(const uint32_t *table, vu index) {
+    return (vu)_mm256_i32gather_epi32((const int *)table, (__m256i)index, 4);
 }
 #endif
 
@@ -79,9 +85,8 @@ void cnx_bf16_gelu_rows(const float *x, long ldx, uint16_t *y, uint16_t *pre, lo
 
 /// GELU's output and gradient for `n` elements, GELU's input given as floats
 /// (`x32`) or as bf16 bits (`x16`), one of them; `dx` may be `dy`.
-static void gelu_backward_span(const float *dy, const float *x32, const uint16_t *x16, float *y, float *dx,
-                               uint16_t *y16, uint16_t *dx16, long n,
-                               const float *tableY, const float *tableE, const float *tableEx) {
+static void gelu_backward_span(const float *dy, const uint16_t *dy16, const float *x32, const uint16_t *x16,
+                               float *y, float *dx, uint16_t *y16, uint16_t *dx16, long n, const uint32_t *tableEEx) {
     const float s = 0.70703125f;  // bf16(sqrt(0.5))
     const float c = -1.125f;      // bf16(-2/sqrt(pi))
     long i = 0;
@@ -97,9 +102,18 @@ static void gelu_backward_span(const float *dy, const float *x32, const uint16_t
             memcpy(&v, x32 + i, sizeof v);
             index = (vu)v >> 16;
         }
-        memcpy(&g, dy + i, sizeof g);
-        vf e = gather(tableE, index), ex = gather(tableEx, index), out = gather(tableY, index);
+        if (dy16) {
+            vh h;
+            memcpy(&h, dy16 + i, sizeof h);
+            g = (vf)(__builtin_convertvector(h, vu) << 16);
+        } else {
+            memcpy(&g, dy + i, sizeof g);
+        }
+        // One gather: e in the entry's low half, ex in its high half.
+        vu both = gather_u(tableEEx, index);
+        vf e = (vf)(both << 16), ex = (vf)(both & 0xffff0000u);
         vf half = round_v(0.5f * v);
+        vf out = round_v(half * e);  // GELU's output, y = r(half e)
         vf dE = round_v(half * g);
         vf t = round_v(dE * c);
         vf dM = round_v(t * ex);
@@ -118,7 +132,13 @@ static void gelu_backward_span(const float *dy, const float *x32, const uint16_t
     }
     for (; i < n; i++) {  // the same operations, one lane
         uint32_t u;
-        float v, g = dy[i];
+        float v, g;
+        if (dy16) {
+            u = (uint32_t)dy16[i] << 16;
+            memcpy(&g, &u, 4);
+        } else {
+            g = dy[i];
+        }
         if (x16) {
             u = (uint32_t)x16[i] << 16;
             memcpy(&v, &u, 4);
@@ -126,11 +146,14 @@ static void gelu_backward_span(const float *dy, const float *x32, const uint16_t
             v = x32[i];
             memcpy(&u, &v, 4);
         }
-        uint32_t index = u >> 16;
+        uint32_t both = tableEEx[u >> 16], eBits = both << 16, exBits = both & 0xffff0000u;
+        float e, ex;
+        memcpy(&e, &eBits, 4);
+        memcpy(&ex, &exBits, 4);
         float half = round_s(0.5f * v);
-        float dA1 = -round_s(round_s(round_s(round_s(half * g) * c) * tableEx[index]) * s);
-        float dA2 = round_s(round_s(g * tableE[index]) * 0.5f);
-        float out = tableY[index], grad = round_s(dA1 + dA2);
+        float dA1 = -round_s(round_s(round_s(round_s(half * g) * c) * ex) * s);
+        float dA2 = round_s(round_s(g * e) * 0.5f);
+        float out = round_s(half * e), grad = round_s(dA1 + dA2);
         if (y16) {
             uint32_t yb, db;
             memcpy(&yb, &out, 4);
@@ -144,14 +167,11 @@ static void gelu_backward_span(const float *dy, const float *x32, const uint16_t
     }
 }
 
-void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx, long n,
-                            const float *tableY, const float *tableE, const float *tableEx) {
-    gelu_backward_span(dy, x, NULL, y, dx, NULL, NULL, n, tableY, tableE, tableEx);
+void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx, long n, const uint32_t *tableEEx) {
+    gelu_backward_span(dy, NULL, x, NULL, y, dx, NULL, NULL, n, tableEEx);
 }
 
-void cnx_bf16_gelu_backward_rows(const float *d, long ldd, const uint16_t *x, uint16_t *y, uint16_t *dx, long ldh,
-                                 long rows, long cols, const float *tableY, const float *tableE, const float *tableEx) {
-    for (long r = 0; r < rows; r++)
-        gelu_backward_span(d + r * ldd, NULL, x + r * ldh, NULL, NULL, y + r * ldh, dx + r * ldh, cols,
-                           tableY, tableE, tableEx);
+void cnx_bf16_gelu_backward_halves(const uint16_t *dy, const uint16_t *x, uint16_t *y, uint16_t *dx, long n,
+                                   const uint32_t *tableEEx) {
+    gelu_backward_span(NULL, dy, NULL, x, NULL, NULL, y, dx, n, tableEEx);
 }

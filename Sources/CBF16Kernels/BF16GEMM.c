@@ -447,16 +447,29 @@ static void kernel_emulated(long kc, const uint32_t *a, PanelLayout la, const ui
 /// The GELU epilogue of a finished tile: `t` (row stride `ldt`) holds its
 /// rows [i0, i0 + rows) and columns [j0, j0 + cols) of C, just stored (in
 /// L1); the halves go to their places in the epilogue's arrays (row stride `ldc`).
-static void gelu_tile(const CNXBF16GELUEpilogue *g, const float *t, long ldt, long ldc, long i0, long j0, long rows, long cols) {
+/// The halves epilogue of a finished tile: `t` (row stride `ldt`) holds its
+/// rows [i0, i0 + rows) and columns [j0, j0 + cols) of C, just stored (in
+/// L1, rounded to bf16); their bits, or GELU's, go to their places in the
+/// epilogue's arrays (row stride `ldc`).
+static void halves_tile(const CNXBF16HalvesEpilogue *h, const float *t, long ldt, long ldc, long i0, long j0, long rows, long cols) {
     long at = i0 * ldc + j0;
-    if (g->input)
-        cnx_bf16_gelu_backward_rows(t, ldt, g->input + at, g->output + at, g->inputGradient + at, ldc, rows, cols,
-                                    g->tableY, g->tableE, g->tableEx);
-    else
-        cnx_bf16_gelu_rows(t, ldt, g->output + at, g->preActivation ? g->preActivation + at : NULL, ldc, rows, cols, g->tableY);
+    if (h->tableY) {
+        cnx_bf16_gelu_rows(t, ldt, h->output + at, h->preActivation ? h->preActivation + at : NULL, ldc, rows, cols, h->tableY);
+        return;
+    }
+    for (long r = 0; r < rows; r++) {
+        const float *row = t + r * ldt;
+        uint16_t *out = h->output + at + r * ldc;
+        long j = 0;
+        for (; j + 16 <= cols; j += 16) {
+            v16h bits = __builtin_convertvector((v16u)load16(row + j) >> 16, v16h);
+            memcpy(out + j, &bits, sizeof bits);
+        }
+        for (; j < cols; j++) out[j] = (uint16_t)bf16_bits(row[j]);
+    }
 }
 
-/// This thread's scratch C for a block with a GELU epilogue (whose results
+/// This thread's scratch C for a block with a halves epilogue (whose results
 /// are halves elsewhere): at least `bytes` long, kept between calls.
 static float *scratch_c(size_t bytes) {
     static _Thread_local float *buffer;
@@ -488,23 +501,23 @@ void cnx_bf16_gemm_block(long k,
                          const void *a, int aHalves, long aRow, long aK, const uint32_t *packedA,
                          const void *b, int bHalves, long bK, long bN, const uint32_t *packedB,
                          float *c, long ldc, const float *bias, int roundSum,
-                         const CNXBF16GELUEpilogue *gelu,
+                         const CNXBF16HalvesEpilogue *halves,
                          long row0, long rows, long col0, long cols,
                          int native) {
     if (rows <= 0 || cols <= 0) return;
-    // With a GELU epilogue, C is this block's scratch (row stride `cols`, at
+    // With a halves epilogue, C is this block's scratch (row stride `cols`, at
     // (row0, col0)); the results go to the epilogue's halves (row stride ldc).
     // `at(i, j)` is C's element (i, j) of this block.
     long ldcOut = ldc;
-    float *scratch = gelu ? scratch_c((size_t)rows * (size_t)cols * sizeof(float)) : NULL;
-    if (gelu) ldc = cols;
+    float *scratch = halves ? scratch_c((size_t)rows * (size_t)cols * sizeof(float)) : NULL;
+    if (halves) ldc = cols;
 #define at(i, j) (scratch ? scratch + ((i) - row0) * ldc + ((j) - col0) : c + (i) * ldc + (j))
     long kp = (k + 1) / 2;
     if (kp == 0) {
         // An empty sum: 0, plus the bias (a bf16 value, so r(0 + b) = b).
         for (long i = row0; i < row0 + rows; i++)
             for (long j = col0; j < col0 + cols; j++) *at(i, j) = bias ? bias[j] : 0.0f;
-        if (gelu) gelu_tile(gelu, at(row0, col0), ldc, ldcOut, row0, col0, rows, cols);
+        if (halves) halves_tile(halves, at(row0, col0), ldc, ldcOut, row0, col0, rows, cols);
         return;
     }
     long panels = (rows + MR - 1) / MR, strips = (cols + NR - 1) / NR;
@@ -550,7 +563,7 @@ void cnx_bf16_gemm_block(long k,
                 float *cp = at(i0, j0);
                 if (mr == MR && nr == NR) {
                     kernel(kc, ap, layout, bp, cp, ldc, accumulate, last, bias ? bias + j0 : NULL, roundSum);
-                    if (gelu && last) gelu_tile(gelu, cp, ldc, ldcOut, i0, j0, MR, NR);
+                    if (halves && last) halves_tile(halves, cp, ldc, ldcOut, i0, j0, MR, NR);
                     continue;
                 }
                 // An edge tile: through a full tile, its own rows and columns copied.
@@ -563,7 +576,7 @@ void cnx_bf16_gemm_block(long k,
                 if (bias) memcpy(edgeBias, bias + j0, (size_t)nr * sizeof(float));
                 kernel(kc, ap, layout, bp, tile, NR, accumulate, last, bias ? edgeBias : NULL, roundSum);
                 for (long r = 0; r < mr; r++) memcpy(cp + r * ldc, tile + r * NR, (size_t)nr * sizeof(float));
-                if (gelu && last) gelu_tile(gelu, cp, ldc, ldcOut, i0, j0, mr, nr);
+                if (halves && last) halves_tile(halves, cp, ldc, ldcOut, i0, j0, mr, nr);
             }
         }
     }

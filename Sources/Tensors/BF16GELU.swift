@@ -12,9 +12,9 @@ import CBF16Kernels
 //
 // Speed: a bf16 x has only 65,536 possible values, so everything that
 // depends on x alone (y, e, ex) is computed once per value, by the op-by-op
-// vector code (`Reference.bf16GELU…`), into a table indexed by x's high 16
+// vector code (`Reference.bf16GELU…`), into tables indexed by x's high 16
 // bits. The forward pass is then one load per element, and the backward pass
-// looks up e and ex and does only the ops that involve g. The same bits as
+// looks up e and ex (one word) and does only the ops that involve g. The same bits as
 // the op-by-op code by construction (a test compares all 65,536 values), at
 // a fraction of its cost (the erfc's exp, divisions and polynomials are gone).
 
@@ -24,26 +24,28 @@ let bf16SqrtHalf: Float = 0.70703125
 let bf16MinusTwoOverSqrtPi: Float = -1.125
 
 /// The x-only parts of bf16 GELU for every bf16 value, indexed by its bit
-/// pattern (the float32's high 16 bits): the output `y` and the gradient's
-/// `e = r(erfc(-x s))` and `ex = r(exp(-r(mr mr)))`. 768 KiB, built on first use.
+/// pattern (the float32's high 16 bits): the output `y`, and the gradient's
+/// `e = r(erfc(-x s))` and `ex = r(exp(-r(mr mr)))` as one word per value,
+/// e's bits in the low half and ex's in the high half (one gather fetches
+/// both; the backward pass gets y as r(r(0.5 x) e), the op it is). 512 KiB,
+/// built on first use.
 struct BF16GELUTable: Sendable {
-    let y: [Float], e: [Float], ex: [Float]
+    let y: [Float], eex: [UInt32]
 
     static let shared = BF16GELUTable()
 
     private init() {
-        var y = [Float](repeating: 0, count: 65536), e = y, ex = y
+        var y = [Float](repeating: 0, count: 65536), eex = [UInt32](repeating: 0, count: 65536)
         for block in 0..<4096 {
             var v = V16()
             for l in 0..<16 { v[l] = Float(bitPattern: UInt32(block &* 16 &+ l) << 16) }
             let parts = bf16GELUParts(v)
             for l in 0..<16 {
                 y[block &* 16 &+ l] = parts.y[l]
-                e[block &* 16 &+ l] = parts.e[l]
-                ex[block &* 16 &+ l] = parts.ex[l]
+                eex[block &* 16 &+ l] = parts.e[l].bitPattern >> 16 | parts.ex[l].bitPattern & 0xFFFF_0000
             }
         }
-        (self.y, self.e, self.ex) = (y, e, ex)
+        (self.y, self.eex) = (y, eex)
     }
 }
 
@@ -65,25 +67,20 @@ public func bf16GELUForward(_ x: Tensor) -> Tensor {
     }
 }
 
-/// bf16 GELU applied by `bf16GEMM` to each tile of its result as it stores
-/// it (`CNXBF16GELUEpilogue`), its results stored as bf16 bits: forward,
-/// GELU of C and (optionally) C's bf16 bits, the pre-activation; backward,
-/// with C the cotangent of GELU's output, GELU's output and its input's
-/// cotangent.
-public struct BF16GELUEpilogue {
-    let raw: CNXBF16GELUEpilogue
+/// What `bf16GEMM` does with each tile of its result as it stores it, when
+/// the result is kept as bf16 bits (`CNXBF16HalvesEpilogue`): the bits of
+/// C, or of bf16 GELU of C (and then, optionally, C's bits too: the
+/// pre-activation).
+public struct BF16HalvesEpilogue {
+    let raw: CNXBF16HalvesEpilogue
 
-    static func forward(_ t: UnsafePointer<Float>, output: UnsafeMutablePointer<UInt16>,
-                        preActivation: UnsafeMutablePointer<UInt16>?) -> Self {
-        Self(raw: CNXBF16GELUEpilogue(tableY: t, tableE: nil, tableEx: nil, preActivation: preActivation,
-                                      input: nil, output: output, inputGradient: nil))
+    static func store(_ output: UnsafeMutablePointer<UInt16>) -> Self {
+        Self(raw: CNXBF16HalvesEpilogue(tableY: nil, output: output, preActivation: nil))
     }
 
-    static func backward(_ t: (y: UnsafePointer<Float>, e: UnsafePointer<Float>, ex: UnsafePointer<Float>),
-                         input: UnsafePointer<UInt16>, output: UnsafeMutablePointer<UInt16>,
-                         inputGradient: UnsafeMutablePointer<UInt16>) -> Self {
-        Self(raw: CNXBF16GELUEpilogue(tableY: t.y, tableE: t.e, tableEx: t.ex, preActivation: nil,
-                                      input: input, output: output, inputGradient: inputGradient))
+    static func gelu(_ table: UnsafePointer<Float>, output: UnsafeMutablePointer<UInt16>,
+                     preActivation: UnsafeMutablePointer<UInt16>?) -> Self {
+        Self(raw: CNXBF16HalvesEpilogue(tableY: table, output: output, preActivation: preActivation))
     }
 }
 
@@ -110,7 +107,7 @@ public func denseGELUForwardBF16(_ x: Tensor, weight: Tensor, bias: Tensor, keep
                         func run(_ halves: UnsafeMutablePointer<UInt16>?) {
                             bf16GEMM(transA: false, transB: false, m: m, n: n, k: k, a: .float(px), lda: k, b: .float(pw), ldb: n,
                                      c: nil, ldc: n, bias: pb, roundSum: true,
-                                     gelu: .forward(table.baseAddress!, output: py, preActivation: halves))
+                                     halves: .gelu(table.baseAddress!, output: py, preActivation: halves))
                         }
                         if keepPreActivation {
                             pre = BF16Tensor(shape: outShape) { halves in run(halves) }
@@ -126,32 +123,34 @@ public func denseGELUForwardBF16(_ x: Tensor, weight: Tensor, bias: Tensor, keep
 }
 
 /// Conv_2's input gradient through GELU, in a bf16 block's backward pass:
-/// with `dG = denseInputGradient(dy, weight:, precision: .bf16)` (GELU's
-/// output cotangent), returns `bf16GELUForwardAndBackward(dG, x:
-/// preActivation)` as bf16 — GELU's output, recomputed for Conv_2's weight
-/// gradient, and the cotangent of GELU's input — from one GEMM that does the
-/// GELU pass on each tile as it stores it (the same bits; dG never goes to memory).
+/// `bf16GELUForwardAndBackward(denseInputGradient(dy, weight:, precision:
+/// .bf16), x: preActivation)` — GELU's output, recomputed for Conv_2's weight
+/// gradient, and the cotangent of GELU's input — with every 4C-wide tensor
+/// held as bf16 bits (the GEMM stores its result that way). The same bits.
+/// (GELU's backward pass as the GEMM's store epilogue measured slower than
+/// this second pass: its three table gathers per 16 lanes ran 1.3-2.8x
+/// slower interleaved with the GEMM's tiles than in a loop of their own.)
 public func denseInputGradientGELUBF16(_ dy: Tensor, weight: Tensor, preActivation: BF16Tensor) -> (y: BF16Tensor, dx: BF16Tensor) {
-    let k = weight.shape[0], n = weight.shape[1]
-    let m = dy.leadingCount
-    precondition(dy.lastDim == n && preActivation.count == m * k,
-                 "denseInputGradientGELUBF16: dy \(dy.shape) does not match GELU's input \(preActivation.shape) and weight \(weight.shape)")
+    let dG = denseInputGradientToBF16(.float(dy), weight: weight, inputShape: preActivation.shape)
+    return bf16GELUForwardAndBackward(dG, x: preActivation)
+}
+
+/// `bf16GELUForwardAndBackward` on bf16 bits: the same bits, half the bytes.
+public func bf16GELUForwardAndBackward(_ dy: BF16Tensor, x: BF16Tensor) -> (y: BF16Tensor, dx: BF16Tensor) {
+    precondition(dy.shape == x.shape, "bf16GELUForwardAndBackward: dy \(dy.shape) is not \(x.shape)")
+    let n = x.count
     let table = BF16GELUTable.shared
     var y: BF16Tensor? = nil
-    let dx = table.y.withUnsafeBufferPointer { ty in
-        table.e.withUnsafeBufferPointer { te in
-            table.ex.withUnsafeBufferPointer { tex in
-                preActivation.halves.withUnsafeBufferPointer { px in
-                    dy.withPointer { pdy in
-                        weight.withPointer { pw in
-                            BF16Tensor(shape: preActivation.shape) { pdx in
-                                y = BF16Tensor(shape: preActivation.shape) { py in
-                                    let tables = (y: ty.baseAddress!, e: te.baseAddress!, ex: tex.baseAddress!)
-                                    bf16GEMM(transA: false, transB: true, m: m, n: k, k: n, a: .float(pdy), lda: n, b: .float(pw), ldb: n,
-                                             c: nil, ldc: k,
-                                             gelu: .backward(tables, input: px.baseAddress!, output: py, inputGradient: pdx))
-                                }
-                            }
+    let dx = table.eex.withUnsafeBufferPointer { eex in
+        dy.halves.withUnsafeBufferPointer { pd in
+            x.halves.withUnsafeBufferPointer { px in
+                BF16Tensor(shape: x.shape) { pdx in
+                    y = BF16Tensor(shape: x.shape) { py in
+                        let io = UncheckedSendable((pd.baseAddress!, px.baseAddress!, pdx, py, eex.baseAddress!))
+                        parallelChunks(n, minChunk: 1 << 15) { range in
+                            let (pd, px, pdx, py, eex) = io.value
+                            let i = range.lowerBound
+                            cnx_bf16_gelu_backward_halves(pd + i, px + i, py + i, pdx + i, range.count, eex)
                         }
                     }
                 }
@@ -175,20 +174,16 @@ public func bf16GELUForwardAndBackward(_ dy: Tensor, x: Tensor) -> (y: Tensor, d
     let n = x.count
     let table = BF16GELUTable.shared
     var y = Tensor.zeros([0])
-    let dx = table.y.withUnsafeBufferPointer { ty in
-        table.e.withUnsafeBufferPointer { te in
-            table.ex.withUnsafeBufferPointer { tex in
-                dy.withPointer { pd in
-                    x.withPointer { px in
-                        Tensor.build(x.shape) { pdx in
-                            y = Tensor.build(x.shape) { py in
-                                let io = UncheckedSendable((pd, px, pdx, py, ty.baseAddress!, te.baseAddress!, tex.baseAddress!))
-                                parallelChunks(n, minChunk: 1 << 15) { range in
-                                    let (pd, px, pdx, py, ty, te, tex) = io.value
-                                    let i = range.lowerBound
-                                    cnx_bf16_gelu_backward(pd + i, px + i, py + i, pdx + i, range.count, ty, te, tex)
-                                }
-                            }
+    let dx = table.eex.withUnsafeBufferPointer { eex in
+        dy.withPointer { pd in
+            x.withPointer { px in
+                Tensor.build(x.shape) { pdx in
+                    y = Tensor.build(x.shape) { py in
+                        let io = UncheckedSendable((pd, px, pdx, py, eex.baseAddress!))
+                        parallelChunks(n, minChunk: 1 << 15) { range in
+                            let (pd, px, pdx, py, eex) = io.value
+                            let i = range.lowerBound
+                            cnx_bf16_gelu_backward(pd + i, px + i, py + i, pdx + i, range.count, eex)
                         }
                     }
                 }

@@ -68,14 +68,14 @@ public enum BF16Operand {
     }
 }
 
-/// `bf16GEMM` on operands held either way (`BF16Operand`). With a `gelu`
-/// epilogue, `c` is not written: the results are the epilogue's halves.
+/// `bf16GEMM` on operands held either way (`BF16Operand`). With a `halves`
+/// epilogue, `c` is not written: the results are the epilogue's bf16 bits.
 func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
               a operandA: BF16Operand, lda: Int, b operandB: BF16Operand, ldb: Int,
               c: UnsafeMutablePointer<Float>?, ldc: Int, bias: UnsafePointer<Float>? = nil, roundSum: Bool = true,
-              gelu: BF16GELUEpilogue? = nil, engine: BF16GEMMEngine = .standard) {
+              halves: BF16HalvesEpilogue? = nil, engine: BF16GEMMEngine = .standard) {
     if m == 0 || n == 0 { return }
-    precondition(c != nil || gelu != nil, "bf16GEMM: nowhere to store C")
+    precondition(c != nil || halves != nil, "bf16GEMM: nowhere to store C")
     let a = operandA.pointer, aHalves = operandA.isHalves
     let b = operandB.pointer, bHalves = operandB.isHalves
     let native: Int32 = engine == .native && BF16GEMMEngine.nativeAvailable ? 1 : 0
@@ -109,13 +109,13 @@ func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
             }
         }
     }
-    var epilogue = gelu?.raw ?? CNXBF16GELUEpilogue()
+    var epilogue = halves?.raw ?? CNXBF16HalvesEpilogue()
     withUnsafePointer(to: &epilogue) { pe in
         packedA.withUnsafeBufferPointer { pa in
             packed.withUnsafeBufferPointer { pb in
                 // (An empty array's buffer may still have an address: say "none" explicitly.)
                 let io = UncheckedSendable((a, packedA.isEmpty ? nil : pa.baseAddress, b, packed.isEmpty ? nil : pb.baseAddress, c, bias,
-                                            gelu == nil ? nil : pe))
+                                            halves == nil ? nil : pe))
                 let roundSum: Int32 = roundSum ? 1 : 0
                 parallelFor(plan.count) { index in
                     let (a, packedA, b, packedB, c, bias, epilogue) = io.value

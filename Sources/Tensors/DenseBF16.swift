@@ -65,6 +65,23 @@ public func denseInputGradientBF16(_ dy: BF16Activation, weight: Tensor, inputSh
     }
 }
 
+/// `denseInputGradientBF16` with the result kept as bf16 bits (stored so by
+/// the GEMM: the float32 result is never written).
+public func denseInputGradientToBF16(_ dy: BF16Activation, weight: Tensor, inputShape: [Int]) -> BF16Tensor {
+    let k = weight.shape[0], n = weight.shape[1]
+    let m = dy.leadingCount
+    precondition(dy.lastDim == n && Tensor.count(of: inputShape) == m * k,
+                 "denseInputGradientToBF16: dy \(dy.shape) does not match input \(inputShape) and weight \(weight.shape)")
+    return dy.withOperand { a in
+        weight.withPointer { pw in
+            BF16Tensor(shape: inputShape) { pdx in
+                bf16GEMM(transA: false, transB: true, m: m, n: k, k: n, a: a, lda: n, b: .float(pw), ldb: n,
+                         c: nil, ldc: k, halves: .store(pdx))
+            }
+        }
+    }
+}
+
 /// Dense's kernel gradient `r(xᵀ · dy)` [K, N].
 public func denseKernelGradientBF16(_ dy: BF16Activation, x: BF16Activation, weight: Tensor) -> Tensor {
     let k = weight.shape[0], n = weight.shape[1]

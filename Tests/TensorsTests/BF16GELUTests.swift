@@ -38,6 +38,10 @@ final class BF16GELUTests: XCTestCase {
             XCTAssertEqual(fused.y.scalars.map(\.bitPattern), bf16GELUForward(x).scalars.map(\.bitPattern))
             let one = ComputeContext(threads: 1).run { bf16GELUForwardAndBackward(dy, x: x) }
             XCTAssertEqual(one.dx.scalars.map(\.bitPattern), fused.dx.scalars.map(\.bitPattern))
+            // On bf16 bits: the same bits.
+            let halves = bf16GELUForwardAndBackward(BF16Tensor(packing: dy), x: BF16Tensor(packing: x))
+            XCTAssertEqual(halves.dx, BF16Tensor(packing: reference))
+            XCTAssertEqual(halves.y, BF16Tensor(packing: fused.y))
         }
         // Special cotangents on ordinary inputs.
         let specials: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, 0x1p-130, .greatestFiniteMagnitude]

@@ -25,22 +25,17 @@ extern "C" {
 /// Columns of C per micro-tile (two 16-lane registers).
 #define CNX_BF16_NR 32
 
-/// What the bf16 GEMM does to each finished tile of C (`cnx_bf16_gemm_block`):
-/// bf16 GELU, forward or backward, over the tables of Tensors/BF16GELU.swift,
-/// with its results stored as bf16 bits (halves, laid out as C with C's row
-/// stride). C itself is then not written.
+/// What the bf16 GEMM does with each finished tile of C when its results
+/// are stored as bf16 bits (halves, laid out as C with C's row stride): C
+/// itself, or bf16 GELU of C over the table of Tensors/BF16GELU.swift.
 typedef struct {
-    /// GELU's output, and its gradient's e and ex, per bf16 value.
-    const float *tableY, *tableE, *tableEx;
-    /// Forward (`input` NULL): GELU(C) goes to `output`, and C's bf16 bits
-    /// (the pre-activation) to `preActivation` unless it is NULL.
+    /// GELU's output per bf16 value, or NULL: C's own bits are stored.
+    const float *tableY;
+    /// Where the bits go: GELU(C), or C.
+    uint16_t *output;
+    /// With GELU: C's bf16 bits (the pre-activation) also go here, unless NULL.
     uint16_t *preActivation;
-    /// Backward: C is the cotangent of GELU's output and `input` GELU's input;
-    /// GELU's output goes to `output`, the cotangent of its input to
-    /// `inputGradient`.
-    const uint16_t *input;
-    uint16_t *output, *inputGradient;
-} CNXBF16GELUEpilogue;
+} CNXBF16HalvesEpilogue;
 
 /// 1 when this CPU (and its OS) runs AVX512-BF16 code, else 0.
 int cnx_bf16_native_available(void);
@@ -84,10 +79,10 @@ void cnx_bf16_pack_b(const void *b, int bHalves, long bK, long bN, long k, long 
 /// With a `bias` (N floats, bf16 values), C gets `r(sum) + bias[j]`, rounded
 /// to bf16 again when `roundSum` is 1 (a bf16 add), else left float32 (XLA's
 /// bias add when only a LayerNorm or the loss reads it).
-/// With a `gelu` epilogue, C is computed in a scratch buffer of the block
-/// and each finished tile (r(sum), plus the bias) goes through bf16 GELU's
-/// forward or backward pass while it is in cache, the results stored as
-/// halves (`CNXBF16GELUEpilogue`, row stride `ldc`); `c` is not used.
+/// With a `halves` epilogue, C is computed in a scratch buffer of the block
+/// and each finished tile (r(sum), plus the bias) is stored as bf16 bits,
+/// through bf16 GELU if asked, while it is in cache (`CNXBF16HalvesEpilogue`,
+/// row stride `ldc`); `c` is not used.
 /// `native` selects the `vdpbf16ps` kernel (the caller checks
 /// `cnx_bf16_native_available`); 0 runs the emulation, the same bits.
 /// Blocks write disjoint parts of C, so they may run in parallel.
@@ -95,7 +90,7 @@ void cnx_bf16_gemm_block(long k,
                          const void *a, int aHalves, long aRow, long aK, const uint32_t *packedA,
                          const void *b, int bHalves, long bK, long bN, const uint32_t *packedB,
                          float *c, long ldc, const float *bias, int roundSum,
-                         const CNXBF16GELUEpilogue *gelu,
+                         const CNXBF16HalvesEpilogue *halves,
                          long row0, long rows, long col0, long cols,
                          int native);
 
@@ -107,18 +102,16 @@ void cnx_bf16_gelu_rows(const float *x, long ldx, uint16_t *y, uint16_t *pre, lo
                         const float *tableY);
 
 /// bf16 GELU's output and gradient (Tensors/BF16GELU.swift): for each of the
-/// `n` elements, `y[i] = tableY[h]` and `dx[i]` the gradient from the
-/// cotangent `dy[i]`, where h is the high 16 bits of `x[i]` (a bf16 value)
-/// and the tables hold the x-only parts e and ex per bf16 value.
-void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx, long n,
-                            const float *tableY, const float *tableE, const float *tableEx);
+/// `n` elements, `y[i]` = GELU(x[i]) and `dx[i]` the gradient from the
+/// cotangent `dy[i]`, x[i] a bf16 value. `tableEEx[h]` holds the x-only
+/// parts of GELU's gradient for the bf16 value with bits h: e's bits in its
+/// low half, ex's in its high half (one gather per vector of lanes).
+void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx, long n, const uint32_t *tableEEx);
 
-/// `cnx_bf16_gelu_backward` over `rows` rows of `cols` elements: `d` (row
-/// stride `ldd`) holds the cotangent of GELU's output; GELU's input comes as
-/// bf16 bits `x`, and its output and the cotangent of its input go as bf16
-/// bits to `y` and `dx`, those three with row stride `ldh`.
-void cnx_bf16_gelu_backward_rows(const float *d, long ldd, const uint16_t *x, uint16_t *y, uint16_t *dx, long ldh,
-                                 long rows, long cols, const float *tableY, const float *tableE, const float *tableEx);
+/// `cnx_bf16_gelu_backward` on bf16 bits (halves): the cotangent `dy` and
+/// GELU's input `x` in, GELU's output `y` and the input's cotangent `dx` out.
+void cnx_bf16_gelu_backward_halves(const uint16_t *dy, const uint16_t *x, uint16_t *y, uint16_t *dx, long n,
+                                   const uint32_t *tableEEx);
 
 
 #ifdef __cplusplus
