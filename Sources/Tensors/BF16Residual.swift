@@ -23,25 +23,30 @@ public func bf16ResidualForward(_ h: Tensor, dot: Tensor, bias: Tensor, gamma: T
     precondition(dot.shape == h.shape, "bf16ResidualForward: branch \(dot.shape) is not \(h.shape)")
     let c = h.lastDim, rows = h.leadingCount
     let perSample = h.rank == 0 || h.shape[0] == 0 ? max(1, rows) : max(1, rows / h.shape[0])
-    var s = dot, out = h
-    s.scalars.withUnsafeMutableBufferPointer { sb in
-        out.scalars.withUnsafeMutableBufferPointer { ob in
+    // Both results into new tensors in one pass (copies of `dot` and `h` changed in place read and wrote them twice).
+    var s = Tensor.zeros([0])
+    let out = h.withPointer { ph in
+        dot.withPointer { pdot in
             bias.withPointer { pb in
                 gamma.withPointer { pg in
-                    let io = UncheckedSendable((sb.baseAddress!, ob.baseAddress!, pb, pg))
-                    parallelChunks(rows, minChunk: max(1, 16384 / max(1, c))) { range in
-                        let (ps, po, pb, pg) = io.value
-                        for row in range {
-                            let kept = keep.map { $0[row / perSample] }
-                            var i = 0
-                            while i < c {
-                                let k = row &* c &+ i, valid = min(16, c &- i)
-                                let v = rounded(load16(ps + k, valid: valid) + load16(pb + i, valid: valid), gammaBF16)
-                                store16(v, ps + k, valid: valid)
-                                var y = rounded(v * load16(pg + i, valid: valid), gammaBF16)
-                                if let kept { y = kept ? rounded(y * V16(repeating: keepScale), gammaBF16) : V16() }
-                                store16(rounded(load16(po + k, valid: valid) + y, roundOutput), po + k, valid: valid)
-                                i &+= 16
+                    Tensor.build(h.shape) { po in
+                        s = Tensor.build(dot.shape) { ps in
+                            let io = UncheckedSendable((ph, pdot, ps, po, pb, pg))
+                            parallelChunks(rows, minChunk: max(1, 16384 / max(1, c))) { range in
+                                let (ph, pdot, ps, po, pb, pg) = io.value
+                                for row in range {
+                                    let kept = keep.map { $0[row / perSample] }
+                                    var i = 0
+                                    while i < c {
+                                        let k = row &* c &+ i, valid = min(16, c &- i)
+                                        let v = rounded(load16(pdot + k, valid: valid) + load16(pb + i, valid: valid), gammaBF16)
+                                        store16(v, ps + k, valid: valid)
+                                        var y = rounded(v * load16(pg + i, valid: valid), gammaBF16)
+                                        if let kept { y = kept ? rounded(y * V16(repeating: keepScale), gammaBF16) : V16() }
+                                        store16(rounded(load16(ph + k, valid: valid) + y, roundOutput), po + k, valid: valid)
+                                        i &+= 16
+                                    }
+                                }
                             }
                         }
                     }

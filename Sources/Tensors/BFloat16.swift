@@ -46,9 +46,22 @@ func roundToBF16InPlace(_ p: UnsafeMutablePointer<Float>, count: Int) {
 extension Tensor {
     /// The tensor with every element rounded to bfloat16 (`astype(bfloat16)`).
     public func roundedToBF16() -> Tensor {
-        var t = self
-        t.roundToBF16()
-        return t
+        // One pass into a new tensor (a copy rounded in place read and wrote it twice).
+        let n = count
+        return withPointer { src in
+            Tensor.build(shape) { dst in
+                let io = UncheckedSendable((src, dst))
+                parallelChunks(n, minChunk: 1 << 15) { range in
+                    let (src, dst) = io.value
+                    var i = range.lowerBound
+                    while i &+ 16 <= range.upperBound {
+                        store16(Tensors.roundToBF16(load16(src + i)), dst + i)
+                        i &+= 16
+                    }
+                    while i < range.upperBound { dst[i] = Tensors.roundToBF16(src[i]); i &+= 1 }
+                }
+            }
+        }
     }
 
     /// Rounds every element to bfloat16 in place, in parallel (elementwise,
