@@ -25,9 +25,7 @@ enum CachedActivation: Sendable {
         case let .float(t): return t
         case let .bf16(p): return p.unpacked()
         case let .bf16PlusBias(p, bias):
-            var t = p.unpacked()
-            bf16AddBias(&t, bias, round: false)
-            return t
+            return p.unpacked(addingBias: bias)
         }
     }
 

@@ -145,9 +145,8 @@ func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: F
     // A bf16 input is already rounded (the previous block's or the downsample's output): no copy.
     let xr = inputIsBF16 ? x : x.roundedToBF16()
     var dw = OpProfile.time(.depthwise) { depthwiseConvForward(xr, weight: p.dw.kernel, bias: zerosLike(p.dw.bias)) }
-    dw.roundToBF16()
-    let cachedDW = cached ? CachedActivation.bf16PlusBias(BF16Tensor(packing: dw), bias: p.dw.bias) : nil
-    bf16AddBias(&dw, p.dw.bias, round: false)
+    // r(conv), kept as bf16 bits for backward, then + r(bias) in float32 (LayerNorm's input): one pass.
+    let cachedDW = bf16RoundKeepAddBias(&dw, bias: p.dw.bias, keep: cached).map { CachedActivation.bf16PlusBias($0, bias: p.dw.bias) }
     let n = OpProfile.time(.layerNorm) { layerNormForward(dw, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     // r(LayerNorm output) is Conv_1's input: bf16GEMM rounds it as it reads it,
     // adds the bias (a bf16 add) and applies GELU as it stores the result (GELU's
@@ -195,10 +194,9 @@ func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCa
     lnb.dx.roundToBF16()
     var dwb = OpProfile.time(.depthwise) { depthwiseConvBackward(lnb.dx, x: inputIsBF16 ? b.input.tensor : b.input.tensor.roundedToBF16(), weight: p.dw.kernel) }
     dwb.dWeight.roundToBF16()
-    dwb.dx.roundToBF16()
-    // The residual's cotangent joins the branch's: a bf16 add for a bf16 input, else float32.
-    var dx = add(inputIsBF16 ? d.roundedToBF16() : d, dwb.dx)
-    if inputIsBF16 { dx.roundToBF16() }
+    // The residual's cotangent joins the branch's (rounded): a bf16 add for a bf16 input, else float32.
+    bf16ResidualJoin(d, into: &dwb.dx, inputIsBF16: inputIsBF16)
+    let dx = dwb.dx
     let grads = BlockParams(dw: LinearLayer(kernel: dwb.dWeight, bias: bf16ColumnSums(lnb.dx)),
                             norm: NormLayer(scale: lnb.dScale, bias: lnb.dBias),
                             fc1: LinearLayer(kernel: fc1.dWeight, bias: bf16ColumnSums(dHidden)),

@@ -157,3 +157,70 @@ struct ChannelQuad {
         store16(v.2, p + 32, valid: valid.2); store16(v.3, p + 48, valid: valid.3)
     }
 }
+
+/// `body(offset, channel, valid)` for every 16 channels of every row of a
+/// [rows, c] tensor (the last group `valid` < 16 wide), rows in parallel:
+/// the loop of the fused elementwise passes below.
+@inline(__always)
+private func forEachRowLanes(rows: Int, channels c: Int, _ body: (Int, Int, Int) -> Void) {
+    parallelChunks(rows, minChunk: max(1, 16384 / max(1, c))) { range in
+        for row in range {
+            var i = 0
+            while i < c {
+                body(row &* c &+ i, i, min(16, c &- i))
+                i &+= 16
+            }
+        }
+    }
+}
+
+/// The depthwise conv's result in a bf16 block, in one pass over it: `x`
+/// rounded to bf16 (XLA's bf16 conv result), those values kept as bits when
+/// `keep` (the backward pass's cache), and then `x + bias` in float32 with
+/// the bf16 bias (LayerNorm's input, as `bf16AddBias(round: false)`), in place.
+public func bf16RoundKeepAddBias(_ x: inout Tensor, bias: Tensor, keep: Bool) -> BF16Tensor? {
+    let c = x.lastDim, rows = x.leadingCount
+    precondition(bias.shape == [c], "bf16RoundKeepAddBias: bias \(bias.shape) does not match last axis \(c)")
+    let shape = x.shape
+    return bias.withPointer { pb in
+        x.scalars.withUnsafeMutableBufferPointer { xb in
+            let px = UncheckedSendable(xb.baseAddress ?? UnsafeMutablePointer(bitPattern: 0x10)!)
+            func run(_ kept: UnsafeMutablePointer<UInt16>?) {
+                let out = UncheckedSendable(kept)
+                forEachRowLanes(rows: rows, channels: c) { k, i, valid in
+                    let v = roundToBF16(load16(px.value + k, valid: valid))
+                    if let halves = out.value {
+                        let bits = SIMD16<UInt16>(truncatingIfNeeded: unsafeBitCast(v, to: SIMD16<UInt32>.self) &>> 16)
+                        if valid == 16 {
+                            UnsafeMutableRawPointer(halves + k).storeBytes(of: bits, as: SIMD16<UInt16>.self)
+                        } else {
+                            for l in 0..<valid { halves[k &+ l] = bits[l] }
+                        }
+                    }
+                    store16(v + load16(pb + i, valid: valid), px.value + k, valid: valid)
+                }
+            }
+            guard keep else { run(nil); return nil }
+            return BF16Tensor(shape: shape) { run($0) }
+        }
+    }
+}
+
+/// The end of a bf16 block's backward pass, in one pass: the depthwise
+/// conv's input cotangent `branch`, rounded to bf16, joins the residual's
+/// cotangent `d` — `r(r(d) + r(branch))` (a bf16 add) when the block input is
+/// a bf16 value, else `d + r(branch)` in float32 — in place in `branch`.
+public func bf16ResidualJoin(_ d: Tensor, into branch: inout Tensor, inputIsBF16: Bool) {
+    precondition(d.shape == branch.shape, "bf16ResidualJoin: \(d.shape) is not \(branch.shape)")
+    let c = branch.lastDim, rows = branch.leadingCount
+    d.withPointer { pd in
+        branch.scalars.withUnsafeMutableBufferPointer { bb in
+            let io = UncheckedSendable((pd, bb.baseAddress ?? UnsafeMutablePointer(bitPattern: 0x10)!))
+            forEachRowLanes(rows: rows, channels: c) { k, _, valid in
+                let (pd, pb) = io.value
+                let b = roundToBF16(load16(pb + k, valid: valid)), r = load16(pd + k, valid: valid)
+                store16(inputIsBF16 ? roundToBF16(roundToBF16(r) + b) : r + b, pb + k, valid: valid)
+            }
+        }
+    }
+}

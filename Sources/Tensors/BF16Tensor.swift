@@ -54,6 +54,29 @@ public struct BF16Tensor: Sendable, Equatable {
     /// The bytes the values occupy (2 per element).
     public var byteCount: Int { halves.count * MemoryLayout<UInt16>.stride }
 
+    /// The values plus a per-channel `bias` (last axis) in float32, in one
+    /// pass: `unpacked()` then `bf16AddBias(round: false)`, the same bits.
+    public func unpacked(addingBias bias: Tensor) -> Tensor {
+        let c = lastDim, rows = leadingCount
+        precondition(bias.shape == [c], "unpacked(addingBias:): bias \(bias.shape) does not match last axis \(c)")
+        return halves.withUnsafeBufferPointer { src in
+            bias.withPointer { pb in
+                Tensor.build(shape) { out in
+                    let io = UncheckedSendable((src.baseAddress ?? UnsafePointer(bitPattern: 0x10)!, out))
+                    parallelChunks(rows, minChunk: max(1, 16384 / max(1, c))) { range in
+                        let (s, o) = io.value
+                        for row in range {
+                            for i in 0..<c {
+                                let k = row &* c &+ i
+                                o[k] = Float(bitPattern: UInt32(s[k]) << 16) + pb[i]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The values as a float32 tensor (exactly the tensor that was packed).
     public func unpacked() -> Tensor {
         let n = count

@@ -136,4 +136,34 @@ final class BF16Tests: XCTestCase {
             }
         }
     }
+
+    /// The fused passes of a bf16 block are the op sequences they replace,
+    /// bit for bit (a channel count with a partial group of 16).
+    func testFusedBlockPassesAreTheirOpSequences() {
+        var rng = TestRNG(59)
+        let shape = [3, 5, 2, 37]
+        let conv = rng.tensor(shape, -3, 3), bias = rng.tensor([37]).roundedToBF16()
+        // Forward: round, keep as bits, add the bias in float32.
+        var expected = conv.roundedToBF16()
+        let keptExpected = BF16Tensor(packing: expected)
+        bf16AddBias(&expected, bias, round: false)
+        var fused = conv
+        let kept = bf16RoundKeepAddBias(&fused, bias: bias, keep: true)
+        XCTAssertEqual(fused.scalars.map(\.bitPattern), expected.scalars.map(\.bitPattern))
+        XCTAssertEqual(kept, keptExpected)
+        var inference = conv
+        XCTAssertNil(bf16RoundKeepAddBias(&inference, bias: bias, keep: false))
+        XCTAssertEqual(inference, fused)
+        // Reading the cache back: unpack, then the same float32 bias adds.
+        XCTAssertEqual(keptExpected.unpacked(addingBias: bias).scalars.map(\.bitPattern), expected.scalars.map(\.bitPattern))
+        // Backward: the residual's cotangent joins the rounded branch cotangent.
+        let d = rng.tensor(shape), branch = rng.tensor(shape)
+        for inputIsBF16 in [true, false] {
+            var joined = branch
+            bf16ResidualJoin(d, into: &joined, inputIsBF16: inputIsBF16)
+            var sum = add(inputIsBF16 ? d.roundedToBF16() : d, branch.roundedToBF16())
+            if inputIsBF16 { sum.roundToBF16() }
+            XCTAssertEqual(joined.scalars.map(\.bitPattern), sum.scalars.map(\.bitPattern), "inputIsBF16 \(inputIsBF16)")
+        }
+    }
 }
