@@ -147,7 +147,7 @@ enum KernelBench {
                 bench("bf16 Conv_2 dx+gelu", hText, flops, "GFLOP/s") { _ = denseInputGradientGELUBF16(dDot, weight: w2, preActivation: pre) }
                 let x16 = x.roundedToBF16(), w1 = random([c, 4 * c], seed: 9), b1 = random([4 * c], seed: 10).roundedToBF16()
                 bench("bf16 Conv_1 fwd", text, flops, "GFLOP/s") { _ = denseForwardBF16(.float(x16), weight: w1) }
-                bench("bf16 Conv_1 fwd+gelu", text, flops, "GFLOP/s") { _ = denseGELUForwardBF16(x16, weight: w1, bias: b1, keepPreActivation: true) }
+                bench("bf16 Conv_1 fwd+gelu", text, flops, "GFLOP/s") { _ = denseGELUForwardBF16(.float(x16), weight: w1, bias: b1, keepPreActivation: true) }
             }
 
             // Dense C -> 4C (Conv_1) and 4C -> C (Conv_2): 2*M*K*N FLOP; backward = 2 GEMMs.

@@ -147,13 +147,13 @@ func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: F
     var dw = OpProfile.time(.depthwise) { depthwiseConvForward(xr, weight: p.dw.kernel, bias: zerosLike(p.dw.bias)) }
     // r(conv), kept as bf16 bits for backward, then + r(bias) in float32 (LayerNorm's input): one pass.
     let cachedDW = bf16RoundKeepAddBias(&dw, bias: p.dw.bias, keep: cached).map { CachedActivation.bf16PlusBias($0, bias: p.dw.bias) }
-    let n = OpProfile.time(.layerNorm) { layerNormForward(dw, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
-    // r(LayerNorm output) is Conv_1's input: bf16GEMM rounds it as it reads it,
+    // r(LayerNorm output), as bits, is Conv_1's input; the GEMM
     // adds the bias (a bf16 add) and applies GELU as it stores the result (GELU's
     // time counts as the GEMM's). GELU's output goes to Conv_2 as bf16 bits, and
     // the pre-activation is kept that way for backward.
+    let n = OpProfile.time(.layerNorm) { layerNormForwardBF16(dw, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     let (g, hidden) = OpProfile.time(.gemm) {
-        denseGELUForwardBF16(n.y, weight: p.fc1.kernel, bias: p.fc1.bias, keepPreActivation: cached)
+        denseGELUForwardBF16(.halves(n.y), weight: p.fc1.kernel, bias: p.fc1.bias, keepPreActivation: cached)
     }
     let dot = OpProfile.time(.gemm) { denseForwardBF16(.halves(g), weight: p.fc2.kernel) }
     let (out, s) = OpProfile.time(.elementwise) {
@@ -185,10 +185,10 @@ func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCa
     guard case let .bf16(hidden) = b.hidden else { preconditionFailure("a bf16 block keeps GELU's input as bf16") }
     let (g, dHidden) = OpProfile.time(.gemm) { denseInputGradientGELUBF16(rb.dDot, weight: p.fc2.kernel, preActivation: hidden) }
     let fc2 = OpProfile.time(.gemm) { denseKernelGradientBF16(.float(rb.dDot), x: .halves(g), weight: p.fc2.kernel) }
-    let n = OpProfile.time(.layerNorm) { layerNormForward(depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
+    let n = OpProfile.time(.layerNorm) { layerNormForwardBF16(depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     let fc1 = OpProfile.time(.gemm) {
         (dx: denseInputGradientBF16(.halves(dHidden), weight: p.fc1.kernel, inputShape: n.y.shape),
-         dWeight: denseKernelGradientBF16(.halves(dHidden), x: .float(n.y), weight: p.fc1.kernel))
+         dWeight: denseKernelGradientBF16(.halves(dHidden), x: .halves(n.y), weight: p.fc1.kernel))
     }
     var lnb = OpProfile.time(.layerNorm) { layerNormBackward(fc1.dx, x: depthwise, scale: p.norm.scale, mean: n.mean, rstd: n.rstd) }
     lnb.dx.roundToBF16()

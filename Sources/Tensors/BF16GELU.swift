@@ -89,7 +89,7 @@ public struct BF16HalvesEpilogue {
 /// it is stored, the output kept as bf16 (half the bytes: Conv_2 reads it
 /// that way). With `keepPreActivation` the pre-activation is also returned
 /// as bf16 (the backward pass's cache). The same bits as the two passes.
-public func denseGELUForwardBF16(_ x: Tensor, weight: Tensor, bias: Tensor, keepPreActivation: Bool)
+public func denseGELUForwardBF16(_ x: BF16Activation, weight: Tensor, bias: Tensor, keepPreActivation: Bool)
     -> (y: BF16Tensor, preActivation: BF16Tensor?) {
     precondition(weight.rank == 2, "denseGELUForwardBF16: weight must be [in, out], got \(weight.shape)")
     let k = weight.shape[0], n = weight.shape[1]
@@ -100,12 +100,12 @@ public func denseGELUForwardBF16(_ x: Tensor, weight: Tensor, bias: Tensor, keep
     if outShape.isEmpty { outShape = [n] } else { outShape[outShape.count - 1] = n }
     var pre: BF16Tensor? = nil
     let y = BF16GELUTable.shared.y.withUnsafeBufferPointer { table in
-        x.withPointer { px in
+        x.withOperand { px in
             weight.withPointer { pw in
                 bias.withPointer { pb in
                     BF16Tensor(shape: outShape) { py in
                         func run(_ halves: UnsafeMutablePointer<UInt16>?) {
-                            bf16GEMM(transA: false, transB: false, m: m, n: n, k: k, a: .float(px), lda: k, b: .float(pw), ldb: n,
+                            bf16GEMM(transA: false, transB: false, m: m, n: n, k: k, a: px, lda: k, b: .float(pw), ldb: n,
                                      c: nil, ldc: n, bias: pb, roundSum: true,
                                      halves: .gelu(table.baseAddress!, output: py, preActivation: halves))
                         }

@@ -38,6 +38,38 @@ private func sumAndSquares(_ r: UnsafePointer<Float>, _ n: Int) -> (Float, Float
 /// per-row `mean` and `rstd` (shape `x.shape.dropLast()`) for the backward.
 public func layerNormForward(_ x: Tensor, scale: Tensor, bias: Tensor, epsilon: Float)
     -> (y: Tensor, mean: Tensor, rstd: Tensor) {
+    var stats: (mean: Tensor, rstd: Tensor)? = nil
+    let y = Tensor.build(x.shape) { py in
+        stats = layerNormRows(x, scale: scale, bias: bias, epsilon: epsilon,
+                              store16: { v, at in store16(v, py + at) }, store: { v, at in py[at] = v })
+    }
+    return (y, stats!.mean, stats!.rstd)
+}
+
+/// LayerNorm forward with its output rounded to bf16 and kept as bits, as
+/// a bf16 model's Conv_1 reads it (`r(y)`, half the bytes of `y`): the same
+/// statistics and the same values as `layerNormForward(…).y.roundedToBF16()`.
+public func layerNormForwardBF16(_ x: Tensor, scale: Tensor, bias: Tensor, epsilon: Float)
+    -> (y: BF16Tensor, mean: Tensor, rstd: Tensor) {
+    var stats: (mean: Tensor, rstd: Tensor)? = nil
+    let y = BF16Tensor(shape: x.shape) { py in
+        stats = layerNormRows(x, scale: scale, bias: bias, epsilon: epsilon,
+                              store16: { v, at in
+                                  let bits = unsafeBitCast(roundToBF16(v), to: SIMD16<UInt32>.self) &>> 16
+                                  UnsafeMutableRawPointer(py + at).storeBytes(of: SIMD16<UInt16>(truncatingIfNeeded: bits),
+                                                                              as: SIMD16<UInt16>.self)
+                              },
+                              store: { v, at in py[at] = UInt16(truncatingIfNeeded: roundToBF16(v).bitPattern >> 16) })
+    }
+    return (y, stats!.mean, stats!.rstd)
+}
+
+/// LayerNorm's rows: per row the statistics, then each output element
+/// given to `store16` (16 at a time, at its element offset) or `store`
+/// (the tail). Returns the per-row mean and rstd.
+@inline(__always)
+private func layerNormRows(_ x: Tensor, scale: Tensor, bias: Tensor, epsilon: Float,
+                           store16 emit16: (V16, Int) -> Void, store emit: (Float, Int) -> Void) -> (mean: Tensor, rstd: Tensor) {
     let c = x.lastDim, rows = x.leadingCount
     precondition(scale.shape == [c] && bias.shape == [c],
                  "layerNormForward: scale \(scale.shape) / bias \(bias.shape) do not match last axis \(c)")
@@ -45,32 +77,30 @@ public func layerNormForward(_ x: Tensor, scale: Tensor, bias: Tensor, epsilon: 
     var means = [Float](repeating: 0, count: rows)
     var rstds = [Float](repeating: 0, count: rows)
     let invN = 1 / Float(c)
-    let y = x.withPointer { px in
+    x.withPointer { px in
         scale.withPointer { ps in
             bias.withPointer { pb in
                 means.withUnsafeMutableBufferPointer { pm in
                     rstds.withUnsafeMutableBufferPointer { pr in
                         let pm = pm.baseAddress!, pr = pr.baseAddress!
-                        return Tensor.build(x.shape) { py in
-                            parallelChunks(rows, minChunk: max(1, 4096 / max(1, c))) { range in
-                                for row in range {
-                                    let r = px + row &* c, o = py + row &* c
-                                    let (s, q) = sumAndSquares(r, c)
-                                    let mu = s * invN
-                                    let variance = max(0, q * invN - mu * mu)
-                                    let rstd = 1 / (variance + epsilon).squareRoot()
-                                    pm[row] = mu; pr[row] = rstd
-                                    let muV = V16(repeating: mu), rV = V16(repeating: rstd)
-                                    var i = 0
-                                    while i &+ 16 <= c {
-                                        let m = rV * load16(ps + i)
-                                        store16(load16(pb + i).addingProduct(load16(r + i) - muV, m), o + i)
-                                        i &+= 16
-                                    }
-                                    while i < c {
-                                        o[i] = pb[i].addingProduct(r[i] - mu, rstd * ps[i])
-                                        i &+= 1
-                                    }
+                        parallelChunks(rows, minChunk: max(1, 4096 / max(1, c))) { range in
+                            for row in range {
+                                let r = px + row &* c, o = row &* c
+                                let (s, q) = sumAndSquares(r, c)
+                                let mu = s * invN
+                                let variance = max(0, q * invN - mu * mu)
+                                let rstd = 1 / (variance + epsilon).squareRoot()
+                                pm[row] = mu; pr[row] = rstd
+                                let muV = V16(repeating: mu), rV = V16(repeating: rstd)
+                                var i = 0
+                                while i &+ 16 <= c {
+                                    let m = rV * load16(ps + i)
+                                    emit16(load16(pb + i).addingProduct(load16(r + i) - muV, m), o &+ i)
+                                    i &+= 16
+                                }
+                                while i < c {
+                                    emit(pb[i].addingProduct(r[i] - mu, rstd * ps[i]), o &+ i)
+                                    i &+= 1
                                 }
                             }
                         }
@@ -79,7 +109,7 @@ public func layerNormForward(_ x: Tensor, scale: Tensor, bias: Tensor, epsilon: 
             }
         }
     }
-    return (y, Tensor(shape: statShape, scalars: means), Tensor(shape: statShape, scalars: rstds))
+    return (Tensor(shape: statShape, scalars: means), Tensor(shape: statShape, scalars: rstds))
 }
 
 /// LayerNorm backward from the forward's per-row `mean` and `rstd`: dx (shape

@@ -66,12 +66,15 @@ final class BF16GELUTests: XCTestCase {
             let pre = denseForwardBF16(x, weight: w, bias: b, roundSum: true)
             let y = bf16GELUForward(pre)
             for threads in [1, 2, 3] {
-                let fused = ComputeContext(threads: threads).run { denseGELUForwardBF16(x, weight: w, bias: b, keepPreActivation: true) }
+                let fused = ComputeContext(threads: threads).run { denseGELUForwardBF16(.float(x), weight: w, bias: b, keepPreActivation: true) }
                 XCTAssertEqual(fused.y, BF16Tensor(packing: y), "m \(m) k \(k) n \(n) threads \(threads)")
                 XCTAssertEqual(fused.preActivation, BF16Tensor(packing: pre))
-                let inference = ComputeContext(threads: threads).run { denseGELUForwardBF16(x, weight: w, bias: b, keepPreActivation: false) }
+                let inference = ComputeContext(threads: threads).run { denseGELUForwardBF16(.float(x), weight: w, bias: b, keepPreActivation: false) }
                 XCTAssertNil(inference.preActivation)
                 XCTAssertEqual(inference.y, fused.y)
+                // The input as bf16 bits (the LayerNorm's output in the model): the same.
+                let bits = denseGELUForwardBF16(.halves(BF16Tensor(packing: x.roundedToBF16())), weight: w, bias: b, keepPreActivation: false)
+                XCTAssertEqual(bits.y, fused.y)
             }
         }
     }

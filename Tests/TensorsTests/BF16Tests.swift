@@ -166,4 +166,18 @@ final class BF16Tests: XCTestCase {
             XCTAssertEqual(joined.scalars.map(\.bitPattern), sum.scalars.map(\.bitPattern), "inputIsBF16 \(inputIsBF16)")
         }
     }
+
+    /// LayerNorm with its output kept as bf16 bits: the float32 LayerNorm's
+    /// statistics, and its output rounded (a channel count with a tail).
+    func testLayerNormToBF16BitsIsTheRoundedLayerNorm() {
+        var rng = TestRNG(61)
+        for c in [37, 96] {
+            let x = rng.tensor([4, 7, c], -3, 3), scale = rng.tensor([c]), bias = rng.tensor([c])
+            let f32 = layerNormForward(x, scale: scale, bias: bias, epsilon: 1e-6)
+            let bits = layerNormForwardBF16(x, scale: scale, bias: bias, epsilon: 1e-6)
+            XCTAssertEqual(bits.y, BF16Tensor(packing: f32.y.roundedToBF16()), "c \(c)")
+            XCTAssertEqual(bits.mean, f32.mean)
+            XCTAssertEqual(bits.rstd, f32.rstd)
+        }
+    }
 }
