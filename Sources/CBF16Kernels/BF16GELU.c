@@ -1,12 +1,14 @@
 // bf16 GELU over tables (Tensors/BF16GELU.swift has the formulas and builds
-// the tables): the forward pass over rows (also the bf16 GEMM's GELU
-// epilogue) and the backward pass, on float32 or on bf16 bits. In C for the gather instructions the
-// table lookups need: Swift's SIMD types cannot express
-// a gather (a lane-by-lane one in Swift ran at 0.74 G elements/s on two
-// cores), and clang did not vectorise the scalar loop. Vectors of 16 lanes
-// on AVX-512, 8 on AVX2, then a scalar tail: the same lane-wise float32 IEEE
-// operations and integer rounding everywhere, no FMA contraction (the target
-// builds with -ffp-contract=off), so the same bits as the Swift op-by-op code.
+// the tables): the forward pass over rows (the bf16 GEMM's GELU epilogue)
+// and the backward pass, on float32 or on bf16 bits. In C for what the
+// table lookups need — a gather instruction (backward: e and ex in one
+// word per lane), or lane-by-lane loads into a vector (forward) — which
+// Swift's SIMD types do not compile well (a lane-by-lane gather in Swift ran
+// at 0.74 G elements/s on two cores, under half this), and clang did not
+// vectorise the scalar loop by itself. Vectors of 16 lanes on AVX-512, 8 on
+// AVX2, then a scalar tail: the same lane-wise float32 IEEE operations and
+// integer rounding everywhere, no FMA contraction (the target builds with
+// -ffp-contract=off), so the same bits as the Swift op-by-op code.
 #include "CBF16Kernels.h"
 
 #include <immintrin.h>
@@ -70,7 +72,15 @@ void cnx_bf16_gelu_rows(const float *x, long ldx, uint16_t *y, uint16_t *pre, lo
                 vh h = __builtin_convertvector(index, vh);
                 memcpy(p + j, &h, sizeof h);
             }
-            vh g = __builtin_convertvector((vu)gather(tableY, index) >> 16, vh);
+            // Lane by lane: on Zen 4 these scalar loads beat a gather (Conv_1 with
+            // GELU at 56x56: 2.4 ms over the GEMM against 5.8), unlike the backward
+            // pass's, where both took the same time.
+            vh g;
+            for (int l = 0; l < W; l++) {
+                uint32_t v;
+                memcpy(&v, tableY + index[l], 4);
+                g[l] = (uint16_t)(v >> 16);
+            }
             memcpy(out + j, &g, sizeof g);
         }
         for (; j < cols; j++) {
