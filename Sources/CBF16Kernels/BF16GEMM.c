@@ -521,8 +521,9 @@ void cnx_bf16_gemm_block(long k,
         return;
     }
     long panels = (rows + MR - 1) / MR, strips = (cols + NR - 1) / NR;
+    int direct = aHalves && !packedA && aK == 1 && aRow % 2 == 0 && k % 2 == 0;
     long kcMax = kp < KC ? kp : KC;
-    size_t aBytes = packedA ? 0 : ((size_t)(panels * kcMax * MR) * 4 + 63) & ~(size_t)63;
+    size_t aBytes = packedA ? 0 : ((size_t)((direct ? 1 : panels) * kcMax * MR) * 4 + 63) & ~(size_t)63;
     size_t bBytes = packedB ? 0 : ((size_t)(strips * kcMax * NR) * 4 + 63) & ~(size_t)63;
     uint32_t *pa = packing_buffer(aBytes + bBytes);
     uint32_t *pb = pa + aBytes / 4;
@@ -535,6 +536,10 @@ void cnx_bf16_gemm_block(long k,
     for (long p0 = 0; p0 < kp; p0 += KC) {
         long kc = kp - p0 < KC ? kp - p0 : KC;
         int accumulate = p0 > 0, last = p0 + kc == kp;
+        // A partial last panel of a directly read A, packed (rows of kc pairs).
+        PanelLayout edgeLayout = {1, kc};
+        if (direct && rows % MR)
+            pack_a_halves(a, aRow, aK, k, row0 + (panels - 1) * MR, rowEnd, 1, p0, kc, pa, kc * MR, kc);
         // Packed for this block: panels of kc pairs; packed once: panels of all kp pairs,
         // in pack_a's layout for A's orientation (pairs of rows, or rows of kp pairs).
         PanelLayout layout;
@@ -545,6 +550,13 @@ void cnx_bf16_gemm_block(long k,
             layout = transposed ? (PanelLayout){MR, 1} : (PanelLayout){1, kp};
             aChunk = packedA + (row0 / MR) * kp * MR + p0 * layout.pairStride;
             panelStride = kp * MR;
+        } else if (direct) {
+            // A held as bf16 bits with rows of an even K: its rows already are rows of
+            // pairs, so the kernel reads them in place (no copy); only a last panel
+            // that runs past A's rows is packed (with zero rows), below.
+            layout = (PanelLayout){1, aRow / 2};
+            aChunk = (const uint32_t *)((const uint16_t *)a + row0 * aRow) + p0;
+            panelStride = MR * (aRow / 2);
         } else {
             layout = pack_a_any(a, aHalves, aRow, aK, k, row0, rowEnd, panels, p0, kc, pa, kc * MR, kc);
             aChunk = pa;
@@ -560,9 +572,14 @@ void cnx_bf16_gemm_block(long k,
                 long i0 = row0 + q * MR;
                 long mr = rowEnd - i0 < MR ? rowEnd - i0 : MR;
                 const uint32_t *ap = aChunk + q * panelStride;
+                PanelLayout la = layout;
+                if (direct && mr < MR) {
+                    ap = pa;
+                    la = edgeLayout;
+                }
                 float *cp = at(i0, j0);
                 if (mr == MR && nr == NR) {
-                    kernel(kc, ap, layout, bp, cp, ldc, accumulate, last, bias ? bias + j0 : NULL, roundSum);
+                    kernel(kc, ap, la, bp, cp, ldc, accumulate, last, bias ? bias + j0 : NULL, roundSum);
                     if (halves && last) halves_tile(halves, cp, ldc, ldcOut, i0, j0, MR, NR);
                     continue;
                 }
@@ -574,7 +591,7 @@ void cnx_bf16_gemm_block(long k,
                 // An edge strip's bias, padded with zeros to NR columns.
                 float edgeBias[NR] = {0};
                 if (bias) memcpy(edgeBias, bias + j0, (size_t)nr * sizeof(float));
-                kernel(kc, ap, layout, bp, tile, NR, accumulate, last, bias ? edgeBias : NULL, roundSum);
+                kernel(kc, ap, la, bp, tile, NR, accumulate, last, bias ? edgeBias : NULL, roundSum);
                 for (long r = 0; r < mr; r++) memcpy(cp + r * ldc, tile + r * NR, (size_t)nr * sizeof(float));
                 if (halves && last) halves_tile(halves, cp, ldc, ldcOut, i0, j0, mr, nr);
             }
