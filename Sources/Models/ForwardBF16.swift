@@ -180,10 +180,12 @@ func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCa
     let rb = OpProfile.time(.elementwise) {
         bf16ResidualBackward(d, s: b.branch.tensor, gamma: p.gamma, gammaBF16: gammaBF16, keep: b.keep, keepScale: b.keepScale)
     }
-    // Conv_2's input gradient first, with GELU's backward pass (and its output,
-    // recomputed) in the GEMM's store, both kept as bf16 bits; then Conv_2's weight gradient.
+    // Conv_2's input gradient first (stored as bf16 bits), then GELU's backward pass
+    // with its output recomputed, both kept as bf16 bits; then Conv_2's weight gradient
+    // (`denseInputGradientGELUBF16` is these two calls).
     guard case let .bf16(hidden) = b.hidden else { preconditionFailure("a bf16 block keeps GELU's input as bf16") }
-    let (g, dHidden) = OpProfile.time(.gemm) { denseInputGradientGELUBF16(rb.dDot, weight: p.fc2.kernel, preActivation: hidden) }
+    let dG = OpProfile.time(.gemm) { denseInputGradientToBF16(.float(rb.dDot), weight: p.fc2.kernel, inputShape: hidden.shape) }
+    let (g, dHidden) = OpProfile.time(.gelu) { bf16GELUForwardAndBackward(dG, x: hidden) }
     let fc2 = OpProfile.time(.gemm) { denseKernelGradientBF16(.float(rb.dDot), x: .halves(g), weight: p.fc2.kernel) }
     let n = OpProfile.time(.layerNorm) { layerNormForwardBF16(depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     let fc1 = OpProfile.time(.gemm) {
