@@ -158,7 +158,7 @@ func blockForwardBF16(_ x: Tensor, _ p: BlockParams, keep: [Bool]?, keepScale: F
     let dot = OpProfile.time(.gemm) { denseForwardBF16(.halves(g), weight: p.fc2.kernel) }
     let (out, s) = OpProfile.time(.elementwise) {
         bf16ResidualForward(x, dot: dot, bias: p.fc2.bias, gamma: p.gamma, gammaBF16: gammaBF16,
-                            keep: keep, keepScale: keepScale, roundOutput: roundOutput)
+                            keep: keep, keepScale: keepScale, roundOutput: roundOutput, keepBranch: cached)
     }
     guard let cachedDW else { return (out, nil) }
     let cache = BlockCache(input: CachedActivation(x, bf16: inputIsBF16), depthwise: cachedDW,

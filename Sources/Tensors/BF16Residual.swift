@@ -17,9 +17,9 @@
 private func rounded(_ v: V16, _ on: Bool) -> V16 { on ? roundToBF16(v) : v }
 
 /// The branch end's forward. Returns `out` and `s` (LayerScale's input, kept
-/// for backward). Rows in parallel, 16 channels at a time.
+/// for backward; empty without `keepBranch`). Rows in parallel, 16 channels at a time.
 public func bf16ResidualForward(_ h: Tensor, dot: Tensor, bias: Tensor, gamma: Tensor, gammaBF16: Bool,
-                                keep: [Bool]?, keepScale: Float, roundOutput: Bool) -> (out: Tensor, s: Tensor) {
+                                keep: [Bool]?, keepScale: Float, roundOutput: Bool, keepBranch: Bool = true) -> (out: Tensor, s: Tensor) {
     precondition(dot.shape == h.shape, "bf16ResidualForward: branch \(dot.shape) is not \(h.shape)")
     let c = h.lastDim, rows = h.leadingCount
     let perSample = h.rank == 0 || h.shape[0] == 0 ? max(1, rows) : max(1, rows / h.shape[0])
@@ -30,7 +30,7 @@ public func bf16ResidualForward(_ h: Tensor, dot: Tensor, bias: Tensor, gamma: T
             bias.withPointer { pb in
                 gamma.withPointer { pg in
                     Tensor.build(h.shape) { po in
-                        s = Tensor.build(dot.shape) { ps in
+                        func run(_ ps: UnsafeMutablePointer<Float>?) {
                             let io = UncheckedSendable((ph, pdot, ps, po, pb, pg))
                             parallelChunks(rows, minChunk: max(1, 16384 / max(1, c))) { range in
                                 let (ph, pdot, ps, po, pb, pg) = io.value
@@ -40,7 +40,7 @@ public func bf16ResidualForward(_ h: Tensor, dot: Tensor, bias: Tensor, gamma: T
                                     while i < c {
                                         let k = row &* c &+ i, valid = min(16, c &- i)
                                         let v = rounded(load16(pdot + k, valid: valid) + load16(pb + i, valid: valid), gammaBF16)
-                                        store16(v, ps + k, valid: valid)
+                                        if let ps { store16(v, ps + k, valid: valid) }
                                         var y = rounded(v * load16(pg + i, valid: valid), gammaBF16)
                                         if let kept { y = kept ? rounded(y * V16(repeating: keepScale), gammaBF16) : V16() }
                                         store16(rounded(load16(ph + k, valid: valid) + y, roundOutput), po + k, valid: valid)
@@ -49,6 +49,8 @@ public func bf16ResidualForward(_ h: Tensor, dot: Tensor, bias: Tensor, gamma: T
                                 }
                             }
                         }
+                        // Without `keepBranch` (inference) `s` is not written: it stays empty.
+                        if keepBranch { s = Tensor.build(dot.shape) { run($0) } } else { run(nil) }
                     }
                 }
             }

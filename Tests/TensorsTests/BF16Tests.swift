@@ -125,6 +125,13 @@ final class BF16Tests: XCTestCase {
                         }
                         XCTAssertEqual(fo.scalars.map(\.bitPattern), out.map(\.bitPattern), "out, " + label)
                         XCTAssertEqual(fs.scalars.map(\.bitPattern), s.map(\.bitPattern), "s, " + label)
+                        // Inference keeps no branch: the same output, no `s`.
+                        let (io, iS) = ComputeContext(threads: threads).run {
+                            bf16ResidualForward(h, dot: dot, bias: bias, gamma: gamma, gammaBF16: gammaBF16,
+                                                keep: keep, keepScale: keepScale, roundOutput: roundOutput, keepBranch: false)
+                        }
+                        XCTAssertEqual(io, fo, "inference out, " + label)
+                        XCTAssertEqual(iS.count, 0)
                         let back = ComputeContext(threads: threads).run {
                             bf16ResidualBackward(dy, s: fs, gamma: gamma, gammaBF16: gammaBF16, keep: keep, keepScale: keepScale)
                         }
