@@ -144,7 +144,9 @@ enum KernelBench {
                 let w2 = random([4 * c, c], seed: 11), dDot = dy.roundedToBF16(), pre = BF16Tensor(packing: wide16)
                 let flops = 2 * Double(batch * hw * hw) * Double(c) * Double(4 * c)
                 bench("bf16 Conv_2 dx", hText, flops, "GFLOP/s") { _ = denseInputGradientBF16(.float(dDot), weight: w2, inputShape: h.shape) }
-                bench("bf16 Conv_2 dx+gelu", hText, flops, "GFLOP/s") { _ = denseInputGradientGELUBF16(dDot, weight: w2, preActivation: pre) }
+                bench("bf16 Conv_2 dx+gelu", hText, flops, "GFLOP/s") {
+                    _ = bf16GELUForwardAndBackward(denseInputGradientToBF16(.float(dDot), weight: w2, inputShape: h.shape), x: pre)
+                }
                 let x16 = x.roundedToBF16(), w1 = random([c, 4 * c], seed: 9), b1 = random([4 * c], seed: 10).roundedToBF16()
                 bench("bf16 Conv_1 fwd", text, flops, "GFLOP/s") { _ = denseForwardBF16(.float(x16), weight: w1) }
                 bench("bf16 Conv_1 fwd+gelu", text, flops, "GFLOP/s") { _ = denseGELUForwardBF16(.float(x16), weight: w1, bias: b1, keepPreActivation: true) }

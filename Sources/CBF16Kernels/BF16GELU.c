@@ -19,9 +19,6 @@ enum { W = 16 };
 typedef float vf __attribute__((vector_size(64)));
 typedef uint32_t vu __attribute__((vector_size(64)));
 typedef uint16_t vh __attribute__((vector_size(32)));
-static inline vf gather(const float *table, vu index) {
-    return (vf)_mm512_i32gather_ps((__m512i)index, table, 4);
-}
 static inline vu gather_u(const uint32_t *table, vu index) {
     return (vu)_mm512_i32gather_epi32((__m512i)index, table, 4);
 }
@@ -30,9 +27,6 @@ enum { W = 8 };
 typedef float vf __attribute__((vector_size(32)));
 typedef uint32_t vu __attribute__((vector_size(32)));
 typedef uint16_t vh __attribute__((vector_size(16)));
-static inline vf gather(const float *table, vu index) {
-    return (vf)_mm256_i32gather_ps(table, (__m256i)index, 4);
-}
 static inline vu gather_u(const uint32_t *table, vu index) {
     return (vu)_mm256_i32gather_epi32((const int *)table, (__m256i)index, 4);
 }

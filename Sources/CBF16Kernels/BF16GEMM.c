@@ -469,32 +469,20 @@ static void halves_tile(const CNXBF16HalvesEpilogue *h, const float *t, long ldt
     }
 }
 
-/// This thread's scratch C for a block with a halves epilogue (whose results
-/// are halves elsewhere): at least `bytes` long, kept between calls.
-static float *scratch_c(size_t bytes) {
-    static _Thread_local float *buffer;
-    static _Thread_local size_t capacity;
-    if (bytes > capacity) {
-        free(buffer);
-        buffer = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-        capacity = bytes;
+/// One of this thread's buffers (`slot`), at least `bytes` long, 64-byte
+/// aligned, kept between calls (the largest asked for): a fresh buffer of
+/// this size comes from mmap, and faulting its pages in cost as much as
+/// packing into them. Slot 0 packs the operands (about 1.2 MiB); slot 1 is C's
+/// scratch for a block with a halves epilogue (whose results go elsewhere).
+static void *thread_buffer(int slot, size_t bytes) {
+    static _Thread_local void *buffer[2];
+    static _Thread_local size_t capacity[2];
+    if (bytes > capacity[slot]) {
+        free(buffer[slot]);
+        buffer[slot] = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+        capacity[slot] = bytes;
     }
-    return buffer;
-}
-
-/// This thread's packing buffer, at least `bytes` long. Kept between calls
-/// (one per thread, the largest asked for: about 1.2 MiB): a fresh buffer
-/// of this size comes from mmap, and faulting its pages in cost as much as
-/// packing into them.
-static uint32_t *packing_buffer(size_t bytes) {
-    static _Thread_local uint32_t *buffer;
-    static _Thread_local size_t capacity;
-    if (bytes > capacity) {
-        free(buffer);
-        buffer = aligned_alloc(64, bytes);
-        capacity = bytes;
-    }
-    return buffer;
+    return buffer[slot];
 }
 
 void cnx_bf16_gemm_block(long k,
@@ -509,7 +497,7 @@ void cnx_bf16_gemm_block(long k,
     // (row0, col0)); the results go to the epilogue's halves (row stride ldc).
     // `at(i, j)` is C's element (i, j) of this block.
     long ldcOut = ldc;
-    float *scratch = halves ? scratch_c((size_t)rows * (size_t)cols * sizeof(float)) : NULL;
+    float *scratch = halves ? thread_buffer(1, (size_t)rows * (size_t)cols * sizeof(float)) : NULL;
     if (halves) ldc = cols;
 #define at(i, j) (scratch ? scratch + ((i) - row0) * ldc + ((j) - col0) : c + (i) * ldc + (j))
     long kp = (k + 1) / 2;
@@ -525,7 +513,7 @@ void cnx_bf16_gemm_block(long k,
     long kcMax = kp < KC ? kp : KC;
     size_t aBytes = packedA ? 0 : ((size_t)((direct ? 1 : panels) * kcMax * MR) * 4 + 63) & ~(size_t)63;
     size_t bBytes = packedB ? 0 : ((size_t)(strips * kcMax * NR) * 4 + 63) & ~(size_t)63;
-    uint32_t *pa = packing_buffer(aBytes + bBytes);
+    uint32_t *pa = thread_buffer(0, aBytes + bBytes);
     uint32_t *pb = pa + aBytes / 4;
     float tile[MR * NR] __attribute__((aligned(64)));
     unsigned csr = _mm_getcsr();

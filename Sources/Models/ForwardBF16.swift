@@ -181,8 +181,7 @@ func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCa
         bf16ResidualBackward(d, s: b.branch.tensor, gamma: p.gamma, gammaBF16: gammaBF16, keep: b.keep, keepScale: b.keepScale)
     }
     // Conv_2's input gradient first (stored as bf16 bits), then GELU's backward pass
-    // with its output recomputed, both kept as bf16 bits; then Conv_2's weight gradient
-    // (`denseInputGradientGELUBF16` is these two calls).
+    // with its output recomputed, both kept as bf16 bits; then Conv_2's weight gradient.
     guard case let .bf16(hidden) = b.hidden else { preconditionFailure("a bf16 block keeps GELU's input as bf16") }
     let dG = OpProfile.time(.gemm) { denseInputGradientToBF16(.float(rb.dDot), weight: p.fc2.kernel, inputShape: hidden.shape) }
     let (g, dHidden) = OpProfile.time(.gelu) { bf16GELUForwardAndBackward(dG, x: hidden) }

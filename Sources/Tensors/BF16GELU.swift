@@ -122,20 +122,11 @@ public func denseGELUForwardBF16(_ x: BF16Activation, weight: Tensor, bias: Tens
     return (y, pre)
 }
 
-/// Conv_2's input gradient through GELU, in a bf16 block's backward pass:
-/// `bf16GELUForwardAndBackward(denseInputGradient(dy, weight:, precision:
-/// .bf16), x: preActivation)` — GELU's output, recomputed for Conv_2's weight
-/// gradient, and the cotangent of GELU's input — with every 4C-wide tensor
-/// held as bf16 bits (the GEMM stores its result that way). The same bits.
-/// (GELU's backward pass as the GEMM's store epilogue measured slower than
-/// this second pass: its three table gathers per 16 lanes ran 1.3-2.8x
-/// slower interleaved with the GEMM's tiles than in a loop of their own.)
-public func denseInputGradientGELUBF16(_ dy: Tensor, weight: Tensor, preActivation: BF16Tensor) -> (y: BF16Tensor, dx: BF16Tensor) {
-    let dG = denseInputGradientToBF16(.float(dy), weight: weight, inputShape: preActivation.shape)
-    return bf16GELUForwardAndBackward(dG, x: preActivation)
-}
-
 /// `bf16GELUForwardAndBackward` on bf16 bits: the same bits, half the bytes.
+/// In a bf16 block's backward pass it follows Conv_2's input gradient, stored
+/// as bits (`denseInputGradientToBF16`). (GELU's backward pass as that GEMM's
+/// store epilogue measured slower than this pass of its own: its table
+/// gathers ran 1.3-2.8x slower interleaved with the GEMM's tiles.)
 public func bf16GELUForwardAndBackward(_ dy: BF16Tensor, x: BF16Tensor) -> (y: BF16Tensor, dx: BF16Tensor) {
     precondition(dy.shape == x.shape, "bf16GELUForwardAndBackward: dy \(dy.shape) is not \(x.shape)")
     let n = x.count

@@ -62,7 +62,8 @@ public enum BF16Operand {
         }
     }
 
-    var isHalves: Int32 {
+    /// 1 for bf16 bits, 0 for float32 (the C kernel's flag).
+    var halvesFlag: Int32 {
         if case .halves = self { return 1 }
         return 0
     }
@@ -76,8 +77,8 @@ func bf16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
               halves: BF16HalvesEpilogue? = nil, engine: BF16GEMMEngine = .standard) {
     if m == 0 || n == 0 { return }
     precondition(c != nil || halves != nil, "bf16GEMM: nowhere to store C")
-    let a = operandA.pointer, aHalves = operandA.isHalves
-    let b = operandB.pointer, bHalves = operandB.isHalves
+    let a = operandA.pointer, aHalves = operandA.halvesFlag
+    let b = operandB.pointer, bHalves = operandB.halvesFlag
     let native: Int32 = engine == .native && BF16GEMMEngine.nativeAvailable ? 1 : 0
     // op(A)[i, kk] is a[i * aRow + kk * aK]; op(B)[kk, j] is b[kk * bK + j * bN].
     let (aRow, aK) = transA ? (1, lda) : (lda, 1)
