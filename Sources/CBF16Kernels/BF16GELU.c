@@ -87,83 +87,100 @@ void cnx_bf16_gelu_rows(const float *x, long ldx, uint16_t *y, uint16_t *pre, lo
     }
 }
 
+/// GELU's output (`*y`) and gradient (`*dx`) on W lanes: `v` GELU's bf16
+/// input (`index` its bits), `g` the bf16 cotangent of its output.
+static inline void gelu_backward_v(vf v, vu index, vf g, const uint32_t *tableEEx, vf *y, vf *dx) {
+    const float s = 0.70703125f;  // bf16(sqrt(0.5))
+    const float c = -1.125f;      // bf16(-2/sqrt(pi))
+    // One gather: e in the entry's low half, ex in its high half.
+    vu both = gather_u(tableEEx, index);
+    vf e = (vf)(both << 16), ex = (vf)(both & 0xffff0000u);
+    vf half = round_v(0.5f * v);
+    *y = round_v(half * e);  // GELU's output, y = r(half e)
+    vf dE = round_v(half * g);
+    vf t = round_v(dE * c);
+    vf dM = round_v(t * ex);
+    vf dA1 = -round_v(dM * s);
+    vf dH = round_v(g * e);
+    vf dA2 = round_v(dH * 0.5f);
+    *dx = round_v(dA1 + dA2);
+}
+
+/// `gelu_backward_v` on one value (`u` its bits).
+static inline void gelu_backward_s(float v, uint32_t u, float g, const uint32_t *tableEEx, float *y, float *dx) {
+    const float s = 0.70703125f, c = -1.125f;
+    uint32_t both = tableEEx[u >> 16], eBits = both << 16, exBits = both & 0xffff0000u;
+    float e, ex;
+    memcpy(&e, &eBits, 4);
+    memcpy(&ex, &exBits, 4);
+    float half = round_s(0.5f * v);
+    float dA1 = -round_s(round_s(round_s(round_s(half * g) * c) * ex) * s);
+    float dA2 = round_s(round_s(g * e) * 0.5f);
+    *y = round_s(half * e);
+    *dx = round_s(dA1 + dA2);
+}
+
+static inline vf widen_v(const uint16_t *p) {
+    vh h;
+    memcpy(&h, p, sizeof h);
+    return (vf)(__builtin_convertvector(h, vu) << 16);
+}
+
+static inline void narrow_v(uint16_t *p, vf v) {
+    vh h = __builtin_convertvector((vu)v >> 16, vh);
+    memcpy(p, &h, sizeof h);
+}
+
+static inline float widen_s(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static inline uint16_t narrow_s(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return (uint16_t)(u >> 16);
+}
+
 /// GELU's output and gradient for `n` elements, GELU's input given as floats
 /// (`x32`) or as bf16 bits (`x16`), one of them; `dx` may be `dy`.
 static void gelu_backward_span(const float *dy, const uint16_t *dy16, const float *x32, const uint16_t *x16,
                                float *y, float *dx, uint16_t *y16, uint16_t *dx16, long n, const uint32_t *tableEEx) {
-    const float s = 0.70703125f;  // bf16(sqrt(0.5))
-    const float c = -1.125f;      // bf16(-2/sqrt(pi))
     long i = 0;
     for (; i + W <= n; i += W) {
-        vf v, g;
+        vf v, g, out, grad;
         vu index;
         if (x16) {
-            vh h;
-            memcpy(&h, x16 + i, sizeof h);
-            index = __builtin_convertvector(h, vu);
-            v = (vf)(index << 16);
+            v = widen_v(x16 + i);
+            index = (vu)v >> 16;
         } else {
             memcpy(&v, x32 + i, sizeof v);
             index = (vu)v >> 16;
         }
         if (dy16) {
-            vh h;
-            memcpy(&h, dy16 + i, sizeof h);
-            g = (vf)(__builtin_convertvector(h, vu) << 16);
+            g = widen_v(dy16 + i);
         } else {
             memcpy(&g, dy + i, sizeof g);
         }
-        // One gather: e in the entry's low half, ex in its high half.
-        vu both = gather_u(tableEEx, index);
-        vf e = (vf)(both << 16), ex = (vf)(both & 0xffff0000u);
-        vf half = round_v(0.5f * v);
-        vf out = round_v(half * e);  // GELU's output, y = r(half e)
-        vf dE = round_v(half * g);
-        vf t = round_v(dE * c);
-        vf dM = round_v(t * ex);
-        vf dA1 = -round_v(dM * s);
-        vf dH = round_v(g * e);
-        vf dA2 = round_v(dH * 0.5f);
-        vf grad = round_v(dA1 + dA2);
+        gelu_backward_v(v, index, g, tableEEx, &out, &grad);
         if (y16) {
-            vh yh = __builtin_convertvector((vu)out >> 16, vh), dh = __builtin_convertvector((vu)grad >> 16, vh);
-            memcpy(y16 + i, &yh, sizeof yh);
-            memcpy(dx16 + i, &dh, sizeof dh);
+            narrow_v(y16 + i, out);
+            narrow_v(dx16 + i, grad);
         } else {
             memcpy(y + i, &out, sizeof out);
             memcpy(dx + i, &grad, sizeof grad);
         }
     }
     for (; i < n; i++) {  // the same operations, one lane
+        float v = x16 ? widen_s(x16[i]) : x32[i], g = dy16 ? widen_s(dy16[i]) : dy[i], out, grad;
         uint32_t u;
-        float v, g;
-        if (dy16) {
-            u = (uint32_t)dy16[i] << 16;
-            memcpy(&g, &u, 4);
-        } else {
-            g = dy[i];
-        }
-        if (x16) {
-            u = (uint32_t)x16[i] << 16;
-            memcpy(&v, &u, 4);
-        } else {
-            v = x32[i];
-            memcpy(&u, &v, 4);
-        }
-        uint32_t both = tableEEx[u >> 16], eBits = both << 16, exBits = both & 0xffff0000u;
-        float e, ex;
-        memcpy(&e, &eBits, 4);
-        memcpy(&ex, &exBits, 4);
-        float half = round_s(0.5f * v);
-        float dA1 = -round_s(round_s(round_s(round_s(half * g) * c) * ex) * s);
-        float dA2 = round_s(round_s(g * e) * 0.5f);
-        float out = round_s(half * e), grad = round_s(dA1 + dA2);
+        memcpy(&u, &v, 4);
+        gelu_backward_s(v, u, g, tableEEx, &out, &grad);
         if (y16) {
-            uint32_t yb, db;
-            memcpy(&yb, &out, 4);
-            memcpy(&db, &grad, 4);
-            y16[i] = (uint16_t)(yb >> 16);
-            dx16[i] = (uint16_t)(db >> 16);
+            y16[i] = narrow_s(out);
+            dx16[i] = narrow_s(grad);
         } else {
             y[i] = out;
             dx[i] = grad;
@@ -178,4 +195,29 @@ void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx
 void cnx_bf16_gelu_backward_halves(const uint16_t *dy, const uint16_t *x, uint16_t *y, uint16_t *dx, long n,
                                    const uint32_t *tableEEx) {
     gelu_backward_span(NULL, dy, NULL, x, NULL, NULL, y, dx, n, tableEEx);
+}
+
+void cnx_bf16_gelu_backward_columns(const uint16_t *dy, const uint16_t *x, uint16_t *y, uint16_t *dx,
+                                    long rows, long ld, long col0, long cols, const uint32_t *tableEEx, float *sums) {
+    long vectorCols = cols / W * W;
+    for (long r = 0; r < rows; r++) {
+        long at = r * ld + col0;
+        for (long j = 0; j < vectorCols; j += W) {
+            vf v = widen_v(x + at + j), out, grad, sum;
+            gelu_backward_v(v, (vu)v >> 16, widen_v(dy + at + j), tableEEx, &out, &grad);
+            narrow_v(y + at + j, out);
+            narrow_v(dx + at + j, grad);
+            // The column's running bf16 sum, a row at a time (bf16ColumnSums' order).
+            memcpy(&sum, sums + j, sizeof sum);
+            sum = round_v(sum + grad);
+            memcpy(sums + j, &sum, sizeof sum);
+        }
+        for (long j = vectorCols; j < cols; j++) {
+            float v = widen_s(x[at + j]), out, grad;
+            gelu_backward_s(v, (uint32_t)x[at + j] << 16, widen_s(dy[at + j]), tableEEx, &out, &grad);
+            y[at + j] = narrow_s(out);
+            dx[at + j] = narrow_s(grad);
+            sums[j] = round_s(sums[j] + grad);
+        }
+    }
 }

@@ -493,14 +493,17 @@ void cnx_bf16_gemm_block(long k,
                          long row0, long rows, long col0, long cols,
                          int native) {
     if (rows <= 0 || cols <= 0) return;
-    // With a halves epilogue, C is this block's scratch (row stride `cols`, at
-    // (row0, col0)); the results go to the epilogue's halves (row stride ldc).
-    // `at(i, j)` is C's element (i, j) of this block.
-    long ldcOut = ldc;
-    float *scratch = halves ? thread_buffer(1, (size_t)rows * (size_t)cols * sizeof(float)) : NULL;
-    if (halves) ldc = cols;
-#define at(i, j) (scratch ? scratch + ((i) - row0) * ldc + ((j) - col0) : c + (i) * ldc + (j))
     long kp = (k + 1) / 2;
+    // With a halves epilogue the results go to the epilogue's halves (row
+    // stride ldc), C's floats to scratch: with one K block, one micro-tile
+    // (`tile`, in L1, each tile finished before the next); with several, the
+    // whole block's partial sums (row stride `cols`, at (row0, col0)) kept
+    // between K blocks. `at(i, j)` is C's element (i, j) of this block.
+    long ldcOut = ldc;
+    int tileScratch = halves && kp > 0 && kp <= KC;
+    float *scratch = halves && !tileScratch ? thread_buffer(1, (size_t)rows * (size_t)cols * sizeof(float)) : NULL;
+    if (scratch) ldc = cols;
+#define at(i, j) (scratch ? scratch + ((i) - row0) * ldc + ((j) - col0) : c + (i) * ldc + (j))
     if (kp == 0) {
         // An empty sum: 0, plus the bias (a bf16 value, so r(0 + b) = b).
         for (long i = row0; i < row0 + rows; i++)
@@ -564,6 +567,15 @@ void cnx_bf16_gemm_block(long k,
                 if (direct && mr < MR) {
                     ap = pa;
                     la = edgeLayout;
+                }
+                if (tileScratch) {
+                    // One K block: the tile's sums (edge tiles padded, with a zero-padded bias) in L1.
+                    float edgeBias[NR] = {0};
+                    const float *tileBias = bias && nr < NR ? edgeBias : bias ? bias + j0 : NULL;
+                    if (bias && nr < NR) memcpy(edgeBias, bias + j0, (size_t)nr * sizeof(float));
+                    kernel(kc, ap, la, bp, tile, NR, 0, 1, tileBias, roundSum);
+                    halves_tile(halves, tile, NR, ldcOut, i0, j0, mr, nr);
+                    continue;
                 }
                 float *cp = at(i0, j0);
                 if (mr == MR && nr == NR) {

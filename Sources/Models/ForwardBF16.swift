@@ -184,7 +184,8 @@ func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCa
     // with its output recomputed, both kept as bf16 bits; then Conv_2's weight gradient.
     guard case let .bf16(hidden) = b.hidden else { preconditionFailure("a bf16 block keeps GELU's input as bf16") }
     let dG = OpProfile.time(.gemm) { denseInputGradientToBF16(.float(rb.dDot), weight: p.fc2.kernel, inputShape: hidden.shape) }
-    let (g, dHidden) = OpProfile.time(.gelu) { bf16GELUForwardAndBackward(dG, x: hidden) }
+    // Conv_1's bias gradient, bf16ColumnSums(dHidden), comes from the same pass.
+    let (g, dHidden, dBias1) = OpProfile.time(.gelu) { bf16GELUForwardAndBackward(dG, x: hidden) }
     let fc2 = OpProfile.time(.gemm) { denseKernelGradientBF16(.float(rb.dDot), x: .halves(g), weight: p.fc2.kernel) }
     let n = OpProfile.time(.layerNorm) { layerNormForwardBF16(depthwise, scale: p.norm.scale, bias: p.norm.bias, epsilon: epsilon) }
     let fc1 = OpProfile.time(.gemm) {
@@ -200,7 +201,7 @@ func blockBackwardBF16(_ d: Tensor, _ p: BlockParams, _ cache: consuming BlockCa
     let dx = dwb.dx
     let grads = BlockParams(dw: LinearLayer(kernel: dwb.dWeight, bias: bf16ColumnSums(lnb.dx)),
                             norm: NormLayer(scale: lnb.dScale, bias: lnb.dBias),
-                            fc1: LinearLayer(kernel: fc1.dWeight, bias: bf16ColumnSums(dHidden)),
+                            fc1: LinearLayer(kernel: fc1.dWeight, bias: dBias1),
                             fc2: LinearLayer(kernel: fc2, bias: rb.dBias),
                             gamma: rb.dGamma)
     return (dx, grads)

@@ -122,33 +122,43 @@ public func denseGELUForwardBF16(_ x: BF16Activation, weight: Tensor, bias: Tens
     return (y, pre)
 }
 
-/// `bf16GELUForwardAndBackward` on bf16 bits: the same bits, half the bytes.
-/// In a bf16 block's backward pass it follows Conv_2's input gradient, stored
-/// as bits (`denseInputGradientToBF16`). (GELU's backward pass as that GEMM's
-/// store epilogue measured slower than this pass of its own: its table
-/// gathers ran 1.3-2.8x slower interleaved with the GEMM's tiles.)
-public func bf16GELUForwardAndBackward(_ dy: BF16Tensor, x: BF16Tensor) -> (y: BF16Tensor, dx: BF16Tensor) {
+/// `bf16GELUForwardAndBackward` on bf16 bits: the same bits, half the bytes,
+/// and in the same pass the bias gradient of the layer whose output is GELU's
+/// input, `bf16ColumnSums(dx)` (one per channel, the last axis). In a bf16
+/// block's backward pass it follows Conv_2's input gradient, stored as bits
+/// (`denseInputGradientToBF16`). (GELU's backward pass as that GEMM's store
+/// epilogue measured slower than this pass of its own: its table gathers ran
+/// 1.3-2.8x slower interleaved with the GEMM's tiles.)
+///
+/// The pass runs by channel groups, each over all rows in order, so each
+/// column's running bf16 sum is `bf16ColumnSums`' on any thread count (a
+/// separate column-sum pass read the gradient again, with strided rows that
+/// ran at a third of the memory's speed).
+public func bf16GELUForwardAndBackward(_ dy: BF16Tensor, x: BF16Tensor) -> (y: BF16Tensor, dx: BF16Tensor, dxColumnSums: Tensor) {
     precondition(dy.shape == x.shape, "bf16GELUForwardAndBackward: dy \(dy.shape) is not \(x.shape)")
-    let n = x.count
+    let channels = x.lastDim, rows = x.leadingCount
     let table = BF16GELUTable.shared
-    var y: BF16Tensor? = nil
-    let dx = table.eex.withUnsafeBufferPointer { eex in
-        dy.halves.withUnsafeBufferPointer { pd in
-            x.halves.withUnsafeBufferPointer { px in
-                BF16Tensor(shape: x.shape) { pdx in
-                    y = BF16Tensor(shape: x.shape) { py in
-                        let io = UncheckedSendable((pd.baseAddress!, px.baseAddress!, pdx, py, eex.baseAddress!))
-                        parallelChunks(n, minChunk: 1 << 15) { range in
-                            let (pd, px, pdx, py, eex) = io.value
-                            let i = range.lowerBound
-                            cnx_bf16_gelu_backward_halves(pd + i, px + i, py + i, pdx + i, range.count, eex)
+    var y: BF16Tensor? = nil, dx: BF16Tensor? = nil
+    let sums = Tensor.build([channels], zeroed: true) { ps in
+        table.eex.withUnsafeBufferPointer { eex in
+            dy.halves.withUnsafeBufferPointer { pd in
+                x.halves.withUnsafeBufferPointer { px in
+                    dx = BF16Tensor(shape: x.shape) { pdx in
+                        y = BF16Tensor(shape: x.shape) { py in
+                            let io = UncheckedSendable((pd.baseAddress!, px.baseAddress!, pdx, py, eex.baseAddress!, ps))
+                            // Groups of 16 channels (a vector of lanes); each chunk owns its columns' sums.
+                            parallelChunks((channels + 15) / 16) { groups in
+                                let (pd, px, pdx, py, eex, ps) = io.value
+                                let col0 = groups.lowerBound * 16, cols = min(channels, groups.upperBound * 16) - col0
+                                cnx_bf16_gelu_backward_columns(pd, px, py, pdx, rows, channels, col0, cols, eex, ps + col0)
+                            }
                         }
                     }
                 }
             }
         }
     }
-    return (y!, dx)
+    return (y!, dx!, sums)
 }
 
 /// bf16 GELU backward: the gradient with respect to `x` (bf16 values) from

@@ -96,6 +96,9 @@ final class BF16GELUTests: XCTestCase {
                 }
                 XCTAssertEqual(fused.y, BF16Tensor(packing: twoPasses.y), "m \(m) k \(k) n \(n) threads \(threads)")
                 XCTAssertEqual(fused.dx, BF16Tensor(packing: twoPasses.dx), "m \(m) k \(k) n \(n) threads \(threads)")
+                // The bias gradient from the same pass: the column sums' bits.
+                XCTAssertEqual(fused.dxColumnSums.scalars.map(\.bitPattern), bf16ColumnSums(twoPasses.dx).scalars.map(\.bitPattern),
+                               "m \(m) k \(k) n \(n) threads \(threads)")
             }
         }
     }

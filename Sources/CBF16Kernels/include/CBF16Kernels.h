@@ -113,6 +113,13 @@ void cnx_bf16_gelu_backward(const float *dy, const float *x, float *y, float *dx
 void cnx_bf16_gelu_backward_halves(const uint16_t *dy, const uint16_t *x, uint16_t *y, uint16_t *dx, long n,
                                    const uint32_t *tableEEx);
 
+/// `cnx_bf16_gelu_backward_halves` on columns [col0, col0 + cols) of `rows`
+/// rows of `ld` values, a row at a time, adding each gradient to its
+/// column's running bf16 sum: `sums[j] = r(sums[j] + dx[row, col0 + j])`,
+/// rows in order (the bias gradient's column sums, `bf16ColumnSums`).
+void cnx_bf16_gelu_backward_columns(const uint16_t *dy, const uint16_t *x, uint16_t *y, uint16_t *dx,
+                                    long rows, long ld, long col0, long cols, const uint32_t *tableEEx, float *sums);
+
 
 #ifdef __cplusplus
 }
