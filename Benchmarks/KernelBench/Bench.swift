@@ -138,6 +138,10 @@ enum KernelBench {
             bench("bf16 gelu fwd op-by-op", hText, 8 * Double(h.count), "GB/s") { _ = Reference.bf16GELUForward(wide16) }
             bench("bf16 gelu fwd+bwd", hText, 16 * Double(h.count), "GB/s") { _ = bf16GELUForwardAndBackward(dh16, x: wide16) }
             bench("bf16 gelu bwd op-by-op", hText, 12 * Double(h.count), "GB/s") { _ = Reference.bf16GELUBackward(dh16, x: wide16) }
+            do {  // On bf16 bits, as the model runs it: reads dy and x, writes y and dx (2 B each).
+                let dyBits = BF16Tensor(packing: dh16), xBits = BF16Tensor(packing: wide16)
+                bench("bf16 gelu fwd+bwd bits", hText, 8 * Double(h.count), "GB/s") { _ = bf16GELUForwardAndBackward(dyBits, x: xBits) }
+            }
             bench("bf16 column sums", hText, 4 * Double(h.count), "GB/s") { _ = bf16ColumnSums(dh16) }
             // Conv_2's input gradient alone, and with GELU's backward pass in its store (bf16).
             do {
